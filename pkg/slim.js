@@ -1,0 +1,374 @@
+// edge-otp, runtime-neutral core of the package: OtpManager, OtpError, memoryStorage.
+//
+// This file is the storage driver only. Every OTP rule lives in Rust (src/engine.rs);
+// here we read the record, make one synchronous call into wasm, and write what the core
+// asked to write (compare-and-swap when the store offers it, retried on conflict).
+// Entry files per runtime (node.js, workerd.js, browser.js) initialise the wasm and
+// re-export this API; `edge-otp/slim` leaves initialisation to the caller.
+
+import wasmInit, { initSync as wasmInitSync, Engine } from "./wasm/edge_otp.js";
+
+let ready = false;
+
+/**
+ * Loads the wasm module asynchronously. `input` is anything wasm-bindgen's loader takes:
+ * a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the
+ * glue is fetched.
+ */
+export async function init(input) {
+  if (ready) return;
+  await wasmInit(input === undefined ? undefined : { module_or_path: input });
+  ready = true;
+}
+
+/** Loads the wasm module synchronously from a `WebAssembly.Module` or bytes. */
+export function initSync(input) {
+  if (ready) return;
+  const module = input !== null && typeof input === "object" && "module" in input ? input.module : input;
+  wasmInitSync({ module });
+  ready = true;
+}
+
+/** The error type of edge-otp. `code` is stable; branch on it, not on the message. */
+export class OtpError extends Error {
+  constructor(code, message, fields) {
+    super(`edge-otp: ${message}`);
+    this.name = "OtpError";
+    this.code = code;
+    if (fields) Object.assign(this, fields);
+  }
+}
+
+// Operation and answer numbers: keep in step with src/wasm/mod.rs.
+const OP_CREATE = 0;
+const OP_GENERATE = 1;
+const OP_LATEST = 2;
+const OP_VERIFY = 3;
+const OP_RESET = 4;
+const OP_INVALIDATE = 5;
+const A_ISSUED = 0;
+const A_RATE_LIMITED = 1;
+const A_ACTIVE_EXISTS = 2;
+const A_LATEST_NONE = 3;
+const A_LATEST = 4;
+const A_VERDICT = 10;
+const A_FALSE = 20;
+const A_TRUE = 21;
+const E_CORRUPT_RECORD = -2;
+const E_ENTROPY = -3;
+
+const STATUS = ["active", "expired", "exhausted", "used", "superseded"];
+const REASONS = ["verified", "invalid", "expired", "exhausted", "used", "none", "locked"];
+
+/** Compare-and-swap conflicts tolerated per operation before CONFLICT. */
+export const MAX_TRIES = 16;
+/** Longest stored value accepted (a record is at most 160 bytes). */
+const MAX_RECORD_CHARS = 1024;
+/** Longest user id in UTF-16 units (the exact limit, 256 UTF-8 bytes, is checked in Rust). */
+const MAX_USER_UNITS = 256;
+/** Longest submitted code accepted; a longer string cannot be a code. */
+const MAX_CODE_UNITS = 256;
+
+const OPTION_KEYS = new Set([
+  "secret", "ttlSeconds", "maxAttempts", "length", "alphabet", "scope", "keyPrefix",
+  "resendCooldownSeconds", "issueLimit", "failureLimit", "retentionSeconds", "now",
+]);
+
+const invalidConfig = (message) => new OtpError("INVALID_CONFIG", message);
+const invalidArgument = (message) => new OtpError("INVALID_ARGUMENT", message);
+
+const isThenable = (v) =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+
+const wellFormed =
+  typeof String.prototype.isWellFormed === "function"
+    ? (s) => s.isWellFormed()
+    : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
+function number(options, key, fallback) {
+  const v = options[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== "number") throw invalidConfig(`${key} must be a number`);
+  return v;
+}
+
+function limitOption(options, key, fallback) {
+  const v = options[key];
+  if (v === undefined) return fallback;
+  if (v === null) return [-1, 0];
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw invalidConfig(`${key} must be { count, windowSeconds } or null`);
+  }
+  for (const k of Object.keys(v)) {
+    if (k !== "count" && k !== "windowSeconds") throw invalidConfig(`${key} has an unknown field`);
+  }
+  const { count, windowSeconds } = v;
+  if (typeof count !== "number" || typeof windowSeconds !== "number") {
+    throw invalidConfig(`${key}.count and ${key}.windowSeconds must be numbers`);
+  }
+  if (!(count >= 1)) throw invalidConfig(`${key}.count must be at least 1`);
+  return [count, windowSeconds];
+}
+
+function secretBytes(secret) {
+  if (typeof secret === "string") return new TextEncoder().encode(secret);
+  if (secret instanceof Uint8Array) return secret;
+  throw invalidConfig("secret must be a string or a Uint8Array of at least 16 bytes");
+}
+
+function checkUser(user) {
+  if (typeof user !== "string") throw invalidArgument("user must be a string");
+  if (user.length === 0) throw invalidArgument("user must not be empty");
+  if (user.length > MAX_USER_UNITS) throw invalidArgument("user must be at most 256 bytes of utf-8");
+  if (!wellFormed(user)) throw invalidArgument("user must be well-formed unicode (no lone surrogates)");
+}
+
+/**
+ * Issues and checks one-time codes for one scope, over any key-value store with
+ * `get` / `put` (sync or Promise-returning) and an optional `compareAndSwap`.
+ */
+export class OtpManager {
+  #engine;
+  #storage;
+  #prefix;
+  #clock;
+  #putOptions;
+  #cas;
+
+  constructor(storage, options) {
+    if (!ready) {
+      throw new OtpError(
+        "NOT_INITIALIZED",
+        "the wasm module is not initialised: call init() or initSync() from edge-otp/slim first",
+      );
+    }
+    if (storage === null || typeof storage !== "object" && typeof storage !== "function" ||
+        typeof storage.get !== "function" || typeof storage.put !== "function") {
+      throw invalidConfig("storage must have get(key) and put(key, value) functions");
+    }
+    if (storage.compareAndSwap !== undefined && typeof storage.compareAndSwap !== "function") {
+      throw invalidConfig("storage.compareAndSwap must be a function when present");
+    }
+    if (options === null || typeof options !== "object" || Array.isArray(options)) {
+      throw invalidConfig("options must be an object with at least a secret");
+    }
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) throw invalidConfig(`unknown option ${JSON.stringify(key.slice(0, 40))}`);
+    }
+    const scope = options.scope === undefined ? "default" : options.scope;
+    if (typeof scope !== "string") throw invalidConfig("scope must be a string");
+    const keyPrefix = options.keyPrefix === undefined ? "otp:" : options.keyPrefix;
+    if (typeof keyPrefix !== "string" || keyPrefix.length > 64 || !wellFormed(keyPrefix)) {
+      throw invalidConfig("keyPrefix must be a string of at most 64 characters");
+    }
+    const alphabet = options.alphabet === undefined ? "0123456789" : options.alphabet;
+    if (typeof alphabet !== "string" || alphabet.length > 64) {
+      throw invalidConfig("alphabet must be a string of 2 to 64 characters");
+    }
+    if (options.now !== undefined && typeof options.now !== "function") {
+      throw invalidConfig("now must be a function returning milliseconds since the epoch");
+    }
+    const [issueCount, issueWindow] = limitOption(options, "issueLimit", [5, 3600]);
+    const [failureCount, failureWindow] = limitOption(options, "failureLimit", [10, 3600]);
+    const secret = secretBytes(options.secret);
+    if (secret.length > 1024) throw invalidConfig("secret must be at most 1024 bytes");
+    let engine;
+    try {
+      engine = new Engine(
+        secret,
+        scope,
+        number(options, "ttlSeconds", 3600),
+        number(options, "maxAttempts", 3),
+        number(options, "length", 4),
+        alphabet,
+        number(options, "resendCooldownSeconds", 30),
+        issueCount,
+        issueWindow,
+        failureCount,
+        failureWindow,
+      );
+    } catch (e) {
+      if (typeof e === "string") throw invalidConfig(e);
+      throw e;
+    }
+    const retention = options.retentionSeconds;
+    if (retention !== undefined && retention !== null) {
+      const longest = engine.longestWindowSeconds();
+      if (typeof retention !== "number" || !Number.isInteger(retention) || retention < 60 ||
+          retention < longest || retention > 315_360_000) {
+        engine.free();
+        throw invalidConfig(
+          `retentionSeconds must be a whole number of seconds, at least 60 and at least ${longest} ` +
+          "(the longest of ttl, cooldown and limit windows), or null",
+        );
+      }
+      this.#putOptions = { expirationTtl: retention };
+    }
+    this.#engine = engine;
+    this.#storage = storage;
+    this.#prefix = `${keyPrefix}${scope}:`;
+    this.#clock = options.now;
+    this.#cas = typeof storage.compareAndSwap === "function";
+  }
+
+  /** The storage key of `user`: keyPrefix + scope + ":" + user. */
+  keyFor(user) {
+    checkUser(user);
+    return this.#prefix + user;
+  }
+
+  // Reads the record, runs one core operation, writes what it asks to write.
+  async #run(op, user, code) {
+    checkUser(user);
+    const key = this.#prefix + user;
+    const storage = this.#storage;
+    const engine = this.#engine;
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      let stored = storage.get(key);
+      if (isThenable(stored)) stored = await stored;
+      if (stored === undefined) stored = null;
+      if (stored !== null && (typeof stored !== "string" || stored.length > MAX_RECORD_CHARS)) {
+        throw new OtpError("CORRUPT_RECORD", "stored value is not a record string");
+      }
+      const now = this.#clock === undefined ? undefined : this.#clock();
+      if (now !== undefined && typeof now !== "number") {
+        throw invalidArgument("the now() option must return a number");
+      }
+      const answer = engine.run(op, user, stored, now, code);
+      // Read everything out of the engine before any await: another call may run it next.
+      const result = answer === A_RATE_LIMITED || answer < 0 ? this.#fail(answer) : read(engine, answer);
+      const write = engine.takeWrite();
+      if (write === undefined) return result;
+      if (this.#cas) {
+        let swapped = this.#putOptions === undefined
+          ? storage.compareAndSwap(key, stored, write)
+          : storage.compareAndSwap(key, stored, write, this.#putOptions);
+        if (isThenable(swapped)) swapped = await swapped;
+        if (swapped) return result;
+      } else {
+        const put = this.#putOptions === undefined
+          ? storage.put(key, write)
+          : storage.put(key, write, this.#putOptions);
+        if (isThenable(put)) await put;
+        return result;
+      }
+    }
+    throw new OtpError("CONFLICT", `the record changed under ${MAX_TRIES} attempts in a row; try again`);
+  }
+
+  #fail(answer) {
+    const engine = this.#engine;
+    if (answer === A_RATE_LIMITED) {
+      throw new OtpError("RATE_LIMITED", engine.message(), { retryAfterMs: engine.num(0) });
+    }
+    const code = answer === E_CORRUPT_RECORD ? "CORRUPT_RECORD" : answer === E_ENTROPY ? "ENTROPY" : "INVALID_ARGUMENT";
+    throw new OtpError(code, engine.message());
+  }
+
+  async #issue(op, user) {
+    const result = await this.#run(op, user, "");
+    if (result.activeExpiresAt !== undefined) {
+      throw new OtpError("ACTIVE_OTP_EXISTS", "an active code exists; it has not expired, been used or run out of attempts", {
+        expiresAt: result.activeExpiresAt,
+      });
+    }
+    return result;
+  }
+
+  /** Issues a new code; the previous one can never verify again. */
+  create(user) {
+    return this.#issue(OP_CREATE, user);
+  }
+
+  /** Issues a new code only when there is no active one; else throws ACTIVE_OTP_EXISTS. */
+  generate(user) {
+    return this.#issue(OP_GENERATE, user);
+  }
+
+  /** The latest code with its status, or null. Never writes. */
+  getLatestOtp(user) {
+    return this.#run(OP_LATEST, user, "");
+  }
+
+  /** The full verdict for a submitted code. */
+  check(user, code) {
+    if (typeof code !== "string") return Promise.reject(invalidArgument("code must be a string"));
+    if (code.length > MAX_CODE_UNITS) return Promise.reject(invalidArgument("code must be at most 256 characters"));
+    return this.#run(OP_VERIFY, user, code);
+  }
+
+  /** Whether the submitted code verifies (it is then used up). */
+  async verify(user, code) {
+    return (await this.check(user, code)).ok;
+  }
+
+  /** Resets the current code's attempts and the failure budget; true if there was a current code. */
+  resetAttempts(user) {
+    return this.#run(OP_RESET, user, "");
+  }
+
+  /** Revokes the active code without issuing another; true if there was one. */
+  invalidate(user) {
+    return this.#run(OP_INVALIDATE, user, "");
+  }
+}
+
+function view(engine, withStatus) {
+  const out = {
+    code: engine.takeCode(),
+    createdAt: engine.num(0),
+    expiresAt: engine.num(1),
+    attempts: engine.num(2),
+    maxAttempts: engine.num(3),
+  };
+  if (withStatus) out.status = STATUS[engine.num(4)];
+  return out;
+}
+
+function read(engine, answer) {
+  if (answer >= A_VERDICT && answer < A_VERDICT + REASONS.length) {
+    const reason = REASONS[answer - A_VERDICT];
+    const out = { ok: answer === A_VERDICT, reason, attemptsLeft: 0 };
+    if (reason === "invalid") out.attemptsLeft = engine.num(0);
+    else if (reason === "locked") out.retryAfterMs = engine.num(0);
+    return out;
+  }
+  switch (answer) {
+    case A_ISSUED: return view(engine, false);
+    case A_LATEST: return view(engine, true);
+    case A_LATEST_NONE: return null;
+    case A_ACTIVE_EXISTS: return { activeExpiresAt: engine.num(0) };
+    case A_TRUE: return true;
+    case A_FALSE: return false;
+  }
+  throw new OtpError("INTERNAL", `unexpected answer ${answer}`);
+}
+
+/**
+ * An in-process store with compare-and-swap: the embedded default for tests, demos and
+ * single-process servers. It ignores `expirationTtl` (records live as long as the process).
+ */
+export function memoryStorage() {
+  const map = new Map();
+  return {
+    get(key) {
+      const v = map.get(key);
+      return v === undefined ? null : v;
+    },
+    put(key, value) {
+      map.set(key, value);
+    },
+    compareAndSwap(key, expected, value) {
+      const current = map.get(key);
+      if ((current === undefined ? null : current) !== expected) return false;
+      map.set(key, value);
+      return true;
+    },
+    delete(key) {
+      return map.delete(key);
+    },
+    get size() {
+      return map.size;
+    },
+  };
+}

@@ -1,0 +1,297 @@
+//! Codes: derived, never stored.
+//!
+//! The code for a user's `n`-th issue in a cycle is `P_k(n)`, where `P_k` is a keyed
+//! pseudorandom permutation of the code space `0..alphabet^length` and
+//! `k = HMAC-SHA256(secret, domain || scope || user || salt)`. A permutation never maps
+//! two indices to the same code, so no code repeats for the user within a cycle; when
+//! the cycle is used up, a fresh salt gives a fresh permutation.
+//!
+//! `P_k` is a balanced Feistel network of [`ROUNDS`] rounds over the smallest even bit
+//! width that covers the space, with SipHash-2-4 (keyed with 128 bits of `k`) as the
+//! round function, and cycle-walking to stay inside the space: if the output falls
+//! outside `0..space`, the permutation is applied again until it lands inside. Walking
+//! terminates because the orbit of an in-space input returns to it.
+
+use crate::policy::{Policy, MAX_LENGTH};
+use core::hash::Hasher;
+use hmac::{KeyInit, Mac};
+use siphasher::sip::SipHasher24;
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// Feistel rounds. Eight are the usual minimum for a PRP from a PRF; ten leave margin.
+pub const ROUNDS: u8 = 10;
+
+/// Bytes of salt per cycle.
+pub const SALT_LEN: usize = 16;
+
+/// Domain separation for the key derivation; changing it changes every code.
+const DOMAIN: &[u8] = b"edge-otp/v1/permutation-key";
+
+/// A one-time code. Its characters come from the policy's alphabet.
+///
+/// `Debug` does not show it, equality is constant-time and the buffer is wiped on drop.
+#[derive(Clone)]
+pub struct Code {
+    buf: [u8; MAX_LENGTH],
+    len: u8,
+}
+
+impl Code {
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        // The buffer only ever holds printable ASCII from the alphabet.
+        core::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or_default()
+    }
+}
+
+impl PartialEq for Code {
+    fn eq(&self, other: &Code) -> bool {
+        self.len == other.len && bool::from(self.buf.ct_eq(&other.buf))
+    }
+}
+
+impl Eq for Code {}
+
+impl core::fmt::Debug for Code {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Code(<redacted>)")
+    }
+}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
+}
+
+/// The app secret, keyed into HMAC once so that each derivation only hashes the message.
+#[derive(Clone)]
+pub(crate) struct KeyDeriver {
+    mac: HmacSha256,
+}
+
+impl KeyDeriver {
+    pub(crate) fn new(secret: &[u8]) -> KeyDeriver {
+        // HMAC accepts keys of any length; the error case cannot happen.
+        let mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
+            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
+        KeyDeriver { mac }
+    }
+
+    /// The permutation for `(scope, user, salt)` over the policy's code space.
+    pub(crate) fn permutation(
+        &self,
+        policy: &Policy,
+        scope: &str,
+        user: &str,
+        salt: &[u8; SALT_LEN],
+    ) -> Permutation {
+        let mut mac = self.mac.clone();
+        mac.update(DOMAIN);
+        // Length prefixes keep ("ab", "c") and ("a", "bc") apart. Scope is at most 32
+        // bytes and user at most 256 (checked by `Subject::new`).
+        mac.update(&[scope.len() as u8]);
+        mac.update(scope.as_bytes());
+        mac.update(&(user.len() as u16).to_be_bytes());
+        mac.update(user.as_bytes());
+        mac.update(salt);
+        let digest = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+        let mut key = Zeroizing::new([0u8; 16]);
+        key.copy_from_slice(&digest[..16]);
+        Permutation::new(key, policy.space)
+    }
+}
+
+/// A keyed permutation of `0..space`.
+pub(crate) struct Permutation {
+    key: Zeroizing<[u8; 16]>,
+    half_bits: u32,
+    mask: u64,
+    space: u64,
+}
+
+impl Permutation {
+    fn new(key: Zeroizing<[u8; 16]>, space: u64) -> Permutation {
+        debug_assert!(space >= 2);
+        let bits = 64 - (space - 1).leading_zeros();
+        let bits = bits + (bits & 1);
+        let half_bits = bits / 2;
+        Permutation {
+            key,
+            half_bits,
+            mask: (1u64 << half_bits) - 1,
+            space,
+        }
+    }
+
+    fn round(&self, round: u8, half: u64) -> u64 {
+        let mut h = SipHasher24::new_with_key(&self.key);
+        h.write_u64((u64::from(round) << 56) | half);
+        h.finish() & self.mask
+    }
+
+    /// One pass of the Feistel network over `0..2^(2*half_bits)`.
+    fn feistel(&self, x: u64) -> u64 {
+        let (mut left, mut right) = (x >> self.half_bits, x & self.mask);
+        for r in 0..ROUNDS {
+            let next = left ^ self.round(r, right);
+            left = right;
+            right = next;
+        }
+        (left << self.half_bits) | right
+    }
+
+    /// The code index for issue number `n` (`n < space`).
+    pub(crate) fn apply(&self, n: u64) -> u64 {
+        debug_assert!(n < self.space);
+        let mut y = self.feistel(n);
+        while y >= self.space {
+            y = self.feistel(y);
+        }
+        y
+    }
+}
+
+/// Writes code index `value` in the policy's alphabet, most significant digit first.
+pub(crate) fn render(policy: &Policy, mut value: u64) -> Code {
+    let base = policy.alphabet.len() as u64;
+    let mut buf = [0u8; MAX_LENGTH];
+    for slot in buf[..policy.length].iter_mut().rev() {
+        *slot = policy.alphabet[(value % base) as usize];
+        value /= base;
+    }
+    Code {
+        buf,
+        len: policy.length as u8,
+    }
+}
+
+/// Reads a submitted code back into its index, ignoring spaces and hyphens and folding
+/// case where the alphabet has letters of one case only. `None` when the input cannot be
+/// a code of this policy (wrong length, foreign characters): that is public information,
+/// so the early return leaks nothing about the expected code.
+pub(crate) fn parse(policy: &Policy, input: &str) -> Option<u64> {
+    let base = policy.alphabet.len() as u64;
+    let mut value = 0u64;
+    let mut digits = 0usize;
+    for &b in input.as_bytes() {
+        if b == b' ' || b == b'-' {
+            continue;
+        }
+        let b = match policy.fold_upper {
+            Some(true) => b.to_ascii_uppercase(),
+            Some(false) => b.to_ascii_lowercase(),
+            None => b,
+        };
+        let digit = policy.alphabet.iter().position(|&a| a == b)? as u64;
+        if digits == policy.length {
+            return None;
+        }
+        value = value * base + digit;
+        digits += 1;
+    }
+    (digits == policy.length).then_some(value)
+}
+
+/// Constant-time equality of two code indices.
+pub(crate) fn same_code(a: u64, b: u64) -> bool {
+    bool::from(a.ct_eq(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Config;
+
+    fn policy(alphabet: &str, length: usize) -> Policy {
+        let mut c = Config::new(b"0123456789abcdef".to_vec());
+        c.alphabet = alphabet.into();
+        c.length = length;
+        Policy::new(c).unwrap()
+    }
+
+    fn perm(p: &Policy, user: &str, salt: u8) -> Permutation {
+        KeyDeriver::new(&p.secret).permutation(p, "login", user, &[salt; SALT_LEN])
+    }
+
+    #[test]
+    fn permutation_is_a_bijection_on_the_default_space() {
+        let p = policy("0123456789", 4);
+        let perm = perm(&p, "ada", 1);
+        let mut seen = vec![false; 10_000];
+        for n in 0..10_000 {
+            let c = perm.apply(n) as usize;
+            assert!(!seen[c], "index {n} repeats code {c}");
+            seen[c] = true;
+        }
+    }
+
+    #[test]
+    fn permutation_is_a_bijection_on_odd_and_tiny_spaces() {
+        for (alphabet, length) in [("01", 1), ("012", 1), ("0123456789", 1), ("ABCDE", 3)] {
+            let p = policy(alphabet, length);
+            let perm = perm(&p, "u", 9);
+            let mut codes: Vec<u64> = (0..p.space).map(|n| perm.apply(n)).collect();
+            codes.sort_unstable();
+            assert_eq!(
+                codes,
+                (0..p.space).collect::<Vec<_>>(),
+                "{alphabet} x {length}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_differ_by_user_scope_salt_and_secret() {
+        let p = policy("0123456789", 6);
+        let d = KeyDeriver::new(&p.secret);
+        let first = |scope: &str, user: &str, salt: u8| {
+            let perm = d.permutation(&p, scope, user, &[salt; SALT_LEN]);
+            (0..8).map(|n| perm.apply(n)).collect::<Vec<_>>()
+        };
+        let base = first("login", "ada", 0);
+        assert_ne!(base, first("reset", "ada", 0));
+        assert_ne!(base, first("login", "bob", 0));
+        assert_ne!(base, first("login", "ada", 1));
+        // Length prefixes: moving a byte between scope and user changes the key.
+        assert_ne!(first("ab", "c", 0), first("a", "bc", 0));
+        let other = KeyDeriver::new(b"another secret of 16+ bytes").permutation(
+            &p,
+            "login",
+            "ada",
+            &[0; SALT_LEN],
+        );
+        assert_ne!(base, (0..8).map(|n| other.apply(n)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn render_and_parse_round_trip() {
+        let p = policy("0123456789", 4);
+        assert_eq!(render(&p, 42).as_str(), "0042");
+        assert_eq!(parse(&p, "0042"), Some(42));
+        assert_eq!(parse(&p, " 00-42 "), Some(42));
+        assert_eq!(parse(&p, "042"), None);
+        assert_eq!(parse(&p, "00420"), None);
+        assert_eq!(parse(&p, "00a2"), None);
+        assert_eq!(parse(&p, "٠٠٤٢"), None);
+        assert_eq!(parse(&p, ""), None);
+        let p = policy("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", 6);
+        let code = render(&p, 123_456);
+        assert_eq!(parse(&p, &code.as_str().to_lowercase()), Some(123_456));
+        let mixed = policy("aB", 3);
+        assert_eq!(parse(&mixed, "aBa"), Some(2));
+        assert_eq!(parse(&mixed, "AbA"), None);
+    }
+
+    #[test]
+    fn code_debug_is_redacted_and_equality_works() {
+        let p = policy("0123456789", 4);
+        let c = render(&p, 1234);
+        assert_eq!(format!("{c:?}"), "Code(<redacted>)");
+        assert_eq!(c, render(&p, 1234));
+        assert_ne!(c, render(&p, 1235));
+    }
+}

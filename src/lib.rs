@@ -1,0 +1,76 @@
+//! # edge-otp
+//!
+//! A one-time-code (OTP) engine: issue a short code for a user, check it later, with
+//! expiry, attempt limits, a resend cooldown, an issue limit and a failure budget.
+//! The same core runs natively and, through `src/wasm/`, as the npm package `edge-otp`
+//! in Node.js, browsers and Cloudflare Workers.
+//!
+//! ## What it does not do
+//!
+//! The core ([`Engine`]) is deterministic and does no I/O: it never reads a clock, never
+//! draws randomness and never calls a store. Every operation takes the stored record
+//! (or none), `now` in milliseconds and, when it issues, 16 bytes of fresh entropy, and
+//! returns its answer plus the record to write, or nothing to write. Delivering codes
+//! (email, SMS) is the application's job.
+//!
+//! ## What is stored
+//!
+//! Never a code, not even hashed. A record holds a salt and an index; the code is the
+//! index pushed through a keyed permutation whose key is derived from the app's secret,
+//! the scope, the user and the salt (see the `code` module source). Reading the store
+//! without the secret reveals no code, and since a permutation cannot repeat, no code
+//! repeats for a user until the whole code space has been issued.
+//!
+//! ## Example
+//!
+//! ```
+//! use edge_otp::{Config, Engine, Issue, Policy, Subject, Verdict};
+//!
+//! let engine = Engine::new(Policy::new(Config::new(b"app secret, 16 bytes or more".to_vec()))?);
+//! let ada = Subject::new("login", "ada@example.com")?;
+//! let now = 1_700_000_000_000; // the caller's clock, ms since the epoch
+//!
+//! // Issue: no record yet; the engine returns the code and the record to store.
+//! let step = engine.create(&ada, None, now, [7; 16])?;
+//! let Issue::Issued(otp) = step.answer else { unreachable!() };
+//! let stored = step.write.expect("issuing writes");
+//!
+//! // Verify a minute later against the stored record.
+//! let step = engine.verify(&ada, Some(&stored), otp.code.as_str(), now + 60_000)?;
+//! assert_eq!(step.answer, Verdict::Verified);
+//! let stored = step.write.expect("verifying marks the code used");
+//!
+//! // A used code never verifies again, and that answer writes nothing.
+//! let step = engine.verify(&ada, Some(&stored), otp.code.as_str(), now + 61_000)?;
+//! assert_eq!((step.answer, step.write), (Verdict::Used, None));
+//! # Ok::<(), edge_otp::Error>(())
+//! ```
+//!
+//! For a ready driver with a store, a clock and randomness, see [`OtpManager`]
+//! (not on wasm, where the npm package is the driver).
+#![forbid(unsafe_code)]
+
+mod code;
+mod engine;
+mod error;
+mod policy;
+mod record;
+mod time;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use code::{Code, ROUNDS, SALT_LEN};
+pub use engine::{
+    check_scope, Answer, Engine, Issue, Limited, Op, OtpView, Outcome, Status, Step, Subject,
+    Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
+};
+pub use error::{DecodeError, Error};
+pub use policy::{Config, Limit, Policy};
+pub use record::{CodeState, Record, VERSION};
+pub use time::{Millis, MAX_TIME, MS_PER_S};
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{ManagerError, MemoryStore, OtpManager, Store, MAX_TRIES};
