@@ -28,7 +28,7 @@ pub const ROUNDS: u8 = 10;
 pub const SALT_LEN: usize = 16;
 
 /// Domain separation for the key derivation; changing it changes every code.
-const DOMAIN: &[u8] = b"edge-otp/v1/permutation-key";
+const DOMAIN: &[u8] = b"edge-otp/1";
 
 /// A one-time code. Its characters come from the policy's alphabet.
 ///

@@ -600,3 +600,962 @@ pub struct Outcome {
     /// The record to store, in wire form; `None` means write nothing.
     pub write: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests of the state machine: one test per rule, named as the rule.
+
+    use super::*;
+    use crate::policy::{Config, Limit};
+    use crate::record::Record;
+
+    /// 2023-11-14T22:13:20Z.
+    const T0: Millis = 1_700_000_000_000;
+    const S: Millis = 1000;
+    const SECRET: &[u8] = b"engine unit-test secret";
+
+    fn engine_with(tune: impl FnOnce(&mut Config)) -> Engine {
+        let mut c = Config::new(SECRET.to_vec());
+        tune(&mut c);
+        Engine::new(Policy::new(c).unwrap())
+    }
+
+    fn engine() -> Engine {
+        engine_with(|_| {})
+    }
+
+    /// No cooldown, no issue limit, no failure budget.
+    fn unlimited(c: &mut Config) {
+        c.resend_cooldown_seconds = 0;
+        c.issue_limit = None;
+        c.failure_limit = None;
+    }
+
+    fn ada() -> Subject<'static> {
+        Subject::new("login", "ada@example.com").unwrap()
+    }
+
+    fn salt(now: Millis) -> [u8; SALT_LEN] {
+        let mut s = [0u8; SALT_LEN];
+        s[..8].copy_from_slice(&now.to_be_bytes());
+        s
+    }
+
+    /// Issues a code for ada at `now`; panics unless it is issued and written.
+    fn issue(e: &Engine, stored: Option<&Record>, now: Millis) -> (String, Record) {
+        let step = e.create(&ada(), stored, now, salt(now)).unwrap();
+        match step.answer {
+            Issue::Issued(view) => {
+                let record = step.write.expect("issuing writes");
+                assert_eq!(view.status, Status::Active);
+                assert_eq!(view.created_at, now);
+                assert_eq!(record.created_at, now);
+                (view.code.as_str().to_owned(), record)
+            }
+            other => panic!("expected Issued, got {other:?}"),
+        }
+    }
+
+    /// A code of the policy that is not `code`.
+    fn wrong(e: &Engine, code: &str) -> String {
+        let p = e.policy();
+        let v = code::parse(p, code).unwrap();
+        code::render(p, (v + 1) % p.space).as_str().to_owned()
+    }
+
+    /// Verifies and applies the write, as a driver would.
+    fn check(e: &Engine, r: &mut Record, code: &str, now: Millis) -> Verdict {
+        let step = e.verify(&ada(), Some(r), code, now).unwrap();
+        if let Some(w) = step.write {
+            *r = w;
+        }
+        step.answer
+    }
+
+    /// Verifies and asserts that nothing is written.
+    fn check_read_only(e: &Engine, r: &Record, code: &str, now: Millis) -> Verdict {
+        let step = e.verify(&ada(), Some(r), code, now).unwrap();
+        assert_eq!(step.write, None, "{:?} must not write", step.answer);
+        step.answer
+    }
+
+    fn refused(e: &Engine, r: &Record, now: Millis) -> (u64, Limited) {
+        let step = e.create(&ada(), Some(r), now, salt(now)).unwrap();
+        assert_eq!(step.write, None, "a refusal must not write");
+        match step.answer {
+            Issue::RateLimited {
+                retry_after_ms,
+                reason,
+            } => (retry_after_ms, reason),
+            other => panic!("expected RateLimited, got {other:?}"),
+        }
+    }
+
+    fn status(e: &Engine, r: &Record, now: Millis) -> Status {
+        e.latest(&ada(), Some(r), now).unwrap().unwrap().status
+    }
+
+    // ---- verdicts ----
+
+    #[test]
+    fn the_right_code_is_verified_and_only_its_state_changes_to_used() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let step = e.verify(&ada(), Some(&r), &code, T0 + 1).unwrap();
+        assert_eq!(step.answer, Verdict::Verified);
+        assert!(step.answer.is_ok());
+        assert_eq!(step.answer.reason(), "verified");
+        let expected = Record {
+            state: CodeState::Used,
+            ..r.clone()
+        };
+        assert_eq!(step.write, Some(expected));
+    }
+
+    #[test]
+    fn a_wrong_code_is_invalid_and_spends_one_attempt_and_one_unit_of_the_failure_budget() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let step = e
+            .verify(&ada(), Some(&r), &wrong(&e, &code), T0 + 5)
+            .unwrap();
+        assert_eq!(step.answer, Verdict::Invalid { attempts_left: 2 });
+        assert_eq!(step.answer.reason(), "invalid");
+        assert!(!step.answer.is_ok());
+        let w = step.write.expect("a wrong guess writes");
+        assert_eq!((w.attempts, w.failures, w.failures_since), (1, 1, T0 + 5));
+        assert_eq!(w.state, CodeState::Active);
+        assert_eq!(
+            Record {
+                attempts: 0,
+                failures: 0,
+                failures_since: r.failures_since,
+                ..w
+            },
+            r
+        );
+    }
+
+    #[test]
+    fn input_that_is_not_code_shaped_is_a_wrong_guess() {
+        let e = engine();
+        let (_, r) = issue(&e, None, T0);
+        for garbage in [
+            "",
+            "   ",
+            "12345",
+            "123",
+            "12a4",
+            "٠١٢٣",
+            "💥💥💥💥",
+            "1 2 3 4 5",
+        ] {
+            let step = e.verify(&ada(), Some(&r), garbage, T0 + 1).unwrap();
+            assert_eq!(
+                step.answer,
+                Verdict::Invalid { attempts_left: 2 },
+                "{garbage:?}"
+            );
+            assert_eq!(step.write.map(|w| w.attempts), Some(1), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn spaces_and_hyphens_in_the_submitted_code_are_ignored() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let spaced = format!(" {}-{} ", &code[..2], &code[2..]);
+        assert_eq!(
+            e.verify(&ada(), Some(&r), &spaced, T0 + 1).unwrap().answer,
+            Verdict::Verified
+        );
+    }
+
+    #[test]
+    fn letters_are_case_folded_when_the_alphabet_has_one_case() {
+        let e = engine_with(|c| {
+            c.alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ".into();
+            c.length = 6;
+        });
+        let (code, r) = issue(&e, None, T0);
+        let lower = code.to_lowercase();
+        assert_eq!(
+            e.verify(&ada(), Some(&r), &lower, T0 + 1).unwrap().answer,
+            Verdict::Verified
+        );
+    }
+
+    #[test]
+    fn an_expired_code_answers_expired_without_a_write() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        assert_eq!(r.expires_at, T0 + 3600 * S);
+        assert_eq!(
+            check_read_only(&e, &r, &code, r.expires_at),
+            Verdict::Expired
+        );
+        assert_eq!(
+            check_read_only(&e, &r, &wrong(&e, &code), r.expires_at + 1),
+            Verdict::Expired
+        );
+        assert_eq!(Verdict::Expired.reason(), "expired");
+        let step = e.verify(&ada(), Some(&r), &code, r.expires_at - 1).unwrap();
+        assert_eq!(step.answer, Verdict::Verified);
+    }
+
+    #[test]
+    fn an_exhausted_code_answers_exhausted_even_for_the_right_code() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        let bad = wrong(&e, &code);
+        for left in [2, 1, 0] {
+            assert_eq!(
+                check(&e, &mut r, &bad, T0 + 1),
+                Verdict::Invalid {
+                    attempts_left: left
+                }
+            );
+        }
+        assert_eq!(r.attempts, 3);
+        assert_eq!(check_read_only(&e, &r, &code, T0 + 2), Verdict::Exhausted);
+        assert_eq!(check_read_only(&e, &r, &bad, T0 + 2), Verdict::Exhausted);
+        assert_eq!(Verdict::Exhausted.reason(), "exhausted");
+        assert_eq!(status(&e, &r, T0 + 2), Status::Exhausted);
+    }
+
+    #[test]
+    fn a_used_code_answers_used_without_a_write() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        assert_eq!(check(&e, &mut r, &code, T0 + 1), Verdict::Verified);
+        assert_eq!(check_read_only(&e, &r, &code, T0 + 2), Verdict::Used);
+        assert_eq!(
+            check_read_only(&e, &r, &wrong(&e, &code), T0 + 2),
+            Verdict::Used
+        );
+        assert_eq!(Verdict::Used.reason(), "used");
+        assert_eq!(status(&e, &r, T0 + 2), Status::Used);
+    }
+
+    #[test]
+    fn no_record_and_a_revoked_code_answer_no_otp_without_a_write() {
+        let e = engine();
+        let step = e.verify(&ada(), None, "1234", T0).unwrap();
+        assert_eq!((step.answer, step.write), (Verdict::NoOtp, None));
+        assert_eq!(Verdict::NoOtp.reason(), "none");
+        let (code, r) = issue(&e, None, T0);
+        let revoked = e.invalidate(Some(&r), T0 + 1).unwrap().write.unwrap();
+        assert_eq!(check_read_only(&e, &revoked, &code, T0 + 2), Verdict::NoOtp);
+    }
+
+    #[test]
+    fn a_spent_failure_budget_answers_locked_out_before_checking_the_code() {
+        let e = engine_with(|c| {
+            c.failure_limit = Some(Limit {
+                count: 2,
+                window_seconds: 600,
+            })
+        });
+        let (code, mut r) = issue(&e, None, T0);
+        let bad = wrong(&e, &code);
+        assert_eq!(
+            check(&e, &mut r, &bad, T0 + S),
+            Verdict::Invalid { attempts_left: 2 }
+        );
+        assert_eq!(
+            check(&e, &mut r, &bad, T0 + 2 * S),
+            Verdict::Invalid { attempts_left: 1 }
+        );
+        let locked = check_read_only(&e, &r, &code, T0 + 3 * S);
+        assert_eq!(
+            locked,
+            Verdict::LockedOut {
+                retry_after_ms: 598 * S
+            }
+        );
+        assert_eq!(locked.reason(), "locked");
+        assert_eq!(
+            check_read_only(&e, &r, &code, T0 + 600 * S),
+            Verdict::LockedOut { retry_after_ms: S }
+        );
+        // And it lifts when the window that opened at the first failure closes.
+        assert_eq!(check(&e, &mut r, &code, T0 + 601 * S), Verdict::Verified);
+    }
+
+    #[test]
+    fn used_comes_before_expired_and_expired_before_exhausted() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let mut used = r.clone();
+        assert_eq!(check(&e, &mut used, &code, T0 + 1), Verdict::Verified);
+        assert_eq!(
+            check_read_only(&e, &used, &code, used.expires_at + 1),
+            Verdict::Used
+        );
+        let mut spent = r;
+        for _ in 0..3 {
+            let _ = check(&e, &mut spent, &wrong(&e, &code), T0 + 1);
+        }
+        assert_eq!(
+            check_read_only(&e, &spent, &code, T0 + 2),
+            Verdict::Exhausted
+        );
+        assert_eq!(
+            check_read_only(&e, &spent, &code, spent.expires_at),
+            Verdict::Expired
+        );
+    }
+
+    // ---- issue answers ----
+
+    #[test]
+    fn the_first_create_issues_index_zero_of_a_fresh_salt_with_fresh_counters() {
+        let e = engine();
+        let step = e.create(&ada(), None, T0, [9; SALT_LEN]).unwrap();
+        let Issue::Issued(view) = step.answer else {
+            panic!("expected Issued")
+        };
+        let r = step.write.unwrap();
+        assert_eq!((r.salt, r.index), ([9; SALT_LEN], 0));
+        assert_eq!((r.created_at, r.expires_at), (T0, T0 + 3600 * S));
+        assert_eq!(
+            (r.attempts, r.max_attempts, r.state),
+            (0, 3, CodeState::Active)
+        );
+        assert_eq!((r.failures, r.failures_since), (0, T0));
+        assert_eq!((r.issues, r.issues_since), (1, T0));
+        assert_eq!(view.code.as_str().len(), 4);
+        assert!(view.code.as_str().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(
+            (
+                view.created_at,
+                view.expires_at,
+                view.attempts,
+                view.max_attempts
+            ),
+            (T0, T0 + 3600 * S, 0, 3)
+        );
+        assert_eq!(view.status, Status::Active);
+        assert_eq!(e.latest(&ada(), Some(&r), T0).unwrap(), Some(view));
+    }
+
+    #[test]
+    fn a_create_within_the_cooldown_is_rate_limited_without_a_write() {
+        let e = engine();
+        let (_, r) = issue(&e, None, T0);
+        assert_eq!(refused(&e, &r, T0 + 10 * S), (20 * S, Limited::Cooldown));
+        let (_, next) = issue(&e, Some(&r), T0 + 30 * S);
+        assert_eq!(next.index, 1);
+        assert_eq!(next.salt, r.salt);
+    }
+
+    #[test]
+    fn the_cooldown_does_not_apply_once_the_code_was_used() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        assert_eq!(check(&e, &mut r, &code, T0 + S), Verdict::Verified);
+        let (next, _) = issue(&e, Some(&r), T0 + 2 * S);
+        assert_ne!(next, code);
+    }
+
+    #[test]
+    fn the_cooldown_applies_to_an_unused_code_even_if_revoked_expired_or_exhausted() {
+        let e = engine_with(|c| c.ttl_seconds = 10);
+        let (code, r) = issue(&e, None, T0);
+        let revoked = e.invalidate(Some(&r), T0 + S).unwrap().write.unwrap();
+        assert_eq!(
+            refused(&e, &revoked, T0 + 2 * S),
+            (28 * S, Limited::Cooldown)
+        );
+        assert_eq!(status(&e, &r, T0 + 20 * S), Status::Expired);
+        assert_eq!(refused(&e, &r, T0 + 20 * S), (10 * S, Limited::Cooldown));
+        let mut spent = r;
+        for _ in 0..3 {
+            let _ = check(&e, &mut spent, &wrong(&e, &code), T0 + S);
+        }
+        assert_eq!(refused(&e, &spent, T0 + 2 * S), (28 * S, Limited::Cooldown));
+    }
+
+    #[test]
+    fn the_issue_limit_counts_codes_in_a_fixed_window_opened_by_the_first_issue() {
+        let e = engine_with(|c| {
+            c.resend_cooldown_seconds = 0;
+            c.issue_limit = Some(Limit {
+                count: 3,
+                window_seconds: 100,
+            });
+        });
+        let (_, r) = issue(&e, None, T0);
+        let (_, r) = issue(&e, Some(&r), T0 + 10 * S);
+        let (_, r) = issue(&e, Some(&r), T0 + 20 * S);
+        assert_eq!((r.issues, r.issues_since), (3, T0));
+        assert_eq!(refused(&e, &r, T0 + 30 * S), (70 * S, Limited::IssueLimit));
+        assert_eq!(refused(&e, &r, T0 + 100 * S - 1), (1, Limited::IssueLimit));
+        let (_, r) = issue(&e, Some(&r), T0 + 100 * S);
+        assert_eq!((r.issues, r.issues_since), (1, T0 + 100 * S));
+    }
+
+    #[test]
+    fn the_issue_limit_can_be_turned_off() {
+        let e = engine_with(unlimited);
+        let (_, mut r) = issue(&e, None, T0);
+        for i in 1..50 {
+            r = issue(&e, Some(&r), T0 + i).1;
+        }
+        assert_eq!(r.issues, 50);
+    }
+
+    #[test]
+    fn a_spent_failure_budget_refuses_create_as_well_as_verify() {
+        let e = engine_with(|c| {
+            c.resend_cooldown_seconds = 0;
+            c.failure_limit = Some(Limit {
+                count: 2,
+                window_seconds: 600,
+            });
+        });
+        let (code, mut r) = issue(&e, None, T0);
+        let bad = wrong(&e, &code);
+        let _ = check(&e, &mut r, &bad, T0 + 100 * S);
+        let _ = check(&e, &mut r, &bad, T0 + 200 * S);
+        assert_eq!(r.failures_since, T0 + 100 * S);
+        assert_eq!(refused(&e, &r, T0 + 300 * S), (400 * S, Limited::LockedOut));
+        assert_eq!(
+            check_read_only(&e, &r, &code, T0 + 300 * S),
+            Verdict::LockedOut {
+                retry_after_ms: 400 * S
+            }
+        );
+        // Generate is refused the same way (the code is not active for it: it is
+        // checked first, and still active, so generate answers ActiveOtpExists).
+        let step = e.generate(&ada(), Some(&r), T0 + 300 * S, salt(0)).unwrap();
+        assert_eq!(
+            step.answer,
+            Issue::ActiveOtpExists {
+                expires_at: r.expires_at
+            }
+        );
+        assert_eq!(step.write, None);
+        let (_, r) = issue(&e, Some(&r), T0 + 700 * S);
+        assert_eq!((r.failures, r.failures_since), (2, T0 + 100 * S));
+    }
+
+    #[test]
+    fn a_new_code_does_not_reset_the_failure_budget() {
+        let e = engine_with(|c| {
+            c.resend_cooldown_seconds = 0;
+            c.failure_limit = Some(Limit {
+                count: 3,
+                window_seconds: 600,
+            });
+        });
+        let (code, mut r) = issue(&e, None, T0);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + S);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 2 * S);
+        let (code, mut r) = issue(&e, Some(&r), T0 + 3 * S);
+        assert_eq!((r.attempts, r.failures, r.failures_since), (0, 2, T0 + S));
+        assert_eq!(
+            check(&e, &mut r, &wrong(&e, &code), T0 + 4 * S),
+            Verdict::Invalid { attempts_left: 2 }
+        );
+        assert_eq!(
+            check_read_only(&e, &r, &code, T0 + 5 * S),
+            Verdict::LockedOut {
+                retry_after_ms: 596 * S
+            }
+        );
+    }
+
+    #[test]
+    fn a_success_clears_the_failure_budget() {
+        let e = engine_with(|c| {
+            c.resend_cooldown_seconds = 0;
+            c.failure_limit = Some(Limit {
+                count: 3,
+                window_seconds: 600,
+            });
+        });
+        let (code, mut r) = issue(&e, None, T0);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + S);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 2 * S);
+        assert_eq!(r.failures, 2);
+        assert_eq!(check(&e, &mut r, &code, T0 + 3 * S), Verdict::Verified);
+        assert_eq!(r.failures, 0);
+        // The next code gets the whole budget: two failures do not lock out.
+        let (code, mut r) = issue(&e, Some(&r), T0 + 4 * S);
+        for _ in 0..2 {
+            let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 5 * S);
+        }
+        assert_eq!((r.failures, r.failures_since), (2, T0 + 5 * S));
+        assert_eq!(check(&e, &mut r, &code, T0 + 6 * S), Verdict::Verified);
+    }
+
+    #[test]
+    fn the_failure_window_restarts_at_the_first_failure_after_it_closed() {
+        let e = engine_with(|c| {
+            c.max_attempts = 10;
+            c.failure_limit = Some(Limit {
+                count: 3,
+                window_seconds: 100,
+            });
+        });
+        let (code, mut r) = issue(&e, None, T0);
+        let bad = wrong(&e, &code);
+        let _ = check(&e, &mut r, &bad, T0);
+        let _ = check(&e, &mut r, &bad, T0 + 100 * S - 1);
+        assert_eq!((r.failures, r.failures_since), (2, T0));
+        let _ = check(&e, &mut r, &bad, T0 + 100 * S);
+        assert_eq!((r.failures, r.failures_since), (1, T0 + 100 * S));
+    }
+
+    #[test]
+    fn without_a_failure_limit_failures_are_not_counted() {
+        let e = engine_with(unlimited);
+        let (code, mut r) = issue(&e, None, T0);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 1);
+        assert_eq!((r.attempts, r.failures), (1, 0));
+    }
+
+    // ---- reset_attempts ----
+
+    #[test]
+    fn reset_attempts_revives_an_exhausted_unexpired_code_and_clears_the_budget() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        for _ in 0..3 {
+            let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 1);
+        }
+        assert_eq!((r.attempts, r.failures), (3, 3));
+        let step = e.reset_attempts(Some(&r));
+        assert!(step.answer);
+        let mut r = step.write.expect("reset writes");
+        assert_eq!((r.attempts, r.failures), (0, 0));
+        assert_eq!(status(&e, &r, T0 + 2), Status::Active);
+        assert_eq!(check(&e, &mut r, &code, T0 + 2), Verdict::Verified);
+    }
+
+    #[test]
+    fn reset_attempts_writes_only_when_something_changes() {
+        let e = engine();
+        assert_eq!(e.reset_attempts(None), Step::read_only(false));
+        let (code, r) = issue(&e, None, T0);
+        assert_eq!(e.reset_attempts(Some(&r)), Step::read_only(true));
+        // An expired code is still the current one: true, and its attempts are cleared.
+        let mut spent = r.clone();
+        let _ = check(&e, &mut spent, &wrong(&e, &code), T0 + 1);
+        let step = e.reset_attempts(Some(&spent));
+        assert!(step.answer);
+        assert_eq!(step.write.map(|w| w.attempts), Some(0));
+        // A used code is not current.
+        let mut used = r.clone();
+        let _ = check(&e, &mut used, &code, T0 + 1);
+        assert_eq!(e.reset_attempts(Some(&used)), Step::read_only(false));
+        // A revoked code is not current, but the failure budget is still cleared.
+        let revoked = e.invalidate(Some(&spent), T0 + 2).unwrap().write.unwrap();
+        let step = e.reset_attempts(Some(&revoked));
+        assert!(!step.answer);
+        let w = step.write.expect("clearing the failure budget writes");
+        assert_eq!(
+            (w.failures, w.state, w.attempts),
+            (0, CodeState::Revoked, 1)
+        );
+    }
+
+    // ---- invalidate ----
+
+    #[test]
+    fn invalidate_revokes_an_active_code_which_then_answers_no_otp_and_shows_superseded() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let step = e.invalidate(Some(&r), T0 + 1).unwrap();
+        assert!(step.answer);
+        let revoked = step.write.expect("revoking writes");
+        assert_eq!(
+            revoked,
+            Record {
+                state: CodeState::Revoked,
+                ..r
+            }
+        );
+        assert_eq!(check_read_only(&e, &revoked, &code, T0 + 2), Verdict::NoOtp);
+        assert_eq!(status(&e, &revoked, T0 + 2), Status::Superseded);
+        assert_eq!(
+            e.invalidate(Some(&revoked), T0 + 3).unwrap(),
+            Step::read_only(false)
+        );
+        assert_eq!(e.reset_attempts(Some(&revoked)), Step::read_only(false));
+    }
+
+    #[test]
+    fn invalidate_revokes_an_exhausted_code_so_reset_cannot_revive_it_but_answers_false() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        for _ in 0..3 {
+            let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 1);
+        }
+        let step = e.invalidate(Some(&r), T0 + 2).unwrap();
+        assert!(!step.answer);
+        let revoked = step.write.expect("an exhausted code is revoked too");
+        assert_eq!(revoked.state, CodeState::Revoked);
+        let reset = e.reset_attempts(Some(&revoked));
+        assert!(!reset.answer);
+        let after = reset.write.unwrap_or(revoked);
+        assert_eq!(check_read_only(&e, &after, &code, T0 + 3), Verdict::NoOtp);
+    }
+
+    #[test]
+    fn invalidate_leaves_absent_expired_and_used_codes_alone() {
+        let e = engine();
+        assert_eq!(e.invalidate(None, T0).unwrap(), Step::read_only(false));
+        let (code, r) = issue(&e, None, T0);
+        assert_eq!(
+            e.invalidate(Some(&r), r.expires_at).unwrap(),
+            Step::read_only(false)
+        );
+        let mut used = r;
+        let _ = check(&e, &mut used, &code, T0 + 1);
+        assert_eq!(
+            e.invalidate(Some(&used), T0 + 2).unwrap(),
+            Step::read_only(false)
+        );
+    }
+
+    // ---- generate ----
+
+    #[test]
+    fn generate_answers_active_otp_exists_without_a_write() {
+        let e = engine_with(unlimited);
+        let (_, r) = issue(&e, None, T0);
+        let step = e.generate(&ada(), Some(&r), T0 + 1, salt(1)).unwrap();
+        assert_eq!(
+            step,
+            Step::read_only(Issue::ActiveOtpExists {
+                expires_at: r.expires_at
+            })
+        );
+    }
+
+    #[test]
+    fn generate_issues_when_there_is_no_active_code() {
+        let e = engine_with(unlimited);
+        let step = e.generate(&ada(), None, T0, salt(0)).unwrap();
+        assert!(matches!(step.answer, Issue::Issued(_)));
+        let (code, r) = issue(&e, None, T0);
+        let mut used = r.clone();
+        let _ = check(&e, &mut used, &code, T0 + 1);
+        let mut spent = r.clone();
+        for _ in 0..3 {
+            let _ = check(&e, &mut spent, &wrong(&e, &code), T0 + 1);
+        }
+        let revoked = e.invalidate(Some(&r), T0 + 1).unwrap().write.unwrap();
+        for (what, rec, now) in [
+            ("expired", &r, r.expires_at),
+            ("used", &used, T0 + 2),
+            ("exhausted", &spent, T0 + 2),
+            ("revoked", &revoked, T0 + 2),
+        ] {
+            let step = e.generate(&ada(), Some(rec), now, salt(now)).unwrap();
+            assert!(matches!(step.answer, Issue::Issued(_)), "{what}");
+            assert!(step.write.is_some(), "{what}");
+        }
+    }
+
+    #[test]
+    fn generate_is_subject_to_the_limits_once_the_code_is_not_active() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        for _ in 0..3 {
+            let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 1);
+        }
+        let step = e.generate(&ada(), Some(&r), T0 + S, salt(1)).unwrap();
+        assert_eq!(
+            step,
+            Step::read_only(Issue::RateLimited {
+                retry_after_ms: 29 * S,
+                reason: Limited::Cooldown
+            })
+        );
+    }
+
+    // ---- no write for read-only answers ----
+
+    #[test]
+    fn operations_that_change_nothing_return_no_write_through_apply() {
+        let e = engine();
+        let s = ada();
+        let (code, r) = issue(&e, None, T0);
+        let wire = r.encode();
+        let run = |op, stored: Option<&str>, now| e.apply(op, &s, stored, now, salt(now)).unwrap();
+        let read_only = [
+            (Op::Latest, None, T0),
+            (Op::Latest, Some(wire.as_str()), T0 + 1),
+            (Op::Verify(&code), None, T0),
+            (Op::Verify(&code), Some(wire.as_str()), r.expires_at),
+            (Op::Create, Some(wire.as_str()), T0 + 1),
+            (Op::Generate, Some(wire.as_str()), T0 + 1),
+            (Op::ResetAttempts, None, T0),
+            (Op::ResetAttempts, Some(wire.as_str()), T0 + 1),
+            (Op::Invalidate, None, T0),
+            (Op::Invalidate, Some(wire.as_str()), r.expires_at),
+        ];
+        for (op, stored, now) in read_only {
+            let out = run(op, stored, now);
+            assert_eq!(out.write, None, "{op:?} at {now} answered {:?}", out.answer);
+        }
+        assert_eq!(run(Op::Latest, None, T0).answer, Answer::Latest(None));
+        for op in [Op::Create, Op::Verify(&code), Op::Invalidate] {
+            let out = run(op, Some(wire.as_str()), T0 + 31 * S);
+            let written = out.write.expect("this operation writes");
+            assert_eq!(Record::decode(&written).unwrap().encode(), written);
+        }
+        assert!(Op::Create.issues() && Op::Generate.issues());
+        assert!(!Op::Verify("1").issues() && !Op::Latest.issues());
+    }
+
+    #[test]
+    fn apply_rejects_a_corrupt_record_and_never_overwrites_it() {
+        let e = engine();
+        for op in [
+            Op::Create,
+            Op::Generate,
+            Op::Latest,
+            Op::Verify("1234"),
+            Op::ResetAttempts,
+            Op::Invalidate,
+        ] {
+            let got = e.apply(op, &ada(), Some("[1,\"oops\"]"), T0, salt(0));
+            assert!(matches!(got, Err(Error::CorruptRecord(_))), "{op:?}");
+        }
+    }
+
+    // ---- subjects and policy changes ----
+
+    #[test]
+    fn scopes_and_users_have_independent_codes() {
+        let e = engine_with(|c| c.length = 8);
+        let login = Subject::new("login", "ada").unwrap();
+        let reset = Subject::new("reset", "ada").unwrap();
+        let bob = Subject::new("login", "bob").unwrap();
+        let step = e.create(&login, None, T0, [1; SALT_LEN]).unwrap();
+        let Issue::Issued(view) = step.answer else {
+            panic!("expected Issued")
+        };
+        let r = step.write.unwrap();
+        for other in [reset, bob] {
+            // The same record read for another subject holds another code...
+            let theirs = e.latest(&other, Some(&r), T0).unwrap().unwrap().code;
+            assert_ne!(theirs, view.code);
+            // ...so ada's login code does not verify there.
+            let step = e.verify(&other, Some(&r), view.code.as_str(), T0).unwrap();
+            assert!(matches!(step.answer, Verdict::Invalid { .. }));
+        }
+        let step = e.verify(&login, Some(&r), view.code.as_str(), T0).unwrap();
+        assert_eq!(step.answer, Verdict::Verified);
+    }
+
+    #[test]
+    fn subjects_reject_bad_scopes_and_users() {
+        for scope in ["", "a b", "ü", &"s".repeat(33)] {
+            assert!(Subject::new(scope, "ada").is_err(), "{scope:?}");
+        }
+        assert!(Subject::new("a-Z_0", "ada").is_ok());
+        assert!(Subject::new("login", "").is_err());
+        assert!(Subject::new("login", &"u".repeat(257)).is_err());
+        let long = "u".repeat(256);
+        let s = Subject::new("login", &long).unwrap();
+        assert_eq!((s.scope(), s.user().len()), ("login", 256));
+    }
+
+    #[test]
+    fn a_now_beyond_year_9999_is_an_invalid_argument() {
+        let e = engine();
+        let late = MAX_TIME + 1;
+        let arg = |r: Result<(), Error>| match r {
+            Err(Error::InvalidArgument { argument, .. }) => argument,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        };
+        assert_eq!(arg(e.create(&ada(), None, late, salt(0)).map(drop)), "now");
+        assert_eq!(
+            arg(e.generate(&ada(), None, late, salt(0)).map(drop)),
+            "now"
+        );
+        assert_eq!(arg(e.verify(&ada(), None, "1", late).map(drop)), "now");
+        assert_eq!(arg(e.latest(&ada(), None, late).map(drop)), "now");
+        assert_eq!(arg(e.invalidate(None, late).map(drop)), "now");
+    }
+
+    #[test]
+    fn changing_max_attempts_keeps_the_stored_codes_maximum() {
+        let three = engine_with(unlimited);
+        let five = engine_with(|c| {
+            unlimited(c);
+            c.max_attempts = 5;
+        });
+        let (code, mut r) = issue(&three, None, T0);
+        let bad = wrong(&five, &code);
+        for left in [2, 1, 0] {
+            assert_eq!(
+                check(&five, &mut r, &bad, T0 + 1),
+                Verdict::Invalid {
+                    attempts_left: left
+                }
+            );
+        }
+        assert_eq!(
+            check_read_only(&five, &r, &code, T0 + 2),
+            Verdict::Exhausted
+        );
+        assert_eq!(
+            five.latest(&ada(), Some(&r), T0)
+                .unwrap()
+                .unwrap()
+                .max_attempts,
+            3
+        );
+        // The next code is issued under the new policy.
+        let (_, next) = issue(&five, Some(&r), T0 + 3);
+        assert_eq!(next.max_attempts, 5);
+        // Lowering the maximum does not shorten a stored code either.
+        let one = engine_with(|c| {
+            unlimited(c);
+            c.max_attempts = 1;
+        });
+        let mut r = next;
+        assert_eq!(
+            check(&one, &mut r, &bad, T0 + 4),
+            Verdict::Invalid { attempts_left: 4 }
+        );
+    }
+
+    #[test]
+    fn shrinking_the_code_space_makes_the_record_superseded() {
+        let six = engine_with(|c| {
+            unlimited(c);
+            c.length = 6;
+        });
+        let four = engine_with(unlimited);
+        let (code6, mut r) = issue(&six, None, T0);
+        r.index = 123_456; // a position that only the 6-digit space holds
+        let view = four.latest(&ada(), Some(&r), T0 + 1).unwrap().unwrap();
+        assert_eq!(view.status, Status::Superseded);
+        let code4 = view.code.as_str().to_owned();
+        for submitted in [code6.as_str(), &code6[..4], code4.as_str()] {
+            assert_eq!(
+                check_read_only(&four, &r, submitted, T0 + 1),
+                Verdict::NoOtp
+            );
+        }
+        assert_eq!(
+            four.invalidate(Some(&r), T0 + 1).unwrap(),
+            Step::read_only(false)
+        );
+        // Generate does not see an active code; the next code starts a fresh cycle.
+        let step = four
+            .generate(&ada(), Some(&r), T0 + 2, [7; SALT_LEN])
+            .unwrap();
+        assert!(matches!(step.answer, Issue::Issued(_)));
+        let next = step.write.unwrap();
+        assert_eq!(next.salt, [7; SALT_LEN]);
+        assert!(next.index <= 1);
+    }
+
+    #[test]
+    fn a_complete_cycle_continues_with_a_fresh_salt_and_a_different_code() {
+        let e = engine_with(|c| {
+            unlimited(c);
+            c.alphabet = "01".into();
+            c.length = 1;
+        });
+        let (mut code, mut r) = issue(&e, None, T0);
+        let mut salts = vec![r.salt];
+        for i in 1..40u64 {
+            let (next, rec) = issue(&e, Some(&r), T0 + i);
+            assert_ne!(next, code, "issue {i} repeats the previous code");
+            if rec.salt != r.salt {
+                salts.push(rec.salt);
+                assert!(rec.index <= 1);
+            } else {
+                assert_eq!(rec.index, r.index + 1);
+            }
+            (code, r) = (next, rec);
+        }
+        assert!(
+            salts.len() >= 20,
+            "a 2-code space starts a cycle every 1-2 issues"
+        );
+    }
+
+    // ---- retry_after when limits stack ----
+
+    /// `Issue::RateLimited` promises that waiting exactly `retry_after_ms` suffices. When
+    /// more than one rule refuses, the engine reports the first rule's wait only, so the
+    /// caller who waits that long is refused again by the next rule.
+    #[test]
+    #[ignore = "known bug: create reports the first refusing rule's wait, not the longest"]
+    fn waiting_the_reported_retry_after_suffices_when_cooldown_and_issue_limit_stack() {
+        let e = engine_with(|c| {
+            c.issue_limit = Some(Limit {
+                count: 2,
+                window_seconds: 3600,
+            })
+        });
+        let (_, r) = issue(&e, None, T0);
+        let (_, r) = issue(&e, Some(&r), T0 + 30 * S);
+        let (wait, _) = refused(&e, &r, T0 + 40 * S);
+        let step = e
+            .create(&ada(), Some(&r), T0 + 40 * S + wait, salt(1))
+            .unwrap();
+        assert!(
+            matches!(step.answer, Issue::Issued(_)),
+            "waited {wait} ms as told, then: {:?}",
+            step.answer
+        );
+    }
+
+    #[test]
+    #[ignore = "known bug: create reports the first refusing rule's wait, not the longest"]
+    fn waiting_the_reported_retry_after_suffices_when_lockout_and_cooldown_stack() {
+        let e = engine_with(|c| {
+            c.max_attempts = 10;
+            c.failure_limit = Some(Limit {
+                count: 2,
+                window_seconds: 60,
+            })
+        });
+        let (code, r) = issue(&e, None, T0);
+        let mut r = r;
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0);
+        let (code, mut r) = issue(&e, Some(&r), T0 + 50 * S);
+        let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 55 * S);
+        let (wait, reason) = refused(&e, &r, T0 + 55 * S);
+        assert_eq!((wait, reason), (5 * S, Limited::LockedOut));
+        let step = e
+            .create(&ada(), Some(&r), T0 + 55 * S + wait, salt(1))
+            .unwrap();
+        assert!(
+            matches!(step.answer, Issue::Issued(_)),
+            "waited {wait} ms as told, then: {:?}",
+            step.answer
+        );
+    }
+
+    // ---- the end of time ----
+
+    /// `now` may be anything up to `MAX_TIME`, but a code issued within its lifetime of
+    /// `MAX_TIME` gets an `expires_at` beyond `MAX_TIME`, which `Record::decode` rejects
+    /// as out of range: the driver stores a record that every later operation reports
+    /// as corrupt.
+    #[test]
+    #[ignore = "known bug: expires_at may exceed MAX_TIME, and such a record does not decode"]
+    fn a_code_issued_just_before_max_time_is_stored_in_a_record_that_decodes() {
+        let e = engine();
+        let now = MAX_TIME - 1000;
+        let out = e.apply(Op::Create, &ada(), None, now, salt(0)).unwrap();
+        let written = out.write.expect("issuing writes");
+        assert!(
+            Record::decode(&written).is_ok(),
+            "written record {written} does not decode: {:?}",
+            Record::decode(&written)
+        );
+    }
+}

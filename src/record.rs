@@ -212,10 +212,12 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
@@ -244,10 +246,12 @@ impl Parser<'_> {
         }
         let mut v: u64 = 0;
         while let Some(c @ b'0'..=b'9') = self.peek() {
-            v = v
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u64::from(c - b'0')))
-                .ok_or(DecodeError::OutOfRange)?;
+            // 16 digits always fit in u64 without checks (and without the 128-bit
+            // multiply a checked one costs on wasm32); more cannot be a safe integer.
+            if self.i - start == 16 {
+                return Err(DecodeError::OutOfRange);
+            }
+            v = v * 10 + u64::from(c - b'0');
             self.i += 1;
         }
         if self.s[start] == b'0' && self.i - start > 1 {
@@ -284,6 +288,7 @@ impl Parser<'_> {
         Ok(salt)
     }
 
+    #[inline(always)]
     fn hex(&mut self) -> Result<u8, DecodeError> {
         let v = match self.peek() {
             Some(c @ b'0'..=b'9') => c - b'0',
