@@ -1,0 +1,72 @@
+import type { OtpStorage } from "./index.js";
+
+/** Options of a write; `expirationTtl` is in seconds (rounded up; must be > 0). */
+export interface RedisWriteOptions {
+  expirationTtl?: number;
+}
+
+/** The storage returned by {@link redisStorage}: every method returns a Promise. */
+export interface RedisStorage extends OtpStorage {
+  /** `GET key`: the value, or `null` when the key is absent. */
+  get(key: string): Promise<string | null>;
+  /** `SET key value [EX expirationTtl]`. */
+  put(key: string, value: string, options?: RedisWriteOptions): Promise<void>;
+  /**
+   * Atomic (one Lua script) compare-and-swap: writes `value` only if the key is absent
+   * (`expected === null`) or holds exactly `expected`; resolves to whether it wrote.
+   */
+  compareAndSwap(
+    key: string,
+    expected: string | null,
+    value: string,
+    options?: RedisWriteOptions,
+  ): Promise<boolean>;
+}
+
+/**
+ * The part of a node-redis v4/v5 client (`createClient`, `createCluster`,
+ * `createClientPool`) that the adapter uses. Recognised by its `evalSha` method.
+ */
+export interface NodeRedisClientLike {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: string, options?: any): Promise<unknown>;
+  eval(script: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
+  evalSha(sha1: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
+}
+
+/**
+ * The part of an ioredis client (`Redis`, `Redis.Cluster`) that the adapter uses.
+ * Recognised by its `evalsha` method (and the absence of `evalSha`).
+ */
+export interface IORedisClientLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ...args: any[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+}
+
+/** Reserved for future use. */
+export interface RedisStorageOptions {}
+
+/**
+ * Create an {@link OtpStorage} backed by Redis.
+ *
+ * `client` is a connected node-redis v4/v5 client (detected by its `evalSha` method) or an
+ * ioredis client (detected by `evalsha`). `compareAndSwap` is atomic (one Lua script,
+ * `EVALSHA` with an `EVAL` fallback on `NOSCRIPT`). Client errors propagate unchanged.
+ *
+ * ```js
+ * import { createClient } from "redis";
+ * import { OtpManager } from "edge-otp";
+ * import { redisStorage } from "edge-otp/redis";
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const otp = new OtpManager(redisStorage(client), { secret: process.env.OTP_SECRET });
+ * ```
+ *
+ * @throws TypeError when `client` is neither kind.
+ */
+export function redisStorage(
+  client: NodeRedisClientLike | IORedisClientLike,
+  options?: RedisStorageOptions,
+): RedisStorage;

@@ -1,0 +1,179 @@
+// edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
+// No dependencies: the caller passes an already-created client.
+
+/**
+ * Lua compare-and-swap, executed atomically by Redis.
+ *
+ * KEYS[1] = key
+ * ARGV[1] = "1" when an expected value is given, "0" when the key must be absent
+ * ARGV[2] = expected value ("" when ARGV[1] == "0")
+ * ARGV[3] = new value
+ * ARGV[4] = TTL in whole seconds, or "" for no expiry
+ *
+ * Returns 1 when the value was written, 0 otherwise. A GET on a key holding a
+ * non-string type raises WRONGTYPE, which the client reports as an error.
+ */
+const CAS_SCRIPT = `local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+end
+return 1
+`;
+
+/** SHA-1 of CAS_SCRIPT (hex), for EVALSHA. Checked by tests/js/redis-adapter.test.mjs. */
+const CAS_SHA1 = "e75d53d8cc8d0adca0631b2233a6c0fc678c015c";
+
+const decoder = /* @__PURE__ */ new TextDecoder();
+
+function toStringOrNull(v) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === "string") return v;
+  // node-redis with a Buffer type mapping returns Buffers.
+  if (v instanceof Uint8Array) return decoder.decode(v);
+  return String(v);
+}
+
+function ttlSeconds(options) {
+  const ttl = options?.expirationTtl;
+  if (ttl === undefined || ttl === null) return null;
+  const s = Math.ceil(Number(ttl));
+  if (!Number.isFinite(s) || s < 1) {
+    throw new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+  }
+  return s;
+}
+
+function isNoScript(err) {
+  return typeof err?.message === "string" && err.message.startsWith("NOSCRIPT");
+}
+
+/**
+ * Create an [`OtpStorage`] backed by Redis, for use with `new OtpManager(storage, ...)`.
+ *
+ * `client` is a connected client of one of:
+ *
+ * - **node-redis** v4 or v5 (`redis` / `@redis/client`): `createClient()`, `createCluster()`
+ *   or (v5) `createClientPool()`;
+ * - **ioredis**: `new Redis()` or `new Redis.Cluster()`.
+ *
+ * # Client detection
+ *
+ * By feature, not by `instanceof` (so no import of either library is needed):
+ * node-redis exposes camel-cased command methods, so a client with a function
+ * `evalSha` is driven with the node-redis calling convention
+ * (`eval(script, { keys, arguments })`, `set(key, value, { EX })`); otherwise a client
+ * with a function `evalsha` (ioredis' lower-case naming) is driven with the ioredis
+ * convention (`eval(script, numKeys, ...keys, ...args)`, `set(key, value, "EX", n)`).
+ * Anything else is rejected with a `TypeError`. (The callback-based node-redis v3 is not
+ * supported.)
+ *
+ * # Semantics
+ *
+ * - `get(key)` → the string value, or `null` when the key is absent.
+ * - `put(key, value, { expirationTtl? })` → `SET key value [EX ttl]`. Without
+ *   `expirationTtl` the key does not expire (an existing TTL is cleared, like `SET`).
+ * - `compareAndSwap(key, expected, value, { expirationTtl? })` → `true` when written.
+ *   Runs one Lua script, so it is atomic with respect to every other Redis command:
+ *   with `expected === null` it writes only if the key does not exist; otherwise only
+ *   if the current value equals `expected`. The script is sent with `EVALSHA` and, if
+ *   the server answers `NOSCRIPT` (first use, `SCRIPT FLUSH`, restart, failover), with
+ *   `EVAL`, which also caches it.
+ * - `expirationTtl` is in seconds; fractional values are rounded up, and values that are
+ *   not positive finite numbers reject with a `RangeError`.
+ *
+ * Errors thrown or rejected by the client (connection closed, `WRONGTYPE`, ...) are
+ * propagated unchanged, as the same object. Keys are used as given (the `OtpManager`
+ * already prefixes them; an ioredis `keyPrefix` option still applies).
+ *
+ * # Example
+ *
+ * ```js
+ * import { createClient } from "redis";
+ * import { OtpManager } from "edge-otp";
+ * import { redisStorage } from "edge-otp/redis";
+ *
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const otp = new OtpManager(redisStorage(client), { secret: process.env.OTP_SECRET });
+ * ```
+ *
+ * @param {object} client A node-redis v4/v5 or ioredis client (connected, or with an
+ *   offline queue).
+ * @param {object} [options] Reserved for future use; currently ignored.
+ * @returns {{
+ *   get(key: string): Promise<string | null>,
+ *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
+ *   compareAndSwap(key: string, expected: string | null, value: string,
+ *                  options?: { expirationTtl?: number }): Promise<boolean>,
+ * }}
+ */
+export function redisStorage(client, options = {}) {
+  void options;
+  if (client === null || (typeof client !== "object" && typeof client !== "function")) {
+    throw new TypeError("redisStorage: expected a node-redis or ioredis client");
+  }
+
+  let set;
+  let evalCas;
+  if (typeof client.evalSha === "function" && typeof client.eval === "function") {
+    // node-redis v4 / v5 (client, cluster, pool).
+    set = (key, value, ttl) =>
+      ttl === null
+        ? client.set(key, value)
+        : // v5 reads `expiration` (EX is deprecated there), v4 ignores it and reads EX.
+          client.set(key, value, { expiration: { type: "EX", value: ttl }, EX: ttl });
+    evalCas = async (key, args) => {
+      const opts = { keys: [key], arguments: args };
+      try {
+        return await client.evalSha(CAS_SHA1, opts);
+      } catch (err) {
+        if (!isNoScript(err)) throw err;
+        return await client.eval(CAS_SCRIPT, opts);
+      }
+    };
+  } else if (typeof client.evalsha === "function" && typeof client.eval === "function") {
+    // ioredis (Redis, Cluster).
+    set = (key, value, ttl) =>
+      ttl === null ? client.set(key, value) : client.set(key, value, "EX", ttl);
+    evalCas = async (key, args) => {
+      try {
+        return await client.evalsha(CAS_SHA1, 1, key, ...args);
+      } catch (err) {
+        if (!isNoScript(err)) throw err;
+        return await client.eval(CAS_SCRIPT, 1, key, ...args);
+      }
+    };
+  } else {
+    throw new TypeError(
+      "redisStorage: unsupported client (expected node-redis v4/v5 with evalSha(), or ioredis with evalsha())",
+    );
+  }
+
+  return {
+    async get(key) {
+      return toStringOrNull(await client.get(key));
+    },
+
+    async put(key, value, options) {
+      await set(key, value, ttlSeconds(options));
+    },
+
+    async compareAndSwap(key, expected, value, options) {
+      const ttl = ttlSeconds(options);
+      const hasExpected = expected !== null && expected !== undefined;
+      const reply = await evalCas(key, [
+        hasExpected ? "1" : "0",
+        hasExpected ? expected : "",
+        value,
+        ttl === null ? "" : String(ttl),
+      ]);
+      return Number(reply) === 1;
+    },
+  };
+}
