@@ -66,6 +66,7 @@ export const MAX_TRIES = 16;
 const MAX_RECORD_CHARS = 1024;
 /** Longest user id in UTF-16 units (the exact limit, 256 UTF-8 bytes, is checked in Rust). */
 const MAX_USER_UNITS = 256;
+const MAX_USER_BYTES = 256;
 /** Longest submitted code accepted; a longer string cannot be a code. */
 const MAX_CODE_UNITS = 256;
 
@@ -85,15 +86,22 @@ const wellFormed =
     ? (s) => s.isWellFormed()
     : (s) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
 
+// Options are read as own properties only: a polluted Object.prototype must not change policy.
+const own = (options, key) => (Object.hasOwn(options, key) ? options[key] : undefined);
+const ownOr = (options, key, fallback) => {
+  const v = own(options, key);
+  return v === undefined ? fallback : v;
+};
+
 function number(options, key, fallback) {
-  const v = options[key];
+  const v = own(options, key);
   if (v === undefined) return fallback;
   if (typeof v !== "number") throw invalidConfig(`${key} must be a number`);
   return v;
 }
 
 function limitOption(options, key, fallback) {
-  const v = options[key];
+  const v = own(options, key);
   if (v === undefined) return fallback;
   if (v === null) return [-1, 0];
   if (typeof v !== "object" || Array.isArray(v)) {
@@ -102,7 +110,8 @@ function limitOption(options, key, fallback) {
   for (const k of Object.keys(v)) {
     if (k !== "count" && k !== "windowSeconds") throw invalidConfig(`${key} has an unknown field`);
   }
-  const { count, windowSeconds } = v;
+  const count = own(v, "count");
+  const windowSeconds = own(v, "windowSeconds");
   if (typeof count !== "number" || typeof windowSeconds !== "number") {
     throw invalidConfig(`${key}.count and ${key}.windowSeconds must be numbers`);
   }
@@ -116,10 +125,25 @@ function secretBytes(secret) {
   throw invalidConfig("secret must be a string or a Uint8Array of at least 16 bytes");
 }
 
+// UTF-8 length of a well-formed string (a surrogate pair is 4 bytes, 2 units).
+function utf8Length(s) {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x800 && (c < 0xd800 || c > 0xdfff)) n += 2; // 3 bytes
+    else if (c >= 0x80) n += 1; // 2 bytes, or half of a 4-byte pair
+  }
+  return n;
+}
+
 function checkUser(user) {
   if (typeof user !== "string") throw invalidArgument("user must be a string");
   if (user.length === 0) throw invalidArgument("user must not be empty");
-  if (user.length > MAX_USER_UNITS) throw invalidArgument("user must be at most 256 bytes of utf-8");
+  // Up to 85 units cannot exceed 256 bytes; longer ids are measured exactly, before any
+  // storage call and before anything crosses into wasm.
+  if (user.length > MAX_USER_UNITS || (user.length > 85 && utf8Length(user) > MAX_USER_BYTES)) {
+    throw invalidArgument("user must be at most 256 bytes of utf-8");
+  }
   if (!wellFormed(user)) throw invalidArgument("user must be well-formed unicode (no lone surrogates)");
 }
 
@@ -155,22 +179,25 @@ export class OtpManager {
     for (const key of Object.keys(options)) {
       if (!OPTION_KEYS.has(key)) throw invalidConfig(`unknown option ${JSON.stringify(key.slice(0, 40))}`);
     }
-    const scope = options.scope === undefined ? "default" : options.scope;
-    if (typeof scope !== "string") throw invalidConfig("scope must be a string");
-    const keyPrefix = options.keyPrefix === undefined ? "otp:" : options.keyPrefix;
+    const scope = ownOr(options, "scope", "default");
+    if (typeof scope !== "string" || scope.length > 32) {
+      throw invalidConfig("scope must be 1 to 32 characters of A-Z a-z 0-9 _ -");
+    }
+    const keyPrefix = ownOr(options, "keyPrefix", "otp:");
     if (typeof keyPrefix !== "string" || keyPrefix.length > 64 || !wellFormed(keyPrefix)) {
       throw invalidConfig("keyPrefix must be a string of at most 64 characters");
     }
-    const alphabet = options.alphabet === undefined ? "0123456789" : options.alphabet;
+    const alphabet = ownOr(options, "alphabet", "0123456789");
     if (typeof alphabet !== "string" || alphabet.length > 64) {
       throw invalidConfig("alphabet must be a string of 2 to 64 characters");
     }
-    if (options.now !== undefined && typeof options.now !== "function") {
+    const clock = own(options, "now");
+    if (clock !== undefined && typeof clock !== "function") {
       throw invalidConfig("now must be a function returning milliseconds since the epoch");
     }
     const [issueCount, issueWindow] = limitOption(options, "issueLimit", [5, 3600]);
     const [failureCount, failureWindow] = limitOption(options, "failureLimit", [10, 3600]);
-    const secret = secretBytes(options.secret);
+    const secret = secretBytes(own(options, "secret"));
     if (secret.length > 1024) throw invalidConfig("secret must be at most 1024 bytes");
     let engine;
     try {
@@ -191,7 +218,7 @@ export class OtpManager {
       if (typeof e === "string") throw invalidConfig(e);
       throw e;
     }
-    const retention = options.retentionSeconds;
+    const retention = own(options, "retentionSeconds");
     if (retention !== undefined && retention !== null) {
       const longest = engine.longestWindowSeconds();
       if (typeof retention !== "number" || !Number.isInteger(retention) || retention < 60 ||
@@ -207,7 +234,7 @@ export class OtpManager {
     this.#engine = engine;
     this.#storage = storage;
     this.#prefix = `${keyPrefix}${scope}:`;
-    this.#clock = options.now;
+    this.#clock = clock;
     this.#cas = typeof storage.compareAndSwap === "function";
   }
 
@@ -230,9 +257,10 @@ export class OtpManager {
       if (stored !== null && (typeof stored !== "string" || stored.length > MAX_RECORD_CHARS)) {
         throw new OtpError("CORRUPT_RECORD", "stored value is not a record string");
       }
-      const now = this.#clock === undefined ? undefined : this.#clock();
-      if (now !== undefined && typeof now !== "number") {
-        throw invalidArgument("the now() option must return a number");
+      let now;
+      if (this.#clock !== undefined) {
+        now = this.#clock();
+        if (typeof now !== "number") throw invalidArgument("the now() option must return a number");
       }
       const answer = engine.run(op, user, stored, now, code);
       // Read everything out of the engine before any await: another call may run it next.

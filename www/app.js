@@ -217,6 +217,7 @@ const state = {
   ready: true, // backend loaded
   busy: false, // a request is in flight
   epoch: 0, // bumped whenever mode/user/scope changes; stale responses are dropped
+  rev: 0, // bumped whenever send/verify updates the record; status answers older than that are dropped
   record: null, // { status, createdAt, expiresAt, attempts, maxAttempts }
   resendAvailableAt: 0,
 };
@@ -450,16 +451,17 @@ async function refreshStatus({ quiet = true } = {}) {
     return;
   }
   const epoch = state.epoch;
+  const rev = state.rev;
   const k = key();
   try {
     const data = await state.backend.status(user, currentScope());
-    if (epoch !== state.epoch) return;
+    if (epoch !== state.epoch || rev !== state.rev) return;
     const keepCooldown = state.resendAvailableAt;
     applyRecord(data, k);
     // A 429 may have told us about a longer wait than the record implies; keep the longer one.
     if (keepCooldown > state.resendAvailableAt) state.resendAvailableAt = keepCooldown;
   } catch (e) {
-    if (epoch !== state.epoch) return;
+    if (epoch !== state.epoch || rev !== state.rev) return;
     if (!quiet) setMessage(errorMessage(e, "status"), e.code, "error");
   }
   render();
@@ -482,6 +484,7 @@ async function sendCode() {
   try {
     const data = await state.backend.create(user, scope);
     if (epoch !== state.epoch) return;
+    state.rev++;
     applyRecord({ status: "active", ...data }, k);
     if (state.mode === "worker" && Number.isFinite(data.resendAvailableAt)) rememberResend(k, data.resendAvailableAt);
     inboxes.set(k, { code: data.code, user, scope, createdAt: data.createdAt, expiresAt: data.expiresAt });
@@ -535,7 +538,11 @@ async function verifyCode() {
     if (state.record && Number.isFinite(verdict.attemptsLeft) && Number.isFinite(state.record.maxAttempts)) {
       state.record.attempts = state.record.maxAttempts - verdict.attemptsLeft;
     }
+    state.rev++;
     if (state.record && verdict.reason === "verified") state.record.status = "used";
+    if (state.record && (verdict.reason === "exhausted" || (verdict.reason === "invalid" && verdict.attemptsLeft === 0))) {
+      state.record.status = "exhausted";
+    }
     if (verdict.ok) el.code.value = "";
     else el.code.select();
     state.busy = false;

@@ -122,7 +122,7 @@ impl WasmEngine {
     #[allow(clippy::too_many_arguments)] // one scalar per option keeps the boundary free of serde
     #[wasm_bindgen(constructor)]
     pub fn new(
-        secret: &[u8],
+        secret: Vec<u8>,
         scope: &str,
         ttl_seconds: f64,
         max_attempts: f64,
@@ -141,7 +141,8 @@ impl WasmEngine {
                     problem: "must be 1 to 32 characters of A-Z a-z 0-9 _ -",
                 });
             }
-            let mut config = Config::new(secret.to_vec());
+            // Taken by value: the copy wasm-bindgen made is moved into a wiped-on-drop buffer.
+            let mut config = Config::new(secret);
             config.ttl_seconds = whole(ttl_seconds, MAX_TIME, "ttlSeconds")?;
             config.max_attempts = whole(max_attempts, u32::MAX.into(), "maxAttempts")? as u32;
             config.length = whole(length, 64, "length")? as usize;

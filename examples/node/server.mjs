@@ -1,0 +1,380 @@
+// edge-otp example: a plain Node.js HTTP server (node:http only, no framework) with the
+// shared OTP HTTP API and the demo page from www/.
+//
+//   POST /api/otp          {user, scope?}        -> issue a new code
+//   POST /api/otp/verify   {user, code, scope?}  -> check a code
+//   GET  /api/otp?user=..&scope=..               -> status of the latest code (never the code)
+//   GET  /...                                    -> static files from www/ (index.html at /)
+//
+// Run:  OTP_SECRET=... node examples/node/server.mjs      (or OTP_DEMO=1 for the demo page)
+//
+// Env:
+//   OTP_SECRET   HMAC secret, >= 16 bytes. Required, unless OTP_DEMO=1 (then a public dev secret).
+//   OTP_DEMO     "1" puts the code into POST /api/otp responses. NEVER enable in production.
+//   REDIS_URL    e.g. redis://127.0.0.1:6379 — store codes in Redis (node-redis) instead of memory.
+//   PORT         default 8788.   HOST  default 127.0.0.1.
+//   OTP_TTL_SECONDS, OTP_RESEND_COOLDOWN_SECONDS  optional integer overrides.
+//
+// In this repository the package is imported by relative path; an app that installed the
+// package writes `import { OtpManager, OtpError, memoryStorage } from "edge-otp"` and
+// `import { redisStorage } from "edge-otp/redis"` instead.
+
+import http from "node:http";
+import { createReadStream, realpathSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
+import { redisStorage } from "../../pkg/redis.js";
+
+const SCOPES = ["login", "reset"];
+const DEFAULT_SCOPE = "login";
+const DEFAULT_RESEND_COOLDOWN_SECONDS = 30;
+/** Redis keys expire this long after their last write (rate-limit windows are <= 1 h). */
+const REDIS_RETENTION_SECONDS = 86400;
+const MAX_BODY_BYTES = 8192;
+const DEFAULT_WWW = fileURLToPath(new URL("../../www/", import.meta.url));
+/** Public, dev-only secret for OTP_DEMO=1 without OTP_SECRET. */
+const DEMO_SECRET = "edge-otp demo secret - NOT SECRET, dev only";
+
+const CONTENT_TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".txt": "text/plain; charset=utf-8",
+  ".md": "text/markdown; charset=utf-8",
+};
+
+// ---------------------------------------------------------------- responses
+
+class HttpError extends Error {
+  constructor(status, code, message, headers) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+const badRequest = (message) => new HttpError(400, "INVALID_ARGUMENT", message);
+const notFound = () => new HttpError(404, "NOT_FOUND", "not found");
+const notAllowed = (allow) => new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow });
+
+function sendJson(res, status, body, headers) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Maps any thrown value to a JSON error response without leaking internals. */
+function sendError(res, e) {
+  if (e instanceof HttpError) {
+    return sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.headers);
+  }
+  if (e instanceof OtpError) {
+    switch (e.code) {
+      case "INVALID_ARGUMENT":
+        return sendJson(res, 400, { error: { code: e.code, message: e.message } });
+      case "RATE_LIMITED": {
+        const retryAfterMs = Math.max(0, Number(e.retryAfterMs) || 0);
+        return sendJson(
+          res,
+          429,
+          { error: { code: e.code, message: e.message, retryAfterMs } },
+          { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+        );
+      }
+      case "ACTIVE_OTP_EXISTS":
+        return sendJson(res, 409, { error: { code: e.code, message: e.message, expiresAt: e.expiresAt } });
+      case "CONFLICT":
+        return sendJson(res, 503, { error: { code: e.code, message: "concurrent update, retry" } }, { "retry-after": "1" });
+      case "CORRUPT_RECORD":
+        console.error("edge-otp: corrupt record:", e.message);
+        return sendJson(res, 500, { error: { code: e.code, message: "corrupt record" } });
+    }
+  }
+  console.error("edge-otp node server: unexpected error:", e);
+  return sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+}
+
+// ------------------------------------------------------------ request parsing
+
+/** Reads the body (at most 8 KiB) and parses it as a JSON object. */
+async function readJsonObject(req) {
+  const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
+    // Also keeps cross-site "simple" form/text posts (no CORS preflight) out.
+    throw new HttpError(415, "INVALID_ARGUMENT", "content-type must be application/json");
+  }
+  const tooLarge = () => new HttpError(413, "INVALID_ARGUMENT", "body too large", { connection: "close" });
+  // Small overshoots are drained and then rejected (answering before the body is consumed
+  // can reset the connection under the client); huge ones are refused outright.
+  if (Number(req.headers["content-length"]) > 64 * MAX_BODY_BYTES) throw tooLarge();
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 64 * MAX_BODY_BYTES) {
+      req.socket.destroy(); // chunked and endless: stop reading, nobody is listening for an answer
+      throw tooLarge();
+    }
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  if (size > MAX_BODY_BYTES) throw tooLarge();
+  let body;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw badRequest("body is not valid JSON");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("body must be a JSON object");
+  }
+  return body;
+}
+
+function requireString(value, name) {
+  if (value === undefined || value === null) throw badRequest(`missing field: ${name}`);
+  if (typeof value !== "string") throw badRequest(`${name} must be a string`);
+  if (value === "") throw badRequest(`${name} must not be empty`);
+  return value;
+}
+
+function parseScope(value) {
+  if (value === undefined || value === null) return DEFAULT_SCOPE;
+  if (typeof value !== "string") throw badRequest("scope must be a string");
+  if (!SCOPES.includes(value)) throw badRequest(`scope must be one of: ${SCOPES.join(", ")}`);
+  return value;
+}
+
+// ------------------------------------------------------------ API routes
+
+async function handleApi(req, res, url, app) {
+  if (url.pathname === "/api/otp") {
+    if (req.method === "POST") {
+      const body = await readJsonObject(req);
+      const user = requireString(body.user, "user");
+      const r = await app.manager(parseScope(body.scope)).create(user);
+      const out = {
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+        attempts: r.attempts,
+        maxAttempts: r.maxAttempts,
+        resendAvailableAt: r.createdAt + app.resendCooldownSeconds * 1000,
+      };
+      if (app.demo) out.code = r.code; // demo only: a real app e-mails or texts the code
+      return sendJson(res, 200, out);
+    }
+    if (req.method === "GET" || req.method === "HEAD") {
+      const user = url.searchParams.get("user");
+      const scope = parseScope(url.searchParams.get("scope") ?? undefined);
+      const r = await app.manager(scope).getLatestOtp(requireString(user === "" ? null : user, "user"));
+      if (!r) return sendJson(res, 200, { status: "none" });
+      const { status, createdAt, expiresAt, attempts, maxAttempts } = r; // never r.code
+      return sendJson(res, 200, { status, createdAt, expiresAt, attempts, maxAttempts });
+    }
+    throw notAllowed("GET, HEAD, POST");
+  }
+  if (url.pathname === "/api/otp/verify") {
+    if (req.method !== "POST") throw notAllowed("POST");
+    const body = await readJsonObject(req);
+    const user = requireString(body.user, "user");
+    const code = requireString(body.code, "code");
+    const r = await app.manager(parseScope(body.scope)).check(user, code);
+    const out = { ok: r.ok, reason: r.reason, attemptsLeft: r.attemptsLeft };
+    if (r.retryAfterMs !== undefined && r.retryAfterMs !== null) out.retryAfterMs = r.retryAfterMs;
+    return sendJson(res, 200, out);
+  }
+  throw notFound();
+}
+
+// ------------------------------------------------------------ static files
+
+/** Serves a file from `root` (a real, absolute directory path ending without a separator). */
+async function serveStatic(req, res, url, root) {
+  if (req.method !== "GET" && req.method !== "HEAD") throw notAllowed("GET, HEAD");
+  let rel;
+  try {
+    rel = decodeURIComponent(url.pathname);
+  } catch {
+    throw badRequest("malformed path");
+  }
+  // No NUL, no backslashes, no "." / ".." segments, no dotfiles (www/vendor/.gitignore).
+  if (rel.includes("\0") || rel.includes("\\")) throw badRequest("malformed path");
+  const segments = rel.split("/").slice(1);
+  if (segments.some((s) => s.startsWith("."))) throw notFound();
+  if (segments.at(-1) === "") segments[segments.length - 1] = "index.html";
+  let file = path.join(root, ...segments);
+  let info;
+  try {
+    // realpath resolves symlinks: whatever the name, the file must live under root.
+    file = await realpath(file);
+    if (!file.startsWith(root + path.sep)) throw notFound();
+    info = await stat(file);
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    throw notFound();
+  }
+  if (!info.isFile()) throw notFound();
+  const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+  res.writeHead(200, {
+    "content-type": type,
+    "content-length": info.size,
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+  });
+  if (req.method === "HEAD") return res.end();
+  await new Promise((resolve) => {
+    const stream = createReadStream(file);
+    stream.once("error", (e) => {
+      console.error("edge-otp node server: reading", file, e);
+      res.destroy();
+      resolve();
+    });
+    stream.once("end", resolve);
+    stream.pipe(res);
+  });
+}
+
+// ------------------------------------------------------------ server
+
+/**
+ * The request target as a URL. Origin-form only ("/path?query"), and no "." or ".." path
+ * segment in any spelling (browsers resolve them before sending; one that is still there
+ * is a traversal attempt, whether or not the URL parser would resolve it harmlessly).
+ */
+function parseUrl(target) {
+  const malformed = () => badRequest("malformed request target");
+  if (typeof target !== "string" || !target.startsWith("/") || target.startsWith("//")) throw malformed();
+  let rawPath = target.split(/[?#]/, 1)[0];
+  try {
+    rawPath = decodeURIComponent(rawPath);
+  } catch {
+    throw malformed();
+  }
+  if (rawPath.split(/[/\\]/).some((s) => s === "." || s === "..")) throw malformed();
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    throw malformed();
+  }
+}
+
+/**
+ * Builds the HTTP server (not listening yet: call `.listen(port, host)`).
+ *
+ * @param {object} options
+ * @param {string|Uint8Array} options.secret  HMAC secret (>= 16 bytes), required.
+ * @param {object} [options.storage]  OtpStorage; default memoryStorage().
+ * @param {boolean} [options.demo]  put the code into POST /api/otp responses (demo page only).
+ * @param {string} [options.www]  static directory; default <repo>/www.
+ * @param {object} [options.otp]  more OtpManager options (ttlSeconds, retentionSeconds, now, ...).
+ * @returns {import("node:http").Server}
+ */
+export function createServer(options = {}) {
+  const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
+  const resendCooldownSeconds = otp.resendCooldownSeconds ?? DEFAULT_RESEND_COOLDOWN_SECONDS;
+  // One manager per scope, built up front (so a bad secret or option fails at start-up).
+  const managers = new Map(
+    SCOPES.map((scope) => [scope, new OtpManager(storage, { ...otp, secret, scope, resendCooldownSeconds })]),
+  );
+  const root = realpathSync(www);
+  const app = { demo: Boolean(demo), resendCooldownSeconds, manager: (scope) => managers.get(scope) };
+
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, async (req, res) => {
+    try {
+      const url = parseUrl(req.url);
+      if (url.pathname === "/api" || url.pathname.startsWith("/api/")) await handleApi(req, res, url, app);
+      else await serveStatic(req, res, url, root);
+    } catch (e) {
+      if (res.headersSent) res.destroy();
+      else sendError(res, e);
+    }
+  });
+  return server;
+}
+
+// ------------------------------------------------------------ CLI
+
+function intEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+async function main() {
+  const env = process.env;
+  const demo = env.OTP_DEMO === "1";
+  let secret = env.OTP_SECRET;
+  if (!secret) {
+    if (!demo) {
+      console.error("edge-otp: OTP_SECRET is not set (>= 16 bytes, e.g. `openssl rand -base64 32`).");
+      console.error("          For the local demo only: OTP_DEMO=1 node examples/node/server.mjs");
+      process.exit(1);
+    }
+    secret = DEMO_SECRET;
+    console.warn("!!! edge-otp: OTP_SECRET is not set; using the PUBLIC dev-only demo secret.");
+  }
+  if (demo) {
+    console.warn("!!! edge-otp: OTP_DEMO=1 — POST /api/otp returns the code. NEVER run this in production.");
+  }
+  const otp = {};
+  const ttl = intEnv("OTP_TTL_SECONDS", undefined); // library default (3600) unless set
+  if (ttl !== undefined) otp.ttlSeconds = ttl;
+  otp.resendCooldownSeconds = intEnv("OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS);
+
+  let storage;
+  let client;
+  if (env.REDIS_URL) {
+    const { createClient } = await import("redis"); // node-redis v5, only needed with REDIS_URL
+    client = createClient({ url: env.REDIS_URL });
+    client.on("error", (e) => console.error("edge-otp: redis:", e.message));
+    await client.connect();
+    storage = redisStorage(client);
+    otp.retentionSeconds = Math.max(REDIS_RETENTION_SECONDS, otp.ttlSeconds ?? 0);
+  }
+
+  const server = createServer({ secret, storage, demo, otp });
+  const port = intEnv("PORT", 8788);
+  const host = env.HOST || "127.0.0.1";
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  console.log(`edge-otp: listening on http://${shownHost}:${address.port} (store: ${client ? "redis" : "memory"})`);
+
+  const shutdown = (signal) => {
+    console.log(`edge-otp: ${signal}, shutting down`);
+    server.close();
+    server.closeIdleConnections();
+    Promise.resolve(client?.close()).catch(() => {}).finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 3000).unref();
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
+
+const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main().catch((e) => {
+    console.error("edge-otp: failed to start:", e.message ?? e);
+    process.exit(1);
+  });
+}

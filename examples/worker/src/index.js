@@ -1,0 +1,334 @@
+// edge-otp example: a Cloudflare Worker (module syntax) exposing the shared
+// OTP HTTP API on top of Workers KV (default) or a Durable Object per user.
+//
+//   POST /api/otp          {user, scope?}        -> issue a new code
+//   POST /api/otp/verify   {user, code, scope?}  -> check a code
+//   GET  /api/otp?user=..&scope=..               -> status of the latest code (never the code)
+//
+// Everything else is static content from www/, served by Workers Static Assets
+// (`[assets]` in wrangler.toml, `assets` in Miniflare) in front of this Worker;
+// requests that match no file fall through to this Worker, which answers 404.
+//
+// Env:
+//   OTP_SECRET   (required) HMAC secret, >= 16 bytes. Use `wrangler secret put OTP_SECRET`.
+//   OTP_MODE     "kv" (default, binding OTP_KV) | "durable-object" (binding OTP_DO).
+//   OTP_DEMO     "1" puts the code into POST /api/otp responses. NEVER enable in production.
+//   OTP_TTL_SECONDS, OTP_RESEND_COOLDOWN_SECONDS  optional integer overrides.
+//
+// KV is eventually consistent and last-writer-wins: concurrent verifies in
+// different locations can each see the same attempt counter. Use the Durable
+// Object mode when the attempt limit must hold under concurrency.
+
+import { DurableObject } from "cloudflare:workers";
+import { OtpManager, OtpError } from "edge-otp";
+
+const SCOPES = ["login", "reset"];
+const DEFAULT_SCOPE = "login";
+const DEFAULT_RESEND_COOLDOWN_SECONDS = 30;
+/** KV records expire this long after their last write (rate-limit windows are <= 1 h). */
+const KV_RETENTION_SECONDS = 86400;
+/** A Durable Object wipes its storage after this much inactivity (alarm). */
+const DO_RETENTION_MS = 86400 * 1000;
+const MAX_BODY_BYTES = 8192;
+
+// ---------------------------------------------------------------- responses
+
+class HttpError extends Error {
+  constructor(status, code, message, headers) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+function json(status, body, headers) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      ...headers,
+    },
+  });
+}
+
+function isOtpError(e) {
+  return e instanceof OtpError || (e != null && e.name === "OtpError" && typeof e.code === "string");
+}
+
+/** Maps any thrown value to a JSON error response without leaking internals. */
+function errorResponse(e) {
+  if (e instanceof HttpError) {
+    return json(e.status, { error: { code: e.code, message: e.message } }, e.headers);
+  }
+  if (isOtpError(e)) {
+    switch (e.code) {
+      case "INVALID_ARGUMENT":
+        return json(400, { error: { code: e.code, message: e.message } });
+      case "RATE_LIMITED": {
+        const retryAfterMs = Math.max(0, Number(e.retryAfterMs) || 0);
+        return json(
+          429,
+          { error: { code: e.code, message: e.message, retryAfterMs } },
+          { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+        );
+      }
+      case "ACTIVE_OTP_EXISTS":
+        return json(409, { error: { code: e.code, message: e.message, expiresAt: e.expiresAt } });
+      case "CONFLICT":
+        return json(503, { error: { code: e.code, message: "concurrent update, retry" } }, { "retry-after": "1" });
+      case "CORRUPT_RECORD":
+        console.error("edge-otp: corrupt record", e.message);
+        return json(500, { error: { code: e.code, message: "corrupt record" } });
+    }
+  }
+  console.error("edge-otp worker: unexpected error", e);
+  return json(500, { error: { code: "INTERNAL", message: "internal error" } });
+}
+
+const badRequest = (message) => new HttpError(400, "INVALID_ARGUMENT", message);
+
+// ------------------------------------------------------------ configuration
+
+function intVar(env, name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+/** OtpManager options shared by both modes (scope and storage-specific bits added by callers). */
+function managerOptions(env, scope) {
+  const secret = env.OTP_SECRET;
+  if (typeof secret !== "string" || secret === "") throw new Error("OTP_SECRET is not set");
+  const options = {
+    secret,
+    scope,
+    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
+  };
+  const ttl = intVar(env, "OTP_TTL_SECONDS", undefined); // library default (3600) unless set
+  if (ttl !== undefined) options.ttlSeconds = ttl;
+  return options;
+}
+
+const isDemo = (env) => env.OTP_DEMO === "1";
+
+function mode(env) {
+  const m = env.OTP_MODE ?? "kv";
+  if (m !== "kv" && m !== "durable-object") throw new Error(`unknown OTP_MODE ${JSON.stringify(m)}`);
+  return m;
+}
+
+// ------------------------------------------------------------ request parsing
+
+async function readJsonObject(request) {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (type !== "application/json") {
+    // Also keeps cross-site "simple" form/text posts (no CORS preflight) out.
+    throw new HttpError(415, "INVALID_ARGUMENT", "content-type must be application/json");
+  }
+  // Small overshoots are read and then rejected (answering before the body is
+  // consumed can reset the connection under the client); huge ones are refused outright.
+  const declared = Number(request.headers.get("content-length"));
+  if (declared > 64 * MAX_BODY_BYTES) throw new HttpError(413, "INVALID_ARGUMENT", "body too large");
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) throw new HttpError(413, "INVALID_ARGUMENT", "body too large");
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw badRequest("body is not valid JSON");
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw badRequest("body must be a JSON object");
+  }
+  return body;
+}
+
+function requireString(value, name) {
+  if (value === undefined || value === null) throw badRequest(`missing field: ${name}`);
+  if (typeof value !== "string") throw badRequest(`${name} must be a string`);
+  if (value === "") throw badRequest(`${name} must not be empty`);
+  return value;
+}
+
+function parseScope(value) {
+  if (value === undefined || value === null) return DEFAULT_SCOPE;
+  if (typeof value !== "string") throw badRequest("scope must be a string");
+  if (!SCOPES.includes(value)) throw badRequest(`scope must be one of: ${SCOPES.join(", ")}`);
+  return value;
+}
+
+/**
+ * Routes a request to an operation: {op: "create"|"check"|"status", scope, user, code?}.
+ * Throws HttpError for 4xx outcomes.
+ */
+async function parseOperation(request) {
+  const { pathname, searchParams } = new URL(request.url);
+  if (pathname === "/api/otp") {
+    if (request.method === "POST") {
+      const body = await readJsonObject(request);
+      return { op: "create", user: requireString(body.user, "user"), scope: parseScope(body.scope) };
+    }
+    if (request.method === "GET" || request.method === "HEAD") {
+      const user = searchParams.get("user");
+      return {
+        op: "status",
+        user: requireString(user === "" ? null : user, "user"),
+        scope: parseScope(searchParams.get("scope") ?? undefined),
+      };
+    }
+    throw new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow: "GET, HEAD, POST" });
+  }
+  if (pathname === "/api/otp/verify") {
+    if (request.method !== "POST") {
+      throw new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow: "POST" });
+    }
+    const body = await readJsonObject(request);
+    return {
+      op: "check",
+      user: requireString(body.user, "user"),
+      code: requireString(body.code, "code"),
+      scope: parseScope(body.scope),
+    };
+  }
+  throw new HttpError(404, "NOT_FOUND", "not found");
+}
+
+// ------------------------------------------------------------ operations
+
+/** Runs one operation against a manager; returns the JSON response. */
+async function execute(manager, operation, env) {
+  switch (operation.op) {
+    case "create": {
+      const r = await manager.create(operation.user);
+      const cooldownSeconds = intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS);
+      const body = {
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+        attempts: r.attempts,
+        maxAttempts: r.maxAttempts,
+        resendAvailableAt: r.createdAt + cooldownSeconds * 1000,
+      };
+      if (isDemo(env)) body.code = r.code; // demo only: a real app sends it by e-mail/SMS
+      return json(200, body);
+    }
+    case "check": {
+      const r = await manager.check(operation.user, operation.code);
+      const body = { ok: r.ok, reason: r.reason, attemptsLeft: r.attemptsLeft };
+      if (r.retryAfterMs !== undefined && r.retryAfterMs !== null) body.retryAfterMs = r.retryAfterMs;
+      return json(200, body);
+    }
+    case "status": {
+      const r = await manager.getLatestOtp(operation.user);
+      if (!r) return json(200, { status: "none" });
+      return json(200, {
+        status: r.status,
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+        attempts: r.attempts,
+        maxAttempts: r.maxAttempts,
+      });
+    }
+    default:
+      throw new Error(`unknown operation ${operation.op}`);
+  }
+}
+
+// KV mode: one OtpManager per scope, built lazily and cached for the isolate's
+// lifetime (keyed by the env object so a changed binding set gets new managers).
+const kvManagers = new WeakMap();
+
+function kvManager(env, scope) {
+  let byScope = kvManagers.get(env);
+  if (!byScope) kvManagers.set(env, (byScope = new Map()));
+  let manager = byScope.get(scope);
+  if (!manager) {
+    if (!env.OTP_KV) throw new Error("KV binding OTP_KV is missing");
+    const options = managerOptions(env, scope);
+    options.retentionSeconds = Math.max(KV_RETENTION_SECONDS, options.ttlSeconds ?? 0);
+    manager = new OtpManager(env.OTP_KV, options); // the KVNamespace, passed as is
+    byScope.set(scope, manager);
+  }
+  return manager;
+}
+
+// ------------------------------------------------------------ Durable Object
+
+/**
+ * One object per `scope + ":" + user` (idFromName), so all requests for a user
+ * run in a single thread against strongly consistent storage. Input gates keep
+ * each OtpManager read-modify-write atomic with respect to other requests.
+ */
+export class OtpDurableObject extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.managers = new Map(); // scope -> OtpManager (in practice exactly one per object)
+  }
+
+  manager(scope) {
+    let manager = this.managers.get(scope);
+    if (!manager) {
+      // ctx.storage passed as is; it has no compareAndSwap, which is fine here.
+      manager = new OtpManager(this.ctx.storage, managerOptions(this.env, scope));
+      this.managers.set(scope, manager);
+    }
+    return manager;
+  }
+
+  /** Internal endpoint: the Worker forwards the already validated operation as JSON. */
+  async fetch(request) {
+    try {
+      const operation = await request.json();
+      const response = await execute(this.manager(operation.scope), operation, this.env);
+      if (operation.op !== "status") {
+        // Forget the user after a day of inactivity (DO storage has no TTL).
+        await this.ctx.storage.setAlarm(Date.now() + DO_RETENTION_MS);
+      }
+      return response;
+    } catch (e) {
+      return errorResponse(e);
+    }
+  }
+
+  async alarm() {
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+// ------------------------------------------------------------ entry point
+
+async function handle(request, env) {
+  const { pathname } = new URL(request.url);
+  if (!pathname.startsWith("/api/")) {
+    // Static files are answered by the assets layer before the Worker runs.
+    throw new HttpError(404, "NOT_FOUND", "not found");
+  }
+  const operation = await parseOperation(request);
+  let response;
+  if (mode(env) === "durable-object") {
+    if (!env.OTP_DO) throw new Error("Durable Object binding OTP_DO is missing");
+    const stub = env.OTP_DO.get(env.OTP_DO.idFromName(`${operation.scope}:${operation.user}`));
+    response = await stub.fetch("https://otp-do.internal/op", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(operation),
+    });
+  } else {
+    response = await execute(kvManager(env, operation.scope), operation, env);
+  }
+  return request.method === "HEAD" ? new Response(null, response) : response;
+}
+
+export default {
+  async fetch(request, env) {
+    try {
+      return await handle(request, env);
+    } catch (e) {
+      return errorResponse(e);
+    }
+  },
+};

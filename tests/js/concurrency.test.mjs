@@ -1,0 +1,145 @@
+// Concurrency: many operations on one user at once, over a store that yields to the
+// event loop (and sleeps a random 0-2 ms) between every read and write, so that the
+// read-decide-write cycles of concurrent calls really interleave.
+//
+//   node --test tests/js/concurrency.test.mjs
+//
+// With compare-and-swap the guarantees are exact (attempts, single use, issue limit).
+// Without it (a plain get/put store, like Workers KV) they are not; the test measures and
+// prints by how much, and asserts only what still holds.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { OtpManager, memoryStorage } from "../../pkg/node.js";
+import {
+  concurrencySuite, createStorm, rightGuessStorm, wrongGuessStorm, yieldingStorage, settle, SECRET, T0, wrongCode,
+} from "./reliability-lib.mjs";
+
+const SEED = Number(process.env.RELIABILITY_SEED ?? 20300101);
+const report = (label, figures) => console.log(`${label}: ${JSON.stringify(figures)}`);
+
+test("yielding store with compareAndSwap: exact counts under 1000/100/100 concurrent calls", async () => {
+  let seed = SEED;
+  const stores = [];
+  const figures = await concurrencySuite(() => {
+    const s = yieldingStorage({ cas: true, seed: seed++ });
+    stores.push(s);
+    return s;
+  }, { OtpManager });
+  report("cas wrong-guess storm", figures.wrong);
+  report("cas right-guess storm", figures.right);
+  report("cas create storm", figures.create);
+  report("cas conflicts seen by the store (wrong, right, create)", stores.map((s) => s.stats.casConflicts));
+  // Same guarantees, restated with node:assert for readable failures.
+  assert.equal(figures.wrong.attempts, 3);
+  assert.equal(figures.wrong.invalid, 3);
+  assert.equal(figures.wrong.answers.exhausted, 997);
+  assert.equal(figures.right.verified, 1);
+  assert.equal(figures.right.answers.used, 99);
+  assert.equal(figures.create.issued, 5);
+  assert.equal(figures.create.rateLimited + figures.create.conflicts, 95);
+  // Interleaving really happened: later writers lost compare-and-swaps and retried.
+  for (const s of stores) assert.ok(s.stats.casConflicts > 0, "no CAS conflict: the storm did not interleave");
+  // No CONFLICT is possible here: a caller loses a CAS only to a successful write, and
+  // each storm has at most 5 of them (< MAX_TRIES = 16).
+  assert.equal(figures.create.conflicts, 0);
+  assert.equal(figures.wrong.answers["error:CONFLICT"], undefined);
+});
+
+test("memoryStorage (synchronous CAS) under the same storms", async () => {
+  const figures = await concurrencySuite(() => memoryStorage(), { OtpManager });
+  report("memoryStorage storms", { wrong: figures.wrong.answers, right: figures.right.answers, create: figures.create.outcomes });
+});
+
+test("memoryStorage wrapped in a yielding store: exact counts", async () => {
+  // The brief's configuration: the package's own memoryStorage, with every call delayed
+  // by a macrotask and a random 0-2 ms (the CAS itself stays memoryStorage's).
+  let seed = SEED + 100;
+  const wrapped = () => {
+    const inner = memoryStorage();
+    const random = (() => { let s = seed++; return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32); })();
+    const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
+    return {
+      async get(k) { await pause(); const v = inner.get(k); await pause(); return v; },
+      async put(k, v) { await pause(); inner.put(k, v); },
+      async compareAndSwap(k, e, v) { await pause(); const ok = inner.compareAndSwap(k, e, v); await pause(); return ok; },
+    };
+  };
+  const figures = await concurrencySuite(wrapped, { OtpManager });
+  report("yielding memoryStorage storms", { wrong: figures.wrong.answers, right: figures.right.answers, create: figures.create.outcomes });
+});
+
+test("a store that always conflicts gives CONFLICT after MAX_TRIES = 16 rounds", async () => {
+  const store = yieldingStorage({ cas: true, seed: SEED, maxDelayMs: 0 });
+  const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
+  const { code } = await otp.create("ada");
+  const before = store.map.get("otp:default:ada");
+  store.compareAndSwap = async () => false;
+  store.stats.gets = 0;
+  await assert.rejects(otp.check("ada", wrongCode(code)), { name: "OtpError", code: "CONFLICT" });
+  assert.equal(store.stats.gets, 16);
+  assert.equal(store.map.get("otp:default:ada"), before);
+});
+
+test("store WITHOUT compareAndSwap: measured under-count (last writer wins)", async () => {
+  // What 1000 parallel wrong guesses achieve on a plain get/put store. Nothing exact is
+  // promised here; the record stays valid (attempts <= maxAttempts) and the figures are
+  // printed for SECURITY.md.
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const wrong = await wrongGuessStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED + i }), n: 1000 });
+    assert.ok(wrong.attempts <= wrong.maxAttempts, `attempts ${wrong.attempts} > ${wrong.maxAttempts}`);
+    runs.push({ invalidAnswers: wrong.invalid, attemptsCounted: wrong.attempts, answers: wrong.answers });
+  }
+  report("no-CAS 1000 wrong guesses (3 seeds)", runs);
+  const right = await rightGuessStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100 });
+  report("no-CAS 100 right guesses: verified count (single use NOT guaranteed)", right.answers);
+  const create = await createStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100, verifyAfter: false });
+  report("no-CAS 100 creates under issueLimit 5/h: outcomes", create.outcomes);
+  assert.ok(right.verified >= 1);
+  assert.ok(create.issued >= 1);
+});
+
+test("no-CAS store, sequential-but-overlapping pairs: under-count per wave", async () => {
+  // A milder, more realistic race: waves of 2 concurrent guesses (two tabs, two devices).
+  const store = yieldingStorage({ cas: false, seed: SEED + 7 });
+  const otp = new OtpManager(store, { secret: SECRET, now: () => T0, maxAttempts: 1000, failureLimit: null });
+  const { code } = await otp.create("pairs");
+  let answered = 0;
+  for (let w = 0; w < 50; w++) {
+    const rs = await settle([otp.check("pairs", wrongCode(code, 2 * w)), otp.check("pairs", wrongCode(code, 2 * w + 1))]);
+    answered += rs.filter((r) => r.ok && r.value.reason === "invalid").length;
+  }
+  const { attempts } = await otp.getLatestOtp("pairs");
+  report("no-CAS 50 waves of 2 wrong guesses", { invalidAnswers: answered, attemptsCounted: attempts });
+  assert.equal(answered, 100);
+  assert.ok(attempts >= 50 && attempts <= 100);
+});
+
+test("whole-space sweep in one burst (10^4 parallel guesses, 4 digits): CAS vs no CAS", async () => {
+  // The attacker's best move on a store without compare-and-swap: send every code at
+  // once. Each guess reads the record before any write lands, so each one is compared.
+  const sweep = async (cas, seed) => {
+    const store = yieldingStorage({ cas, seed, maxDelayMs: 0 });
+    const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
+    await otp.create("victim");
+    const guesses = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, "0"));
+    const rs = await settle(guesses.map((g) => otp.check("victim", g)));
+    const answers = {};
+    for (const r of rs) {
+      const k = r.ok ? r.value.reason : `error:${r.error.code}`;
+      answers[k] = (answers[k] ?? 0) + 1;
+    }
+    const latest = await otp.getLatestOtp("victim");
+    return { answers, attemptsCounted: latest.attempts, status: latest.status };
+  };
+  const withCas = await sweep(true, SEED + 11);
+  const withoutCas = await sweep(false, SEED + 12);
+  console.log(`sweep with CAS (default policy): ${JSON.stringify(withCas)}`);
+  console.log(`sweep WITHOUT CAS (default policy): ${JSON.stringify(withoutCas)}`);
+  // With CAS at most maxAttempts wrong guesses are compared before the code is exhausted
+  // (or 10 before the failure budget locks): the sweep wins only if the right guess is
+  // among the first few compared.
+  assert.ok((withCas.answers.verified ?? 0) <= 1);
+  assert.ok((withCas.answers.invalid ?? 0) <= 3, JSON.stringify(withCas.answers));
+  assert.ok(withoutCas.attemptsCounted <= 3);
+});

@@ -1,0 +1,636 @@
+// Hostile input: user ids, submitted codes, options, clocks and stored records that a
+// careless or malicious caller (or a tampered store) can hand the package. Table-driven:
+// each case names the OtpError code or the verdict it must give. Never a crash (a
+// non-OtpError), never a write for a rejected argument, and the same manager instance
+// answers a normal create + verify right after every case.
+//
+//   node --test tests/js/hostile.test.mjs
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
+// The wasm-bindgen glue returns the already-initialised instance's exports: used only to
+// watch the size of the WebAssembly memory.
+import { initSync as wasmExports } from "../../pkg/wasm/edge_otp.js";
+import { SECRET, T0, makeRecord, outcome, wrongCode } from "./reliability-lib.mjs";
+
+const MiB = 1 << 20;
+const MAX_TIME = 253_402_300_799_999;
+const HOUR = 3_600_000;
+
+// One store and one manager for the whole file: every case runs on them, and every case
+// ends with a normal create + verify on the same instance.
+const inner = memoryStorage();
+const stats = { gets: 0, writes: 0 };
+const store = {
+  get: (k) => (stats.gets++, inner.get(k)),
+  put: (k, v) => (stats.writes++, inner.put(k, v)),
+  compareAndSwap: (k, e, v) => (stats.writes++, inner.compareAndSwap(k, e, v)),
+};
+const clock = { t: T0, fn: null };
+const otp = new OtpManager(store, { secret: SECRET, now: () => (clock.fn ? clock.fn() : clock.t) });
+
+let seq = 0;
+const fresh = (tag = "u") => `${tag}-${++seq}@example.com`;
+const show = (o) => (o.code ? `OtpError ${o.code}` : o.error ? `crash: ${o.error && o.error.stack || String(o.error)}` : `value ${JSON.stringify(o.value)}`);
+
+/** A normal create + verify on `m`, for a new user, with the normal clock. */
+async function healthy(m = otp) {
+  const saved = clock.fn;
+  clock.fn = null;
+  try {
+    const user = fresh("healthy");
+    const { code } = await m.create(user);
+    assert.match(code, /^\d{4}$/);
+    assert.equal(await m.verify(user, code), true, "healthy create + verify");
+    assert.equal(await m.verify(user, code), false, "healthy second verify");
+  } finally {
+    clock.fn = saved;
+  }
+}
+
+async function expectCode(run, code, label) {
+  const o = await outcome(run);
+  assert.equal(o.code, code, `${label}: want ${code}, got ${show(o)}`);
+  return o;
+}
+
+let caseCount = 0;
+const hostile = (name, fn, opts = {}) =>
+  test(name, opts, async () => {
+    caseCount++;
+    await fn();
+    await healthy();
+  });
+
+// ---------------------------------------------------------------------------------------
+describe("user ids", () => {
+  const fn = () => "ada";
+  const USERS = [
+    ["number 42", 42, "INVALID_ARGUMENT"],
+    ["number 0", 0, "INVALID_ARGUMENT"],
+    ["NaN", NaN, "INVALID_ARGUMENT"],
+    ["plain object", {}, "INVALID_ARGUMENT"],
+    ["object with toString", { toString: () => "ada" }, "INVALID_ARGUMENT"],
+    ["empty array", [], "INVALID_ARGUMENT"],
+    ["array of a string", ["ada"], "INVALID_ARGUMENT"],
+    ["nested arrays", [[["ada"]]], "INVALID_ARGUMENT"],
+    ["symbol", Symbol("ada"), "INVALID_ARGUMENT"],
+    ["null", null, "INVALID_ARGUMENT"],
+    ["undefined", undefined, "INVALID_ARGUMENT"],
+    ["BigInt", 1n, "INVALID_ARGUMENT"],
+    ["function", fn, "INVALID_ARGUMENT"],
+    ["String object", new String("ada"), "INVALID_ARGUMENT"],
+    ["empty string", "", "INVALID_ARGUMENT"],
+    ["1 MiB string", "a".repeat(MiB), "INVALID_ARGUMENT"],
+    ["257 ASCII characters", "a".repeat(257), "INVALID_ARGUMENT"],
+    ["256 ASCII characters (the limit)", "a".repeat(256), "ok"],
+    ["129 × é (258 UTF-8 bytes in 129 units)", "é".repeat(129), "INVALID_ARGUMENT"],
+    ["128 × é (256 UTF-8 bytes)", "é".repeat(128), "ok"],
+    ["65 × 😀 (260 UTF-8 bytes)", "😀".repeat(65), "INVALID_ARGUMENT"],
+    ["64 × 😀 (256 UTF-8 bytes)", "😀".repeat(64), "ok"],
+    ["emoji 😀", "😀", "ok"],
+    ["NUL inside", "a\u0000b", "ok"],
+    ["only NUL", "\u0000", "ok"],
+    ["lone high surrogate", "\uD800", "INVALID_ARGUMENT"],
+    ["lone low surrogate", "\uDC00", "INVALID_ARGUMENT"],
+    ["lone high surrogate inside", "a\uDBFFb", "INVALID_ARGUMENT"],
+    ["reversed surrogate pair", "\uDC00\uD800", "INVALID_ARGUMENT"],
+    ["high surrogate at the end", "ada\uD83D", "INVALID_ARGUMENT"],
+    ["single space", " ", "ok"],
+    ["whitespace and line separators", "\t\n\u2028\u00a0", "ok"],
+    ["__proto__", "__proto__", "ok"],
+    ["constructor", "constructor", "ok"],
+    ["key-like with colons", "login:otp:default:ada", "ok"],
+  ];
+  for (const [name, user, want] of USERS) {
+    hostile(`user: ${name} → ${want}`, async () => {
+      const writes = stats.writes;
+      const size = inner.size;
+      if (want === "INVALID_ARGUMENT") {
+        for (const [op, run] of [
+          ["create", () => otp.create(user)],
+          ["generate", () => otp.generate(user)],
+          ["check", () => otp.check(user, "1234")],
+          ["verify", () => otp.verify(user, "1234")],
+          ["getLatestOtp", () => otp.getLatestOtp(user)],
+          ["resetAttempts", () => otp.resetAttempts(user)],
+          ["invalidate", () => otp.invalidate(user)],
+        ]) {
+          await expectCode(run, "INVALID_ARGUMENT", op);
+        }
+        if (!(typeof user === "string" && user.length <= 256 && user.isWellFormed())) {
+          assert.throws(() => otp.keyFor(user), (e) => e instanceof OtpError && e.code === "INVALID_ARGUMENT");
+        }
+        assert.equal(stats.writes, writes, "no write for a rejected user");
+        assert.equal(inner.size, size);
+      } else {
+        const { code } = await otp.create(user);
+        assert.equal(inner.get(otp.keyFor(user)) !== null, true);
+        assert.equal((await otp.getLatestOtp(user)).status, "active");
+        assert.equal(await otp.verify(user, code), true);
+        assert.equal(await otp.verify(user, code), false);
+      }
+    });
+  }
+  hostile("user: keyFor rejects a user of more than 256 UTF-8 bytes in at most 256 units", async () => {
+    for (const user of ["é".repeat(129), "😀".repeat(65)]) {
+      assert.throws(() => otp.keyFor(user), (e) => e instanceof OtpError && e.code === "INVALID_ARGUMENT");
+    }
+  });
+  hostile("user: distinct ids never share a record (NUL, whitespace, case, NFC/NFD)", async () => {
+    const ids = ["ada", "ada\u0000", " ada", "ADA", "\u00e9", "e\u0301"];
+    const issued = [];
+    for (const id of ids) issued.push((await otp.create(id)).code);
+    for (const [i, id] of ids.entries()) {
+      assert.equal((await otp.getLatestOtp(id)).code, issued[i]);
+      assert.equal(new Set(ids.map((x) => otp.keyFor(x))).size, ids.length);
+    }
+    for (const [i, id] of ids.entries()) assert.equal(await otp.verify(id, issued[i]), true, id);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+describe("submitted codes", () => {
+  const fw = (s) => [...s].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join("");
+  const CODES = [
+    ["number", (c) => Number(c), "INVALID_ARGUMENT"],
+    ["null", () => null, "INVALID_ARGUMENT"],
+    ["undefined", () => undefined, "INVALID_ARGUMENT"],
+    ["object", () => ({}), "INVALID_ARGUMENT"],
+    ["array holding the right code", (c) => [c], "INVALID_ARGUMENT"],
+    ["symbol", () => Symbol("1234"), "INVALID_ARGUMENT"],
+    ["BigInt", (c) => BigInt(c), "INVALID_ARGUMENT"],
+    ["String object of the right code", (c) => new String(c), "INVALID_ARGUMENT"],
+    ["function returning the right code", (c) => () => c, "INVALID_ARGUMENT"],
+    ["1 MiB string", () => "1".repeat(MiB), "INVALID_ARGUMENT"],
+    ["257 characters", (c) => c + " ".repeat(253), "INVALID_ARGUMENT"],
+    ["empty string", () => "", "invalid"],
+    ["wrong code", (c) => wrongCode(c), "invalid"],
+    ["right code padded with spaces to 256 units", (c) => c.padStart(130, " ").padEnd(256, " "), "verified"],
+    ["right code with hyphens", (c) => `${c.slice(0, 2)}-${c.slice(2)}`, "verified"],
+    ["right code spaced out", (c) => ` ${[...c].join(" ")} `, "verified"],
+    ["right code + NUL", (c) => `${c}\u0000`, "invalid"],
+    ["NUL + right code", (c) => `\u0000${c}`, "invalid"],
+    ["right code + lone high surrogate", (c) => `${c}\uD800`, "invalid"],
+    ["lone low surrogate", () => "\uDC00", "invalid"],
+    ["emoji", () => "😀😀😀😀", "invalid"],
+    ["right code in full-width digits", (c) => fw(c), "invalid"],
+    ["right code + tab", (c) => `${c}\t`, "invalid"],
+    ["right code + newline", (c) => `${c}\n`, "invalid"],
+    ["right code twice", (c) => c + c, "invalid"],
+    ["right code minus its last digit", (c) => c.slice(0, -1), "invalid"],
+    ["only hyphens and spaces", () => "- - - -", "invalid"],
+    ["right code with a leading +", (c) => `+${c}`, "invalid"],
+  ];
+  for (const [name, make, want] of CODES) {
+    hostile(`code: ${name} → ${want}`, async () => {
+      const user = fresh("code");
+      const { code } = await otp.create(user);
+      const submitted = make(code);
+      const before = inner.get(otp.keyFor(user));
+      if (want === "INVALID_ARGUMENT") {
+        await expectCode(() => otp.check(user, submitted), "INVALID_ARGUMENT", "check");
+        await expectCode(() => otp.verify(user, submitted), "INVALID_ARGUMENT", "verify");
+        assert.equal(inner.get(otp.keyFor(user)), before, "no attempt spent");
+        assert.equal(await otp.verify(user, code), true, "the right code still verifies");
+      } else {
+        const o = await outcome(() => otp.check(user, submitted));
+        assert.equal(o.value && o.value.reason, want, show(o));
+        if (want === "invalid") {
+          assert.equal(o.value.attemptsLeft, 2);
+          assert.equal((await otp.getLatestOtp(user)).attempts, 1);
+          assert.equal(await otp.verify(user, code), true, "the right code still verifies");
+        } else {
+          assert.equal(await otp.verify(user, code), false, "used");
+        }
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+describe("options", () => {
+  const make = (options, storage = memoryStorage()) => () => new OtpManager(storage, options);
+  const base = { secret: SECRET };
+  const CASES = [];
+  const BAD_NUMBERS = [["NaN", NaN], ["Infinity", Infinity], ["-Infinity", -Infinity], ["-1", -1], ["1.5", 1.5], ['"3"', "3"], ["1e300", 1e300], ["null", null]];
+  for (const key of ["ttlSeconds", "maxAttempts", "length", "resendCooldownSeconds", "retentionSeconds"]) {
+    for (const [label, v] of BAD_NUMBERS) {
+      // retentionSeconds: null means "off" and is valid.
+      const want = key === "retentionSeconds" && v === null ? "ok" : "INVALID_CONFIG";
+      CASES.push([`${key}: ${label}`, { ...base, [key]: v }, want]);
+    }
+  }
+  for (const limit of ["issueLimit", "failureLimit"]) {
+    for (const field of ["count", "windowSeconds"]) {
+      for (const [label, v] of BAD_NUMBERS) {
+        CASES.push([`${limit}.${field}: ${label}`, { ...base, [limit]: { count: 5, windowSeconds: 3600, [field]: v } }, "INVALID_CONFIG"]);
+      }
+    }
+    CASES.push([`${limit}: array`, { ...base, [limit]: [5, 3600] }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: string`, { ...base, [limit]: "5/h" }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: missing windowSeconds`, { ...base, [limit]: { count: 5 } }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: __proto__ key`, { ...base, [limit]: JSON.parse('{"count":5,"windowSeconds":60,"__proto__":{"count":1}}') }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: count 0`, { ...base, [limit]: { count: 0, windowSeconds: 60 } }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: count 1000001`, { ...base, [limit]: { count: 1_000_001, windowSeconds: 60 } }, "INVALID_CONFIG"]);
+    CASES.push([`${limit}: windowSeconds 0`, { ...base, [limit]: { count: 5, windowSeconds: 0 } }, "INVALID_CONFIG"]);
+  }
+  CASES.push(
+    ["options: null", null, "INVALID_CONFIG"],
+    ["options: undefined", undefined, "INVALID_CONFIG"],
+    ["options: a string", SECRET, "INVALID_CONFIG"],
+    ["options: an array", [SECRET], "INVALID_CONFIG"],
+    ["options: JSON with __proto__ holding the secret", JSON.parse(`{"__proto__":{"secret":"x"},"secret":"${SECRET}"}`), "INVALID_CONFIG"],
+    ["options: JSON with __proto__ turning the failure limit off", JSON.parse(`{"secret":"${SECRET}","__proto__":{"failureLimit":null}}`), "INVALID_CONFIG"],
+    ["options: JSON __proto__ only", JSON.parse('{"__proto__":{"secret":"0123456789abcdef0123"}}'), "INVALID_CONFIG"],
+    ["options: own constructor key", { ...base, constructor: Object }, "INVALID_CONFIG"],
+    ["options: typo maxAttempt", { ...base, maxAttempt: 3 }, "INVALID_CONFIG"],
+    ["secret: missing", {}, "INVALID_CONFIG"],
+    ["secret: null", { secret: null }, "INVALID_CONFIG"],
+    ["secret: number", { secret: 1234567890123456789 }, "INVALID_CONFIG"],
+    ["secret: empty", { secret: "" }, "INVALID_CONFIG"],
+    ["secret: 15 bytes", { secret: "x".repeat(15) }, "INVALID_CONFIG"],
+    ["secret: 1 MiB", { secret: "x".repeat(MiB) }, "INVALID_CONFIG"],
+    ["secret: 15-byte Uint8Array", { secret: new Uint8Array(15) }, "INVALID_CONFIG"],
+    ["secret: array of bytes", { secret: Array(32).fill(7) }, "INVALID_CONFIG"],
+    ["secret: ArrayBuffer", { secret: new ArrayBuffer(32) }, "INVALID_CONFIG"],
+    ["secret: 8 emoji (32 bytes)", { secret: "😀".repeat(8) }, "ok"],
+    ["alphabet: empty", { ...base, alphabet: "" }, "INVALID_CONFIG"],
+    ["alphabet: one character", { ...base, alphabet: "0" }, "INVALID_CONFIG"],
+    ["alphabet: repeated character", { ...base, alphabet: "00" }, "INVALID_CONFIG"],
+    ["alphabet: with space", { ...base, alphabet: "01 " }, "INVALID_CONFIG"],
+    ["alphabet: with hyphen", { ...base, alphabet: "01-" }, "INVALID_CONFIG"],
+    ["alphabet: with NUL", { ...base, alphabet: "0\u00001" }, "INVALID_CONFIG"],
+    ["alphabet: emoji", { ...base, alphabet: "😀🙂" }, "INVALID_CONFIG"],
+    ["alphabet: non-ASCII letters", { ...base, alphabet: "äö" }, "INVALID_CONFIG"],
+    ["alphabet: 1 MiB", { ...base, alphabet: "0".repeat(MiB) }, "INVALID_CONFIG"],
+    ["alphabet: array", { ...base, alphabet: ["0", "1"] }, "INVALID_CONFIG"],
+    ["scope: empty", { ...base, scope: "" }, "INVALID_CONFIG"],
+    ["scope: with colon", { ...base, scope: "a:b" }, "INVALID_CONFIG"],
+    ["scope: emoji", { ...base, scope: "😀" }, "INVALID_CONFIG"],
+    ["scope: 33 characters", { ...base, scope: "s".repeat(33) }, "INVALID_CONFIG"],
+    ["scope: null", { ...base, scope: null }, "INVALID_CONFIG"],
+    ["scope: lone surrogate", { ...base, scope: "\uD800" }, "INVALID_CONFIG"],
+    ["keyPrefix: 1 MiB", { ...base, keyPrefix: "k".repeat(MiB) }, "INVALID_CONFIG"],
+    ["keyPrefix: number", { ...base, keyPrefix: 42 }, "INVALID_CONFIG"],
+    ["keyPrefix: lone surrogate", { ...base, keyPrefix: "\uD800" }, "INVALID_CONFIG"],
+    ["keyPrefix: empty (allowed)", { ...base, keyPrefix: "" }, "ok"],
+    ["now: a number", { ...base, now: 42 }, "INVALID_CONFIG"],
+    ["now: a string", { ...base, now: "Date.now" }, "INVALID_CONFIG"],
+    ["maxAttempts: 1001", { ...base, maxAttempts: 1001 }, "INVALID_CONFIG"],
+    ["maxAttempts: 0", { ...base, maxAttempts: 0 }, "INVALID_CONFIG"],
+    ["length: 11", { ...base, length: 11 }, "INVALID_CONFIG"],
+    ["length: 0", { ...base, length: 0 }, "INVALID_CONFIG"],
+    ["ttlSeconds: 30 days + 1 s", { ...base, ttlSeconds: 2_592_001 }, "INVALID_CONFIG"],
+    ["retentionSeconds: 59", { ...base, retentionSeconds: 59 }, "INVALID_CONFIG"],
+    ["retentionSeconds: below the longest window", { ...base, retentionSeconds: 3599 }, "INVALID_CONFIG"],
+  );
+  for (const [name, options, want] of CASES) {
+    hostile(`option ${name} → ${want}`, async () => {
+      if (want === "ok") {
+        const m = make(options)();
+        await healthy(m);
+      } else {
+        assert.throws(make(options), (e) => e instanceof OtpError && e.code === want, name);
+      }
+    });
+  }
+  const BAD_STORES = [
+    ["null", null],
+    ["a string", "kv"],
+    ["no methods", {}],
+    ["get only", { get() {} }],
+    ["put not a function", { get() {}, put: 1 }],
+    ["compareAndSwap not a function", { get() {}, put() {}, compareAndSwap: true }],
+  ];
+  for (const [name, s] of BAD_STORES) {
+    hostile(`storage: ${name} → INVALID_CONFIG`, async () => {
+      assert.throws(() => new OtpManager(s, { secret: SECRET }), (e) => e instanceof OtpError && e.code === "INVALID_CONFIG");
+    });
+  }
+  hostile("options: a throwing getter propagates its own error", async () => {
+    const boom = new Error("getter");
+    const options = { secret: SECRET, get ttlSeconds() { throw boom; } };
+    assert.throws(() => new OtpManager(memoryStorage(), options), (e) => e === boom);
+  });
+  hostile("options: a polluted Object.prototype does not change the policy", async () => {
+    // Defence in depth: prototype pollution elsewhere in the app must not switch the
+    // failure limit off or raise maxAttempts. Options are read with plain property
+    // access, so inherited values are picked up.
+    let m;
+    Object.prototype.failureLimit = null;
+    Object.prototype.maxAttempts = 1000;
+    try {
+      m = new OtpManager(memoryStorage(), { secret: SECRET, now: () => T0 });
+    } finally {
+      delete Object.prototype.failureLimit;
+      delete Object.prototype.maxAttempts;
+    }
+    const { maxAttempts } = await m.create("ada");
+    assert.equal(maxAttempts, 3, "inherited maxAttempts was used");
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+describe("clock (now option)", () => {
+  const own = new Error("clock broke");
+  const NOWS = [
+    ["NaN", () => NaN, "INVALID_ARGUMENT"],
+    ["Infinity", () => Infinity, "INVALID_ARGUMENT"],
+    ["-Infinity", () => -Infinity, "INVALID_ARGUMENT"],
+    ["-1", () => -1, "INVALID_ARGUMENT"],
+    ["1e20", () => 1e20, "INVALID_ARGUMENT"],
+    ["year 10000 (MAX_TIME + 1)", () => MAX_TIME + 1, "INVALID_ARGUMENT"],
+    ['the string "123"', () => "123", "INVALID_ARGUMENT"],
+    ["null", () => null, "INVALID_ARGUMENT"],
+    ["an object", () => ({ valueOf: () => T0 }), "INVALID_ARGUMENT"],
+    ["a Date", () => new Date(T0), "INVALID_ARGUMENT"],
+    ["BigInt", () => BigInt(T0), "INVALID_ARGUMENT"],
+    ["true", () => true, "INVALID_ARGUMENT"],
+    ["a throwing clock", () => { throw own; }, "own"],
+    ["0 (the epoch)", () => 0, "ok"],
+    ["1.5 (fractions are truncated)", () => 1.5, "ok"],
+    ["T0 + 0.999", () => T0 + 0.999, "ok"],
+  ];
+  for (const [name, fn, want] of NOWS) {
+    hostile(`now() returning ${name} → ${want}`, async () => {
+      const user = fresh("clock");
+      clock.fn = fn;
+      const writes = stats.writes;
+      try {
+        if (want === "ok") {
+          const { code, createdAt } = await otp.create(user);
+          assert.equal(createdAt, Math.trunc(fn()));
+          assert.equal(await otp.verify(user, code), true);
+          return;
+        }
+        for (const [op, run] of [
+          ["create", () => otp.create(user)],
+          ["generate", () => otp.generate(user)],
+          ["check", () => otp.check(user, "1234")],
+          ["getLatestOtp", () => otp.getLatestOtp(user)],
+          ["invalidate", () => otp.invalidate(user)],
+        ]) {
+          if (want === "own") await assert.rejects(run(), (e) => e === own, op);
+          else await expectCode(run, want, op);
+        }
+        assert.equal(stats.writes, writes, "no write with a bad clock");
+      } finally {
+        clock.fn = null;
+      }
+    });
+  }
+  hostile("now() returning undefined → INVALID_ARGUMENT", async () => {
+    const user = fresh("clock");
+    clock.fn = () => undefined;
+    try {
+      await expectCode(() => otp.create(user), "INVALID_ARGUMENT", "create");
+    } finally {
+      clock.fn = null;
+    }
+  });
+  hostile("clock going backwards a day: safe verdicts", async () => {
+    const user = fresh("clock");
+    const { code } = await otp.create(user);
+    clock.fn = () => T0 - 24 * HOUR;
+    try {
+      const o = await outcome(() => otp.create(user));
+      assert.equal(o.code, "RATE_LIMITED", show(o));
+      assert.ok(o.error.retryAfterMs > 24 * HOUR && o.error.retryAfterMs <= 24 * HOUR + 30_000);
+      assert.equal((await otp.getLatestOtp(user)).status, "active");
+      assert.equal(await otp.verify(user, code), true);
+    } finally {
+      clock.fn = null;
+    }
+  });
+  hostile("now() = MAX_TIME (the end of year 9999, not accepted) → INVALID_ARGUMENT", async () => {
+    const user = fresh("eot");
+    clock.fn = () => MAX_TIME;
+    try {
+      const o = await outcome(() => otp.create(user));
+      assert.equal(o.code, "INVALID_ARGUMENT", show(o));
+    } finally {
+      clock.fn = null;
+    }
+  });
+  for (const [label, t] of [["1 ms before MAX_TIME", MAX_TIME - 1], ["1 s before MAX_TIME", MAX_TIME - 1000], ["59 min before MAX_TIME", MAX_TIME - 59 * 60_000]]) {
+    hostile(`now() = ${label} (expiry clamped to MAX_TIME): create, then verify`, async () => {
+      const user = fresh("eot");
+      clock.fn = () => t;
+      try {
+        const { code } = await otp.create(user);
+        const o = await outcome(() => otp.check(user, code));
+        assert.equal(o.value && o.value.reason, "verified", show(o));
+      } finally {
+        clock.fn = null;
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+describe("stored records", () => {
+  const now = () => clock.t;
+  const rec = (fields) => makeRecord(fields, now());
+  const good = () => rec({});
+  // [name, stored value (function of now), expectation]
+  const CORRUPT = [
+    ["number", () => 42],
+    ["zero", () => 0],
+    ["false", () => false],
+    ["true", () => true],
+    ["plain object", () => ({})],
+    ["JS array (not a string)", () => JSON.parse(good())],
+    ["String object", () => new String(good())],
+    ["Uint8Array", () => new TextEncoder().encode(good())],
+    ["function", () => () => good()],
+    ["symbol", () => Symbol("record")],
+    ["BigInt", () => 1n],
+    ["1 MiB string", () => "[".repeat(MiB)],
+    ["1025 characters of whitespace-padded valid record", () => good() + " ".repeat(1025 - good().length)],
+    ["empty string", () => ""],
+    ['"null"', () => "null"],
+    ['"{}"', () => "{}"],
+    ['"[]"', () => "[]"],
+    ["JSON object form", () => JSON.stringify(Object.fromEntries(JSON.parse(good()).map((v, i) => [`f${i}`, v])))],
+    ["extra field", () => good().replace(/]$/, ",0]")],
+    ["missing field", () => good().replace(/,\d+]$/, "]")],
+    ["future version 2", () => rec({ version: 2 })],
+    ["version 0", () => rec({ version: 0 })],
+    ['version "1"', () => good().replace(/^\[1,/, '["1",')],
+    ["attempts above maxAttempts", () => rec({ attempts: 4, maxAttempts: 3 })],
+    ["maxAttempts 0", () => rec({ maxAttempts: 0 })],
+    ["maxAttempts 1001", () => rec({ maxAttempts: 1001, attempts: 0 })],
+    ["createdAt beyond year 9999", () => rec({ createdAt: MAX_TIME + 1, expiresAt: MAX_TIME + 2 })],
+    ["expiresAt beyond year 9999", () => rec({ expiresAt: MAX_TIME + 1 })],
+    ["failuresSince beyond year 9999", () => rec({ failuresSince: MAX_TIME + 1 })],
+    ["expiresAt == createdAt", () => rec({ expiresAt: now() })],
+    ["expiresAt before createdAt", () => rec({ expiresAt: now() - 1 })],
+    ["state 3", () => rec({ state: 3 })],
+    ["index 2^60", () => rec({ index: 2 ** 60 })],
+    ["index 2^53 (beyond exact JS integers)", () => rec({ index: "9007199254740992" })],
+    ["negative attempts", () => rec({ attempts: -1 })],
+    ["fractional attempts", () => rec({ attempts: 1.5 })],
+    ["exponent notation", () => rec({ createdAt: "1.8e12" })],
+    ["huge number (20 digits)", () => rec({ issues: "99999999999999999999" })],
+    ["failures 2^32 (u32 overflow)", () => rec({ failures: 2 ** 32 })],
+    ["leading zero", () => rec({ attempts: "01" })],
+    ["nested array in a field", () => rec({ attempts: "[[1]]" })],
+    ["nested array record", () => `[${good()}]`],
+    ["string in a number field", () => rec({ attempts: '"0"' })],
+    ["null in a number field", () => rec({ attempts: "null" })],
+    ["salt 31 hex digits", () => rec({ salt: "0".repeat(31) })],
+    ["salt 33 hex digits", () => rec({ salt: "0".repeat(33) })],
+    ["salt in upper case", () => rec({ salt: "00112233445566778899AABBCCDDEEFF" })],
+    ["salt not hex", () => rec({ salt: "zz".repeat(16) })],
+    ["salt with escapes", () => rec({ salt: "\\u0030".repeat(32) }).replace(/\\\\/g, "\\")],
+    ["salt as a number", () => rec({ salt: 1234 })],
+    ["trailing garbage", () => `${good()}x`],
+    ["two records", () => good() + good()],
+    ["leading BOM", () => `\uFEFF${good()}`],
+    ["NUL inside", () => good().replace(",", ",\u0000")],
+    ["lone surrogate inside", () => good().replace(",", ",\uD800")],
+    ["truncated", () => good().slice(0, -1)],
+  ];
+  for (const [name, make] of CORRUPT) {
+    hostile(`stored: ${name} → CORRUPT_RECORD, untouched`, async () => {
+      const user = fresh("rec");
+      const key = otp.keyFor(user);
+      const value = make();
+      inner.put(key, value);
+      for (const [op, run] of [
+        ["create", () => otp.create(user)],
+        ["generate", () => otp.generate(user)],
+        ["getLatestOtp", () => otp.getLatestOtp(user)],
+        ["check", () => otp.check(user, "1234")],
+        ["resetAttempts", () => otp.resetAttempts(user)],
+        ["invalidate", () => otp.invalidate(user)],
+      ]) {
+        await expectCode(run, "CORRUPT_RECORD", op);
+        assert.ok(Object.is(inner.get(key), value), `${op}: a corrupt record must not be overwritten`);
+      }
+    });
+  }
+  // Valid but extreme records: safe verdicts.
+  const EXTREME = [
+    ["whitespace around every token", () => ` ${good().replace(/,/g, " ,\n\t").replace("[", "[ \r\n")} `, async (u) => {
+      assert.equal((await otp.getLatestOtp(u)).status, "active");
+      assert.equal((await otp.check(u, "----")).reason, "invalid");
+    }],
+    ["attempts == maxAttempts", () => rec({ attempts: 3 }), async (u) => {
+      assert.equal((await otp.getLatestOtp(u)).status, "exhausted");
+      assert.deepEqual(await otp.check(u, "1234"), { ok: false, reason: "exhausted", attemptsLeft: 0 });
+    }],
+    ["maxAttempts 1000, attempts 999", () => rec({ attempts: 999, maxAttempts: 1000 }), async (u) => {
+      const code = (await otp.getLatestOtp(u)).code;
+      assert.deepEqual(await otp.check(u, wrongCode(code)), { ok: false, reason: "invalid", attemptsLeft: 0 });
+      assert.equal((await otp.check(u, code)).reason, "exhausted");
+    }],
+    ["index outside the 4-digit space (issued under a longer policy)", () => rec({ index: 5_000_000 }), async (u) => {
+      const latest = await otp.getLatestOtp(u);
+      assert.equal(latest.status, "superseded");
+      assert.equal((await otp.check(u, latest.code)).reason, "none");
+      clock.t += HOUR;
+      const { code } = await otp.create(u);
+      assert.equal(await otp.verify(u, code), true);
+    }],
+    ["failures 4294967295 now", () => rec({ failures: 2 ** 32 - 1 }), async (u) => {
+      const v = await otp.check(u, "1234");
+      assert.equal(v.reason, "locked");
+      assert.ok(v.retryAfterMs > 0 && v.retryAfterMs <= HOUR);
+      await expectCode(() => otp.create(u), "RATE_LIMITED", "create");
+    }],
+    ["failures 4294967295 two hours ago", () => rec({ failures: 2 ** 32 - 1, failuresSince: now() - 2 * HOUR }), async (u) => {
+      assert.equal((await otp.check(u, "----")).reason, "invalid");
+    }],
+    ["issues 4294967295 now", () => rec({ issues: 2 ** 32 - 1, createdAt: now() - HOUR / 2, expiresAt: now() + HOUR / 2 }), async (u) => {
+      const o = await expectCode(() => otp.create(u), "RATE_LIMITED", "create");
+      assert.ok(o.error.retryAfterMs > 0 && o.error.retryAfterMs <= HOUR);
+    }],
+    ["createdAt a day in the future", () => rec({ createdAt: now() + 24 * HOUR, expiresAt: now() + 25 * HOUR }), async (u) => {
+      const o = await expectCode(() => otp.create(u), "RATE_LIMITED", "create");
+      assert.ok(o.error.retryAfterMs > 24 * HOUR);
+      assert.equal((await otp.check(u, "----")).reason, "invalid");
+    }],
+    ["issued at the epoch", () => makeRecord({}, 0), async (u) => {
+      assert.equal((await otp.getLatestOtp(u)).status, "expired");
+      assert.equal((await otp.check(u, "1234")).reason, "expired");
+      const { code } = await otp.create(u);
+      assert.equal(await otp.verify(u, code), true);
+    }],
+    ["expiresAt at MAX_TIME", () => rec({ expiresAt: MAX_TIME }), async (u) => {
+      assert.equal((await otp.getLatestOtp(u)).status, "active");
+    }],
+    ["state used", () => rec({ state: 1 }), async (u) => {
+      const latest = await otp.getLatestOtp(u);
+      assert.equal(latest.status, "used");
+      assert.equal((await otp.check(u, latest.code)).reason, "used");
+    }],
+    ["state revoked", () => rec({ state: 2 }), async (u) => {
+      const latest = await otp.getLatestOtp(u);
+      assert.equal(latest.status, "superseded");
+      assert.equal((await otp.check(u, latest.code)).reason, "none");
+      assert.equal(await otp.resetAttempts(u), false);
+    }],
+    ["maxAttempts above the policy's (5 vs 3)", () => rec({ maxAttempts: 5, attempts: 4 }), async (u) => {
+      assert.equal((await otp.check(u, "----")).reason, "invalid");
+      assert.equal((await otp.getLatestOtp(u)).attempts, 5);
+    }],
+  ];
+  for (const [name, make, check] of EXTREME) {
+    hostile(`stored (valid, extreme): ${name} → safe verdict`, async () => {
+      const user = fresh("ext");
+      inner.put(otp.keyFor(user), make());
+      await check(user);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+describe("WebAssembly memory", () => {
+  const memory = () => wasmExports().memory.buffer.byteLength;
+  test("1 MiB user ids, codes, stored values, secrets, alphabets and key prefixes never reach wasm", async () => {
+    await healthy();
+    const before = memory();
+    const big = "a".repeat(MiB);
+    const user = fresh("mem");
+    await otp.create(user);
+    for (let i = 0; i < 8; i++) {
+      await expectCode(() => otp.create(big), "INVALID_ARGUMENT", "user");
+      await expectCode(() => otp.check(big, "1234"), "INVALID_ARGUMENT", "user");
+      await expectCode(() => otp.check(user, big), "INVALID_ARGUMENT", "code");
+      const key = otp.keyFor(fresh("mem"));
+      inner.put(key, big);
+      await expectCode(() => otp.getLatestOtp(key.slice("otp:default:".length)), "CORRUPT_RECORD", "stored");
+      for (const options of [{ secret: big }, { secret: SECRET, alphabet: big }, { secret: SECRET, keyPrefix: big }]) {
+        assert.throws(() => new OtpManager(memoryStorage(), options), (e) => e.code === "INVALID_CONFIG");
+      }
+    }
+    await healthy();
+    console.log(`wasm memory: ${before} bytes before, ${memory()} after 8 rounds of 1 MiB inputs`);
+    assert.equal(memory(), before, "wasm memory grew: a 1 MiB input crossed into wasm");
+  });
+  // Runs after the test above on purpose: memory never shrinks.
+  test("a 1 MiB scope is rejected before crossing into wasm", {
+  }, () => {
+    const before = memory();
+    assert.throws(() => new OtpManager(memoryStorage(), { secret: SECRET, scope: "s".repeat(MiB) }), (e) => e.code === "INVALID_CONFIG");
+    console.log(`wasm memory after one 1 MiB scope: ${before} → ${memory()} bytes`);
+    assert.equal(memory(), before);
+  });
+  test("repeated 1 MiB scopes: wasm memory growth is bounded (allocations are freed)", async () => {
+    for (let i = 0; i < 2; i++) assert.throws(() => new OtpManager(memoryStorage(), { secret: SECRET, scope: "s".repeat(MiB) }));
+    const before = memory();
+    for (let i = 0; i < 20; i++) {
+      assert.throws(() => new OtpManager(memoryStorage(), { secret: SECRET, scope: "s".repeat(MiB) }), (e) => e.code === "INVALID_CONFIG");
+    }
+    await healthy();
+    console.log(`wasm memory across 20 more 1 MiB scopes: ${before} → ${memory()} bytes`);
+    assert.equal(memory(), before);
+  });
+});
+
+test("hostile case count", () => {
+  console.log(`hostile cases run: ${caseCount}`);
+  assert.ok(caseCount >= 60);
+});
