@@ -7,6 +7,9 @@ use crate::policy::{Policy, WindowLimit};
 use crate::record::{CodeState, Record};
 use crate::time::{Millis, MAX_TIME};
 
+/// Largest index a stored record may hold (2^53 - 1, exact in JavaScript).
+const MAX_SAFE_INDEX: u64 = (1 << 53) - 1;
+
 /// Longest user id, in UTF-8 bytes.
 pub const MAX_USER_BYTES: usize = 256;
 /// Longest scope, in bytes.
@@ -377,7 +380,10 @@ impl Engine {
         r: &Record,
         fresh_salt: [u8; SALT_LEN],
     ) -> ([u8; SALT_LEN], u64) {
-        if r.index + 1 < self.policy.space {
+        // A cycle is the whole space, or 2^53 issues where the space is larger, so that
+        // every stored index stays an exact JavaScript number.
+        let cycle = self.policy.space.min(MAX_SAFE_INDEX + 1);
+        if r.index + 1 < cycle {
             return (r.salt, r.index + 1);
         }
         let first = self.permutation(subject, &fresh_salt).apply(0);
