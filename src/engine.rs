@@ -297,6 +297,19 @@ impl Engine {
         now: Millis,
         fresh_salt: [u8; SALT_LEN],
     ) -> Result<Step<Issue>, Error> {
+        self.create_with(subject, stored, now, &mut || Some(fresh_salt))
+    }
+
+    /// [`Engine::create`] with entropy on demand: `fresh_salt` is called only when a new
+    /// cycle starts, so that drivers draw randomness (a slow call on some runtimes) only
+    /// when it is used. `None` from it gives [`Error::EntropyUnavailable`].
+    pub fn create_with(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+    ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         let p = &self.policy;
         let limited = |retry_after_ms, reason| {
@@ -306,7 +319,7 @@ impl Engine {
             }))
         };
         let (salt, index, failures_since, failures, issues_since, issues) = match stored {
-            None => (fresh_salt, 0, now, 0, now, 1),
+            None => (draw(fresh_salt)?, 0, now, 0, now, 1),
             Some(r) => {
                 // Every rule that refuses is considered, and the longest wait reported,
                 // so that waiting exactly `retry_after_ms` always suffices.
@@ -339,7 +352,7 @@ impl Engine {
                 if let Some((wait, why)) = refusal {
                     return limited(wait, why);
                 }
-                let (salt, index) = self.next_index(subject, r, fresh_salt);
+                let (salt, index) = self.next_index(subject, r, fresh_salt)?;
                 (
                     salt,
                     index,
@@ -378,20 +391,21 @@ impl Engine {
         &self,
         subject: &Subject<'_>,
         r: &Record,
-        fresh_salt: [u8; SALT_LEN],
-    ) -> ([u8; SALT_LEN], u64) {
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+    ) -> Result<([u8; SALT_LEN], u64), Error> {
         // A cycle is the whole space, or 2^53 issues where the space is larger, so that
         // every stored index stays an exact JavaScript number.
         let cycle = self.policy.space.min(MAX_SAFE_INDEX + 1);
         if r.index + 1 < cycle {
-            return (r.salt, r.index + 1);
+            return Ok((r.salt, r.index + 1));
         }
-        let first = self.permutation(subject, &fresh_salt).apply(0);
+        let salt = draw(fresh_salt)?;
+        let first = self.permutation(subject, &salt).apply(0);
         let start = match self.code_index(subject, r) {
             Some(last) if code::same_code(first, last) => 1,
             _ => 0,
         };
-        (fresh_salt, start)
+        Ok((salt, start))
     }
 
     /// Like [`Engine::create`], but when the current code is still active (not expired,
@@ -403,6 +417,17 @@ impl Engine {
         now: Millis,
         fresh_salt: [u8; SALT_LEN],
     ) -> Result<Step<Issue>, Error> {
+        self.generate_with(subject, stored, now, &mut || Some(fresh_salt))
+    }
+
+    /// [`Engine::generate`] with entropy on demand, as in [`Engine::create_with`].
+    pub fn generate_with(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+    ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         if let Some(r) = stored {
             if self.status(r, now) == Status::Active {
@@ -411,7 +436,7 @@ impl Engine {
                 }));
             }
         }
-        self.create(subject, stored, now, fresh_salt)
+        self.create_with(subject, stored, now, fresh_salt)
     }
 
     fn view(&self, subject: &Subject<'_>, r: &Record, now: Millis) -> OtpView {
@@ -532,11 +557,29 @@ impl Engine {
         now: Millis,
         fresh_salt: [u8; SALT_LEN],
     ) -> Result<Outcome, Error> {
+        self.apply_with(op, subject, stored, now, &mut || Some(fresh_salt))
+    }
+
+    /// [`Engine::apply`] with entropy on demand, as in [`Engine::create_with`].
+    pub fn apply_with(
+        &self,
+        op: Op<'_>,
+        subject: &Subject<'_>,
+        stored: Option<&str>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+    ) -> Result<Outcome, Error> {
         let record = stored.map(Record::decode).transpose()?;
         let r = record.as_ref();
         let (answer, write) = match op {
-            Op::Create => split(self.create(subject, r, now, fresh_salt)?, Answer::Issue),
-            Op::Generate => split(self.generate(subject, r, now, fresh_salt)?, Answer::Issue),
+            Op::Create => split(
+                self.create_with(subject, r, now, fresh_salt)?,
+                Answer::Issue,
+            ),
+            Op::Generate => split(
+                self.generate_with(subject, r, now, fresh_salt)?,
+                Answer::Issue,
+            ),
             Op::Latest => (Answer::Latest(self.latest(subject, r, now)?), None),
             Op::Verify(code) => split(self.verify(subject, r, code, now)?, Answer::Verdict),
             Op::ResetAttempts => split(self.reset_attempts(r), Answer::Flag),
@@ -567,6 +610,10 @@ impl Engine {
             write: Some(next),
         })
     }
+}
+
+fn draw(fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>) -> Result<[u8; SALT_LEN], Error> {
+    fresh_salt().ok_or(Error::EntropyUnavailable)
 }
 
 fn split<T>(step: Step<T>, wrap: fn(T) -> Answer) -> (Answer, Option<Record>) {

@@ -33,6 +33,8 @@ pub enum Error {
     },
     /// The stored record cannot be decoded, or describes an impossible state.
     CorruptRecord(DecodeError),
+    /// The driver's entropy source gave nothing when a fresh salt was needed.
+    EntropyUnavailable,
 }
 
 /// Why a stored record was rejected.
@@ -62,6 +64,7 @@ impl Error {
             Error::InvalidConfig { .. } => "INVALID_CONFIG",
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::CorruptRecord(_) => "CORRUPT_RECORD",
+            Error::EntropyUnavailable => "ENTROPY",
         }
     }
 }
@@ -88,6 +91,7 @@ impl fmt::Display for Error {
                 write!(f, "invalid {argument}: {problem}")
             }
             Error::CorruptRecord(e) => f.write_str(e.as_str()),
+            Error::EntropyUnavailable => f.write_str("no randomness available for a fresh salt"),
         }
     }
 }

@@ -166,13 +166,17 @@ impl<S: Store> OtpManager<S> {
         let key = format!("{}{}:{}", self.key_prefix, self.scope, user);
         for _ in 0..MAX_TRIES {
             let stored = self.store.get(&key).map_err(ManagerError::Store)?;
-            let mut salt = [0u8; SALT_LEN];
-            if op.issues() {
-                getrandom::fill(&mut salt).map_err(|_| ManagerError::Entropy)?;
-            }
+            let mut draw = || {
+                let mut salt = [0u8; SALT_LEN];
+                getrandom::fill(&mut salt).ok().map(|()| salt)
+            };
             let out = self
                 .engine
-                .apply(op, &subject, stored.as_deref(), (self.clock)(), salt)?;
+                .apply_with(op, &subject, stored.as_deref(), (self.clock)(), &mut draw)
+                .map_err(|e| match e {
+                    Error::EntropyUnavailable => ManagerError::Entropy,
+                    e => ManagerError::Otp(e),
+                })?;
             let Some(write) = out.write else {
                 return Ok(out.answer);
             };

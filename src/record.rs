@@ -79,13 +79,19 @@ impl Record {
     /// The wire form. Deterministic: equal records encode to equal strings, which is what
     /// compare-and-swap stores compare.
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(128);
-        out.push_str("[1,\"");
+        // Written into a stack buffer: 256 bytes hold even ten u64::MAX fields (249),
+        // so no input can index past it.
+        let mut out = [0u8; 256];
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            out[n..n + bytes.len()].copy_from_slice(bytes);
+            n += bytes.len();
+        };
+        put(b"[1,\"");
         for b in self.salt {
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b & 15));
+            put(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
         }
-        out.push('"');
+        put(b"\"");
         let state = match self.state {
             CodeState::Active => 0,
             CodeState::Used => 1,
@@ -103,12 +109,16 @@ impl Record {
             self.issues_since,
             u64::from(self.issues),
         ];
-        for n in numbers {
-            out.push(',');
-            push_u64(&mut out, n);
+        let mut digits = [0u8; 21];
+        for v in numbers {
+            digits[0] = b',';
+            let len = decimal(v, &mut digits[1..]);
+            put(&digits[..1]);
+            put(&digits[21 - len..]);
         }
-        out.push(']');
-        out
+        put(b"]");
+        // Only ASCII was written.
+        String::from(core::str::from_utf8(&out[..n]).unwrap_or_default())
     }
 
     /// Parses and checks a stored record. Never panics, whatever the input.
@@ -183,23 +193,18 @@ impl Record {
     }
 }
 
-fn hex_digit(v: u8) -> char {
-    char::from(b"0123456789abcdef"[usize::from(v & 15)])
-}
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
+/// Writes `v` in decimal at the end of `buf` (20 bytes) and returns how many digits.
+fn decimal(mut v: u64, buf: &mut [u8]) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return buf.len() - i;
         }
-    }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
     }
 }
 
