@@ -6,7 +6,7 @@ pub type Millis = u64;
 /// Milliseconds per second.
 pub const MS_PER_S: u64 = 1000;
 
-/// The latest instant the core accepts: 9999-12-31T23:59:59.999Z. Every stored timestamp
-/// and every `now` must be at most this, so `now + window` never overflows and every
-/// value stays an exact JavaScript number.
+/// The end of time for the core: 9999-12-31T23:59:59.999Z. Every stored timestamp is at
+/// most this and every `now` strictly before it (expiries are clamped to it), so sums
+/// never overflow and every value stays an exact JavaScript number.
 pub const MAX_TIME: Millis = 253_402_300_799_999;
