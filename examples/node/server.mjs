@@ -1,5 +1,7 @@
 // edge-otp example: a plain Node.js HTTP server (node:http only, no framework) with the
-// shared OTP HTTP API and the demo page from www/.
+// shared OTP HTTP API and the demo page from www/. Routing, validation, error mapping and
+// response bodies live in ../shared/http-api.js (shared with the Worker example); this file
+// keeps the Node parts: node:http, body reading, static files, storage and env handling.
 //
 //   POST /api/otp          {user, scope?}        -> issue a new code
 //   POST /api/otp/verify   {user, code, scope?}  -> check a code
@@ -26,13 +28,29 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
 import { redisStorage } from "../../pkg/redis.js";
+import {
+  SCOPES,
+  DEFAULT_RESEND_COOLDOWN_SECONDS,
+  MAX_BODY_BYTES,
+  MAX_DECLARED_BODY_BYTES,
+  HttpError,
+  badRequest,
+  notFound,
+  methodNotAllowed,
+  bodyTooLarge,
+  errorResult,
+  requireJsonContentType,
+  parseJsonObject,
+  requireString,
+  parseScope,
+  apiRoute,
+  createOperation,
+  checkOperation,
+  runOperation,
+} from "../shared/http-api.js";
 
-const SCOPES = ["login", "reset"];
-const DEFAULT_SCOPE = "login";
-const DEFAULT_RESEND_COOLDOWN_SECONDS = 30;
 /** Redis keys expire this long after their last write (rate-limit windows are <= 1 h). */
 const REDIS_RETENTION_SECONDS = 86400;
-const MAX_BODY_BYTES = 8192;
 const DEFAULT_WWW = fileURLToPath(new URL("../../www/", import.meta.url));
 /** Public, dev-only secret for OTP_DEMO=1 without OTP_SECRET. */
 const DEMO_SECRET = "edge-otp demo secret - NOT SECRET, dev only";
@@ -54,19 +72,6 @@ const CONTENT_TYPES = {
 
 // ---------------------------------------------------------------- responses
 
-class HttpError extends Error {
-  constructor(status, code, message, headers) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
-}
-
-const badRequest = (message) => new HttpError(400, "INVALID_ARGUMENT", message);
-const notFound = () => new HttpError(404, "NOT_FOUND", "not found");
-const notAllowed = (allow) => new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow });
-
 function sendJson(res, status, body, headers) {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -79,133 +84,63 @@ function sendJson(res, status, body, headers) {
   res.end(text);
 }
 
+const isOtpError = (e) => e instanceof OtpError;
+
 /** Maps any thrown value to a JSON error response without leaking internals. */
 function sendError(res, e) {
-  if (e instanceof HttpError) {
-    return sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.headers);
-  }
-  if (e instanceof OtpError) {
-    switch (e.code) {
-      case "INVALID_ARGUMENT":
-        return sendJson(res, 400, { error: { code: e.code, message: e.message } });
-      case "RATE_LIMITED": {
-        const retryAfterMs = Math.max(0, Number(e.retryAfterMs) || 0);
-        return sendJson(
-          res,
-          429,
-          { error: { code: e.code, message: e.message, retryAfterMs } },
-          { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-        );
-      }
-      case "ACTIVE_OTP_EXISTS":
-        return sendJson(res, 409, { error: { code: e.code, message: e.message, expiresAt: e.expiresAt } });
-      case "CONFLICT":
-        return sendJson(res, 503, { error: { code: e.code, message: "concurrent update, retry" } }, { "retry-after": "1" });
-      case "CORRUPT_RECORD":
-        console.error("edge-otp: corrupt record:", e.message);
-        return sendJson(res, 500, { error: { code: e.code, message: "corrupt record" } });
-    }
-  }
-  console.error("edge-otp node server: unexpected error:", e);
-  return sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+  const { status, body, headers } = errorResult(e, { isOtpError, name: "edge-otp node server" });
+  return sendJson(res, status, body, headers);
 }
 
 // ------------------------------------------------------------ request parsing
 
 /** Reads the body (at most 8 KiB) and parses it as a JSON object. */
 async function readJsonObject(req) {
-  const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
-  if (type !== "application/json") {
-    // Also keeps cross-site "simple" form/text posts (no CORS preflight) out.
-    throw new HttpError(415, "INVALID_ARGUMENT", "content-type must be application/json");
-  }
-  const tooLarge = () => new HttpError(413, "INVALID_ARGUMENT", "body too large", { connection: "close" });
+  requireJsonContentType(req.headers["content-type"]);
+  const tooLarge = () => bodyTooLarge({ connection: "close" });
   // Small overshoots are drained and then rejected (answering before the body is consumed
   // can reset the connection under the client); huge ones are refused outright.
-  if (Number(req.headers["content-length"]) > 64 * MAX_BODY_BYTES) throw tooLarge();
+  if (Number(req.headers["content-length"]) > MAX_DECLARED_BODY_BYTES) throw tooLarge();
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
     size += chunk.length;
-    if (size > 64 * MAX_BODY_BYTES) {
+    if (size > MAX_DECLARED_BODY_BYTES) {
       req.socket.destroy(); // chunked and endless: stop reading, nobody is listening for an answer
       throw tooLarge();
     }
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
   }
   if (size > MAX_BODY_BYTES) throw tooLarge();
-  let body;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("body must be a JSON object");
-  }
-  return body;
-}
-
-function requireString(value, name) {
-  if (value === undefined || value === null) throw badRequest(`missing field: ${name}`);
-  if (typeof value !== "string") throw badRequest(`${name} must be a string`);
-  if (value === "") throw badRequest(`${name} must not be empty`);
-  return value;
-}
-
-function parseScope(value) {
-  if (value === undefined || value === null) return DEFAULT_SCOPE;
-  if (typeof value !== "string") throw badRequest("scope must be a string");
-  if (!SCOPES.includes(value)) throw badRequest(`scope must be one of: ${SCOPES.join(", ")}`);
-  return value;
+  return parseJsonObject(Buffer.concat(chunks).toString("utf8"));
 }
 
 // ------------------------------------------------------------ API routes
 
 async function handleApi(req, res, url, app) {
-  if (url.pathname === "/api/otp") {
-    if (req.method === "POST") {
-      const body = await readJsonObject(req);
-      const user = requireString(body.user, "user");
-      const r = await app.manager(parseScope(body.scope)).create(user);
-      const out = {
-        createdAt: r.createdAt,
-        expiresAt: r.expiresAt,
-        attempts: r.attempts,
-        maxAttempts: r.maxAttempts,
-        resendAvailableAt: r.createdAt + app.resendCooldownSeconds * 1000,
-      };
-      if (app.demo) out.code = r.code; // demo only: a real app e-mails or texts the code
-      return sendJson(res, 200, out);
-    }
-    if (req.method === "GET" || req.method === "HEAD") {
+  let operation;
+  switch (apiRoute(req.method, url.pathname)) {
+    case "create":
+      operation = createOperation(await readJsonObject(req));
+      break;
+    case "check":
+      operation = checkOperation(await readJsonObject(req));
+      break;
+    default: {
+      // Unlike the Worker (statusOperation), this server has always checked scope before user.
       const user = url.searchParams.get("user");
       const scope = parseScope(url.searchParams.get("scope") ?? undefined);
-      const r = await app.manager(scope).getLatestOtp(requireString(user === "" ? null : user, "user"));
-      if (!r) return sendJson(res, 200, { status: "none" });
-      const { status, createdAt, expiresAt, attempts, maxAttempts } = r; // never r.code
-      return sendJson(res, 200, { status, createdAt, expiresAt, attempts, maxAttempts });
+      operation = { op: "status", user: requireString(user === "" ? null : user, "user"), scope };
     }
-    throw notAllowed("GET, HEAD, POST");
   }
-  if (url.pathname === "/api/otp/verify") {
-    if (req.method !== "POST") throw notAllowed("POST");
-    const body = await readJsonObject(req);
-    const user = requireString(body.user, "user");
-    const code = requireString(body.code, "code");
-    const r = await app.manager(parseScope(body.scope)).check(user, code);
-    const out = { ok: r.ok, reason: r.reason, attemptsLeft: r.attemptsLeft };
-    if (r.retryAfterMs !== undefined && r.retryAfterMs !== null) out.retryAfterMs = r.retryAfterMs;
-    return sendJson(res, 200, out);
-  }
-  throw notFound();
+  return sendJson(res, 200, await runOperation(app.manager(operation.scope), operation, app));
 }
 
 // ------------------------------------------------------------ static files
 
 /** Serves a file from `root` (a real, absolute directory path ending without a separator). */
 async function serveStatic(req, res, url, root) {
-  if (req.method !== "GET" && req.method !== "HEAD") throw notAllowed("GET, HEAD");
+  if (req.method !== "GET" && req.method !== "HEAD") throw methodNotAllowed("GET, HEAD");
   let rel;
   try {
     rel = decodeURIComponent(url.pathname);

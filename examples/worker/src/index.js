@@ -1,5 +1,8 @@
 // edge-otp example: a Cloudflare Worker (module syntax) exposing the shared
 // OTP HTTP API on top of Workers KV (default) or a Durable Object per user.
+// Routing, validation, error mapping and response bodies live in
+// ../../shared/http-api.js (shared with the Node example); this file keeps the
+// Workers parts: Request/Response, env bindings, KV and Durable Object routing.
 //
 //   POST /api/otp          {user, scope?}        -> issue a new code
 //   POST /api/otp/verify   {user, code, scope?}  -> check a code
@@ -21,26 +24,28 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { OtpManager, OtpError } from "edge-otp";
+import {
+  DEFAULT_RESEND_COOLDOWN_SECONDS,
+  MAX_BODY_BYTES,
+  MAX_DECLARED_BODY_BYTES,
+  bodyTooLarge,
+  notFound,
+  errorResult,
+  requireJsonContentType,
+  parseJsonObject,
+  apiRoute,
+  createOperation,
+  checkOperation,
+  statusOperation,
+  runOperation,
+} from "../../shared/http-api.js";
 
-const SCOPES = ["login", "reset"];
-const DEFAULT_SCOPE = "login";
-const DEFAULT_RESEND_COOLDOWN_SECONDS = 30;
 /** KV records expire this long after their last write (rate-limit windows are <= 1 h). */
 const KV_RETENTION_SECONDS = 86400;
 /** A Durable Object wipes its storage after this much inactivity (alarm). */
 const DO_RETENTION_MS = 86400 * 1000;
-const MAX_BODY_BYTES = 8192;
 
 // ---------------------------------------------------------------- responses
-
-class HttpError extends Error {
-  constructor(status, code, message, headers) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
-}
 
 function json(status, body, headers) {
   return new Response(JSON.stringify(body), {
@@ -54,41 +59,16 @@ function json(status, body, headers) {
   });
 }
 
+/** Also accepts an OtpError from another copy of the package (e.g. bundled twice). */
 function isOtpError(e) {
   return e instanceof OtpError || (e != null && e.name === "OtpError" && typeof e.code === "string");
 }
 
 /** Maps any thrown value to a JSON error response without leaking internals. */
 function errorResponse(e) {
-  if (e instanceof HttpError) {
-    return json(e.status, { error: { code: e.code, message: e.message } }, e.headers);
-  }
-  if (isOtpError(e)) {
-    switch (e.code) {
-      case "INVALID_ARGUMENT":
-        return json(400, { error: { code: e.code, message: e.message } });
-      case "RATE_LIMITED": {
-        const retryAfterMs = Math.max(0, Number(e.retryAfterMs) || 0);
-        return json(
-          429,
-          { error: { code: e.code, message: e.message, retryAfterMs } },
-          { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-        );
-      }
-      case "ACTIVE_OTP_EXISTS":
-        return json(409, { error: { code: e.code, message: e.message, expiresAt: e.expiresAt } });
-      case "CONFLICT":
-        return json(503, { error: { code: e.code, message: "concurrent update, retry" } }, { "retry-after": "1" });
-      case "CORRUPT_RECORD":
-        console.error("edge-otp: corrupt record", e.message);
-        return json(500, { error: { code: e.code, message: "corrupt record" } });
-    }
-  }
-  console.error("edge-otp worker: unexpected error", e);
-  return json(500, { error: { code: "INTERNAL", message: "internal error" } });
+  const { status, body, headers } = errorResult(e, { isOtpError, name: "edge-otp worker" });
+  return json(status, body, headers);
 }
-
-const badRequest = (message) => new HttpError(400, "INVALID_ARGUMENT", message);
 
 // ------------------------------------------------------------ configuration
 
@@ -125,41 +105,11 @@ function mode(env) {
 // ------------------------------------------------------------ request parsing
 
 async function readJsonObject(request) {
-  const type = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-  if (type !== "application/json") {
-    // Also keeps cross-site "simple" form/text posts (no CORS preflight) out.
-    throw new HttpError(415, "INVALID_ARGUMENT", "content-type must be application/json");
-  }
-  // Small overshoots are read and then rejected (answering before the body is
-  // consumed can reset the connection under the client); huge ones are refused outright.
-  const declared = Number(request.headers.get("content-length"));
-  if (declared > 64 * MAX_BODY_BYTES) throw new HttpError(413, "INVALID_ARGUMENT", "body too large");
+  requireJsonContentType(request.headers.get("content-type"));
+  if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
   const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new HttpError(413, "INVALID_ARGUMENT", "body too large");
-  let body;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw badRequest("body must be a JSON object");
-  }
-  return body;
-}
-
-function requireString(value, name) {
-  if (value === undefined || value === null) throw badRequest(`missing field: ${name}`);
-  if (typeof value !== "string") throw badRequest(`${name} must be a string`);
-  if (value === "") throw badRequest(`${name} must not be empty`);
-  return value;
-}
-
-function parseScope(value) {
-  if (value === undefined || value === null) return DEFAULT_SCOPE;
-  if (typeof value !== "string") throw badRequest("scope must be a string");
-  if (!SCOPES.includes(value)) throw badRequest(`scope must be one of: ${SCOPES.join(", ")}`);
-  return value;
+  if (text.length > MAX_BODY_BYTES) throw bodyTooLarge();
+  return parseJsonObject(text);
 }
 
 /**
@@ -168,74 +118,25 @@ function parseScope(value) {
  */
 async function parseOperation(request) {
   const { pathname, searchParams } = new URL(request.url);
-  if (pathname === "/api/otp") {
-    if (request.method === "POST") {
-      const body = await readJsonObject(request);
-      return { op: "create", user: requireString(body.user, "user"), scope: parseScope(body.scope) };
-    }
-    if (request.method === "GET" || request.method === "HEAD") {
-      const user = searchParams.get("user");
-      return {
-        op: "status",
-        user: requireString(user === "" ? null : user, "user"),
-        scope: parseScope(searchParams.get("scope") ?? undefined),
-      };
-    }
-    throw new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow: "GET, HEAD, POST" });
+  switch (apiRoute(request.method, pathname)) {
+    case "create":
+      return createOperation(await readJsonObject(request));
+    case "check":
+      return checkOperation(await readJsonObject(request));
+    default:
+      return statusOperation(searchParams);
   }
-  if (pathname === "/api/otp/verify") {
-    if (request.method !== "POST") {
-      throw new HttpError(405, "METHOD_NOT_ALLOWED", "method not allowed", { allow: "POST" });
-    }
-    const body = await readJsonObject(request);
-    return {
-      op: "check",
-      user: requireString(body.user, "user"),
-      code: requireString(body.code, "code"),
-      scope: parseScope(body.scope),
-    };
-  }
-  throw new HttpError(404, "NOT_FOUND", "not found");
 }
 
 // ------------------------------------------------------------ operations
 
 /** Runs one operation against a manager; returns the JSON response. */
 async function execute(manager, operation, env) {
-  switch (operation.op) {
-    case "create": {
-      const r = await manager.create(operation.user);
-      const cooldownSeconds = intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS);
-      const body = {
-        createdAt: r.createdAt,
-        expiresAt: r.expiresAt,
-        attempts: r.attempts,
-        maxAttempts: r.maxAttempts,
-        resendAvailableAt: r.createdAt + cooldownSeconds * 1000,
-      };
-      if (isDemo(env)) body.code = r.code; // demo only: a real app sends it by e-mail/SMS
-      return json(200, body);
-    }
-    case "check": {
-      const r = await manager.check(operation.user, operation.code);
-      const body = { ok: r.ok, reason: r.reason, attemptsLeft: r.attemptsLeft };
-      if (r.retryAfterMs !== undefined && r.retryAfterMs !== null) body.retryAfterMs = r.retryAfterMs;
-      return json(200, body);
-    }
-    case "status": {
-      const r = await manager.getLatestOtp(operation.user);
-      if (!r) return json(200, { status: "none" });
-      return json(200, {
-        status: r.status,
-        createdAt: r.createdAt,
-        expiresAt: r.expiresAt,
-        attempts: r.attempts,
-        maxAttempts: r.maxAttempts,
-      });
-    }
-    default:
-      throw new Error(`unknown operation ${operation.op}`);
-  }
+  const body = await runOperation(manager, operation, {
+    demo: isDemo(env),
+    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
+  });
+  return json(200, body);
 }
 
 // KV mode: one OtpManager per scope, built lazily and cached for the isolate's
@@ -305,7 +206,7 @@ async function handle(request, env) {
   const { pathname } = new URL(request.url);
   if (!pathname.startsWith("/api/")) {
     // Static files are answered by the assets layer before the Worker runs.
-    throw new HttpError(404, "NOT_FOUND", "not found");
+    throw notFound();
   }
   const operation = await parseOperation(request);
   let response;
