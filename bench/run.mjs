@@ -11,7 +11,7 @@
 //   BENCH_BA_KV_USERS users for "better-auth kv" (its cost does not depend
 //                     on the pool; a smaller pool keeps the run short) default 500
 //   BENCH_MIN_MS      min. measured time per op and run; a run repeats the
-//                     cycle over the pool until every op reached it   default 40
+//                     cycle over the pool until every op reached it   default 200
 //   BENCH_MAX_PASSES  cap on those repetitions                     default 8
 //   BENCH_ONLY        comma-separated contender ids to run (see --list)
 //
@@ -49,7 +49,7 @@ const RUNS = int("BENCH_RUNS", 7);
 const USERS = int("BENCH_USERS", 2000);
 const BA_USERS = int("BENCH_BA_USERS", 100);
 const BA_KV_USERS = int("BENCH_BA_KV_USERS", 500);
-const MIN_NS = BigInt(int("BENCH_MIN_MS", 40, 0)) * 1_000_000n;
+const MIN_NS = BigInt(int("BENCH_MIN_MS", 200, 0)) * 1_000_000n;
 const MAX_PASSES = int("BENCH_MAX_PASSES", 8);
 const WARMUP_USERS = 300;
 
