@@ -130,6 +130,43 @@ function persistPaths(persist) {
 }
 
 /**
+ * Starts a built Worker (see buildWorker) on Miniflare on 127.0.0.1 with the project's
+ * compatibility date and no network access for Request.cf; `options` adds the bindings.
+ * Returns { mf, url, dispose() }; on a failed start it cleans up and rethrows.
+ */
+export async function serveBuild(build, options) {
+  const { Miniflare } = await loadMiniflare();
+  let mf;
+  try {
+    mf = new Miniflare({
+      modulesRoot: build.modulesRoot,
+      modules: build.modules,
+      compatibilityDate: COMPATIBILITY_DATE,
+      host: "127.0.0.1",
+      port: 0,
+      cf: false, // placeholder Request.cf; never fetch it from the network
+      ...options,
+    });
+    const url = String(await mf.ready).replace(/\/$/, "");
+    return {
+      mf,
+      url,
+      async dispose() {
+        try {
+          await mf.dispose();
+        } finally {
+          await build.cleanup();
+        }
+      },
+    };
+  } catch (e) {
+    await mf?.dispose().catch(() => {});
+    await build.cleanup();
+    throw e;
+  }
+}
+
+/**
  * Builds and starts the example Worker.
  * @param {object} o
  * @param {"kv"|"durable-object"} [o.mode]
@@ -153,7 +190,7 @@ export async function startWorker({
   pkgDir = PKG_DIR,
   verbose = false,
 } = {}) {
-  const { Miniflare, Log, LogLevel } = await loadMiniflare();
+  const { Log, LogLevel } = await loadMiniflare();
   const build = await buildWorker({ pkgDir });
   const bindings = {
     OTP_SECRET: secret === undefined ? TEST_SECRET : secret,
@@ -166,44 +203,24 @@ export async function startWorker({
   }
   const assetsDir = assets === false ? null : (assets ?? (existsSync(WWW_DIR) ? WWW_DIR : null));
 
-  let mf;
-  try {
-    mf = new Miniflare({
-      name: "edge-otp-example",
-      modulesRoot: build.modulesRoot,
-      modules: build.modules,
-      compatibilityDate: COMPATIBILITY_DATE,
-      bindings,
-      kvNamespaces: ["OTP_KV"],
-      durableObjects: { OTP_DO: { className: "OtpDurableObject", useSQLite: true } },
-      ...(assetsDir
-        ? { assets: { directory: assetsDir, routerConfig: { has_user_worker: true } } }
-        : {}),
-      ...persistPaths(persist),
-      host: "127.0.0.1",
-      port,
-      cf: false, // placeholder Request.cf; never fetch it from the network
-      log: verbose ? new Log(LogLevel.INFO) : undefined,
-    });
-    const url = String(await mf.ready).replace(/\/$/, "");
-    return {
-      url,
-      mf,
-      kv: () => mf.getKVNamespace("OTP_KV"),
-      doNamespace: () => mf.getDurableObjectNamespace("OTP_DO"),
-      async dispose() {
-        try {
-          await mf.dispose();
-        } finally {
-          await build.cleanup();
-        }
-      },
-    };
-  } catch (e) {
-    await mf?.dispose().catch(() => {});
-    await build.cleanup();
-    throw e;
-  }
+  const server = await serveBuild(build, {
+    name: "edge-otp-example",
+    bindings,
+    kvNamespaces: ["OTP_KV"],
+    durableObjects: { OTP_DO: { className: "OtpDurableObject", useSQLite: true } },
+    ...(assetsDir
+      ? { assets: { directory: assetsDir, routerConfig: { has_user_worker: true } } }
+      : {}),
+    ...persistPaths(persist),
+    port,
+    log: verbose ? new Log(LogLevel.INFO) : undefined,
+  });
+  const { mf } = server;
+  return {
+    ...server,
+    kv: () => mf.getKVNamespace("OTP_KV"),
+    doNamespace: () => mf.getDurableObjectNamespace("OTP_DO"),
+  };
 }
 
 /**
@@ -214,7 +231,6 @@ export async function startWorker({
  * @returns {Promise<{run(store: "do"|"kv", name: string): Promise<{status: string, reason?: string, message?: string, stack?: string}>, mf: any, dispose(): Promise<void>}>}
  */
 export async function startConformanceWorker({ pkgDir = PKG_DIR } = {}) {
-  const { Miniflare } = await loadMiniflare();
   // conformance.mjs' default loader imports pkg/node.js (node:fs etc.); it is never
   // called here (the fixture passes its own `load`), so replace it with a stub.
   const stubNodeEntry = {
@@ -232,27 +248,14 @@ export async function startConformanceWorker({ pkgDir = PKG_DIR } = {}) {
     pkgDir,
     plugins: [stubNodeEntry],
   });
-  let mf;
-  try {
-    mf = new Miniflare({
-      name: "edge-otp-conformance",
-      modulesRoot: build.modulesRoot,
-      modules: build.modules,
-      compatibilityDate: COMPATIBILITY_DATE,
-      kvNamespaces: ["KV"],
-      durableObjects: { CONFORMANCE_DO: { className: "ConformanceDO", useSQLite: true } },
-      host: "127.0.0.1",
-      port: 0,
-      cf: false,
-    });
-    await mf.ready;
-  } catch (e) {
-    await mf?.dispose().catch(() => {});
-    await build.cleanup();
-    throw e;
-  }
+  const server = await serveBuild(build, {
+    name: "edge-otp-conformance",
+    kvNamespaces: ["KV"],
+    durableObjects: { CONFORMANCE_DO: { className: "ConformanceDO", useSQLite: true } },
+  });
+  const { mf } = server;
   return {
-    mf,
+    ...server,
     async run(store, name) {
       const res = await mf.dispatchFetch("http://conformance/run", {
         method: "POST",
@@ -264,13 +267,6 @@ export async function startConformanceWorker({ pkgDir = PKG_DIR } = {}) {
     },
     async cases() {
       return (await mf.dispatchFetch("http://conformance/cases")).json();
-    },
-    async dispose() {
-      try {
-        await mf.dispose();
-      } finally {
-        await build.cleanup();
-      }
     },
   };
 }

@@ -32,7 +32,7 @@ import { Redis } from "ioredis";
 import { OtpManager } from "../../pkg/node.js";
 import { redisStorage } from "../../pkg/redis.js";
 import { startRedis } from "./redis-server.mjs";
-import { startWorker, buildWorker, packageBuilt, ROOT, COMPATIBILITY_DATE } from "./miniflare.mjs";
+import { startWorker, buildWorker, serveBuild, packageBuilt, ROOT } from "./miniflare.mjs";
 import { concurrencySuite, tally, wrongCode } from "./reliability-lib.mjs";
 
 const built = packageBuilt();
@@ -62,37 +62,12 @@ function reportSuite(store, figures, extra = {}) {
 
 /** Builds tests/js/fixtures/storms-worker.js and starts it on Miniflare. */
 async function startStormWorker() {
-  const { Miniflare } = await import(path.join(ROOT, "node_modules/miniflare/dist/src/index.js"));
   const build = await buildWorker({ entry: path.join(ROOT, "tests/js/fixtures/storms-worker.js") });
-  let mf;
-  try {
-    mf = new Miniflare({
-      name: "edge-otp-storms",
-      modulesRoot: build.modulesRoot,
-      modules: build.modules,
-      compatibilityDate: COMPATIBILITY_DATE,
-      durableObjects: { STORM_DO: { className: "StormDO", useSQLite: true } },
-      kvNamespaces: ["KV"],
-      host: "127.0.0.1",
-      port: 0,
-      cf: false,
-    });
-    const url = String(await mf.ready).replace(/\/$/, "");
-    return {
-      url,
-      async dispose() {
-        try {
-          await mf.dispose();
-        } finally {
-          await build.cleanup();
-        }
-      },
-    };
-  } catch (e) {
-    await mf?.dispose().catch(() => {});
-    await build.cleanup();
-    throw e;
-  }
+  return serveBuild(build, {
+    name: "edge-otp-storms",
+    durableObjects: { STORM_DO: { className: "StormDO", useSQLite: true } },
+    kvNamespaces: ["KV"],
+  });
 }
 
 // One fixture workerd for the Durable Object storms and the in-Worker KV storms.
