@@ -312,12 +312,6 @@ impl Engine {
     ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         let p = &self.policy;
-        let limited = |retry_after_ms, reason| {
-            Ok(Step::read_only(Issue::RateLimited {
-                retry_after_ms,
-                reason,
-            }))
-        };
         let (salt, index, failures_since, failures, issues_since, issues) = match stored {
             None => (draw(fresh_salt)?, 0, now, 0, now, 1),
             Some(r) => {
@@ -349,8 +343,11 @@ impl Engine {
                     },
                     None => (r.issues_since, r.issues.saturating_add(1)),
                 };
-                if let Some((wait, why)) = refusal {
-                    return limited(wait, why);
+                if let Some((retry_after_ms, reason)) = refusal {
+                    return Ok(Step::read_only(Issue::RateLimited {
+                        retry_after_ms,
+                        reason,
+                    }));
                 }
                 let (salt, index) = self.next_index(subject, r, fresh_salt)?;
                 (
@@ -635,13 +632,6 @@ pub enum Op<'a> {
     ResetAttempts,
     /// [`Engine::invalidate`].
     Invalidate,
-}
-
-impl Op<'_> {
-    /// Whether the operation may need a fresh salt (only issuing does).
-    pub fn issues(&self) -> bool {
-        matches!(self, Op::Create | Op::Generate)
-    }
 }
 
 /// The answer of any operation run through [`Engine::apply`].
@@ -1374,8 +1364,6 @@ mod tests {
             let written = out.write.expect("this operation writes");
             assert_eq!(Record::decode(&written).unwrap().encode(), written);
         }
-        assert!(Op::Create.issues() && Op::Generate.issues());
-        assert!(!Op::Verify("1").issues() && !Op::Latest.issues());
     }
 
     #[test]
