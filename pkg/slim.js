@@ -9,6 +9,8 @@
 import wasmInit, { initSync as wasmInitSync, Engine } from "./wasm/edge_otp.js";
 
 let ready = false;
+/** The wasm exports (for `memory`), once initialised. */
+let exports;
 
 /**
  * Loads the wasm module asynchronously. `input` is anything wasm-bindgen's loader takes:
@@ -17,7 +19,7 @@ let ready = false;
  */
 export async function init(input) {
   if (ready) return;
-  await wasmInit(input === undefined ? undefined : { module_or_path: input });
+  exports = await wasmInit(input === undefined ? undefined : { module_or_path: input });
   ready = true;
 }
 
@@ -25,7 +27,7 @@ export async function init(input) {
 export function initSync(input) {
   if (ready) return;
   const module = input !== null && typeof input === "object" && "module" in input ? input.module : input;
-  wasmInitSync({ module });
+  exports = wasmInitSync({ module });
   ready = true;
 }
 
@@ -55,7 +57,20 @@ const A_VERDICT = 10;
 const A_FALSE = 20;
 const A_TRUE = 21;
 const E_CORRUPT_RECORD = -2;
-const E_ENTROPY = -3;
+const E_NEED_SALT = -3;
+
+// The engine's I/O buffer (see src/wasm/mod.rs): inputs, then outputs.
+const IO_USER = 0;
+const IO_CODE = 256;
+const IO_STORED = 512;
+const IO_SALT = 1536;
+const IO_WRITE_LEN = 1552;
+const IO_CODE_LEN = 1554;
+const IO_NUMS = 1560;
+const IO_WRITE = 1600;
+const IO_CODE_OUT = 1856;
+const IO_LEN = 1920;
+const SALT_LEN = 16;
 
 const STATUS = ["active", "expired", "exhausted", "used", "superseded"];
 const REASONS = ["verified", "invalid", "expired", "exhausted", "used", "none", "locked"];
@@ -147,12 +162,54 @@ function checkUser(user) {
   if (!wellFormed(user)) throw invalidArgument("user must be well-formed unicode (no lone surrogates)");
 }
 
+const encoder = new TextEncoder();
+
+// Writes `s` at `at` as UTF-8; returns the byte count, or -1 when it does not fit in `cap`.
+function putUtf8(u8, at, s, cap) {
+  const n = s.length;
+  if (n > cap) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      const { read, written } = encoder.encodeInto(s, u8.subarray(at, at + cap));
+      return read === n ? written : -1;
+    }
+    u8[at + i] = c;
+  }
+  return n;
+}
+
+// Writes `s` at `at` one byte per UTF-16 unit, non-ASCII units as 0 (which the core never
+// accepts in a record or a code). The caller has checked the length.
+function putUnits(u8, at, s) {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    u8[at + i] = c > 0x7f ? 0 : c;
+  }
+  return n;
+}
+
+// Reads `n` ASCII bytes at `at`.
+const getAscii = (u8, at, n) => String.fromCharCode.apply(null, u8.subarray(at, at + n));
+
+function randomSalt(u8) {
+  try {
+    globalThis.crypto.getRandomValues(u8.subarray(IO_SALT, IO_SALT + SALT_LEN));
+  } catch {
+    throw new OtpError("ENTROPY", "no randomness available (in Workers, call inside a request handler)");
+  }
+}
+
 /**
  * Issues and checks one-time codes for one scope, over any key-value store with
  * `get` / `put` (sync or Promise-returning) and an optional `compareAndSwap`.
  */
 export class OtpManager {
   #engine;
+  #io;
+  #view;
+  #dv;
   #storage;
   #prefix;
   #clock;
@@ -232,6 +289,7 @@ export class OtpManager {
       this.#putOptions = { expirationTtl: retention };
     }
     this.#engine = engine;
+    this.#io = engine.ioPtr();
     this.#storage = storage;
     this.#prefix = `${keyPrefix}${scope}:`;
     this.#clock = clock;
@@ -244,12 +302,23 @@ export class OtpManager {
     return this.#prefix + user;
   }
 
-  // Reads the record, runs one core operation, writes what it asks to write.
-  async #run(op, user, code) {
+  // The I/O buffer as bytes and as a DataView, refreshed when memory grew (growing
+  // detaches the old ArrayBuffer).
+  #bytes() {
+    let v = this.#view;
+    if (v === undefined || v.byteLength === 0) {
+      v = this.#view = new Uint8Array(exports.memory.buffer, this.#io, IO_LEN);
+      this.#dv = new DataView(exports.memory.buffer, this.#io, IO_LEN);
+    }
+    return v;
+  }
+
+  // Reads the record, runs one core operation, writes what it asks to write. `mode` 1
+  // answers verify's boolean instead of the verdict object.
+  async #run(op, user, code, mode) {
     checkUser(user);
     const key = this.#prefix + user;
     const storage = this.#storage;
-    const engine = this.#engine;
     for (let tries = 0; tries < MAX_TRIES; tries++) {
       let stored = storage.get(key);
       if (isThenable(stored)) stored = await stored;
@@ -257,16 +326,10 @@ export class OtpManager {
       if (stored !== null && (typeof stored !== "string" || stored.length > MAX_RECORD_CHARS)) {
         throw new OtpError("CORRUPT_RECORD", "stored value is not a record string");
       }
-      let now;
-      if (this.#clock !== undefined) {
-        now = this.#clock();
-        if (typeof now !== "number") throw invalidArgument("the now() option must return a number");
-      }
-      const answer = engine.run(op, user, stored, now, code);
-      // Read everything out of the engine before any await: another call may run it next.
-      const result = answer === A_RATE_LIMITED || answer < 0 ? this.#fail(answer) : read(engine, answer);
-      const write = engine.takeWrite();
-      if (write === undefined) return result;
+      const result = this.#call(op, user, code, stored, mode);
+      const write = this.#write;
+      if (write === null) return result;
+      this.#write = null;
       if (this.#cas) {
         let swapped = this.#putOptions === undefined
           ? storage.compareAndSwap(key, stored, write)
@@ -284,17 +347,65 @@ export class OtpManager {
     throw new OtpError("CONFLICT", `the record changed under ${MAX_TRIES} attempts in a row; try again`);
   }
 
+  #write = null;
+
+  // One synchronous pass through wasm: inputs into the buffer, run, outputs out of it.
+  // Everything is read before the caller's next await (another call may run next).
+  #call(op, user, code, stored, mode) {
+    let now;
+    if (this.#clock !== undefined) {
+      now = this.#clock();
+      if (typeof now !== "number") throw invalidArgument("the now() option must return a number");
+    } else {
+      now = Date.now();
+    }
+    const engine = this.#engine;
+    let u8 = this.#bytes();
+    const userLen = putUtf8(u8, IO_USER, user, IO_CODE - IO_USER);
+    if (userLen < 0) throw invalidArgument("user must be at most 256 bytes of utf-8");
+    const codeLen = putUnits(u8, IO_CODE, code);
+    const storedLen = stored === null ? -1 : putUnits(u8, IO_STORED, stored);
+    let answer = engine.run(op, userLen, codeLen, storedLen, now, false);
+    if (answer === E_NEED_SALT) {
+      randomSalt(u8);
+      answer = engine.run(op, userLen, codeLen, storedLen, now, true);
+    }
+    if (answer < 0 || answer === A_RATE_LIMITED) this.#fail(answer);
+    u8 = this.#bytes();
+    const dv = this.#dv;
+    const writeLen = u8[IO_WRITE_LEN] | (u8[IO_WRITE_LEN + 1] << 8);
+    this.#write = writeLen === 0 ? null : getAscii(u8, IO_WRITE, writeLen);
+    if (answer >= A_VERDICT && answer < A_VERDICT + REASONS.length) {
+      if (mode === 1) return answer === A_VERDICT;
+      const reason = REASONS[answer - A_VERDICT];
+      const out = { ok: answer === A_VERDICT, reason, attemptsLeft: 0 };
+      if (reason === "invalid") out.attemptsLeft = num(dv, 0);
+      else if (reason === "locked") out.retryAfterMs = num(dv, 0);
+      return out;
+    }
+    switch (answer) {
+      case A_ISSUED: return view(u8, dv, false);
+      case A_LATEST: return view(u8, dv, true);
+      case A_LATEST_NONE: return null;
+      case A_ACTIVE_EXISTS: return { activeExpiresAt: num(dv, 0) };
+      case A_TRUE: return true;
+      case A_FALSE: return false;
+    }
+    throw new OtpError("INTERNAL", `unexpected answer ${answer}`);
+  }
+
   #fail(answer) {
     const engine = this.#engine;
     if (answer === A_RATE_LIMITED) {
-      throw new OtpError("RATE_LIMITED", engine.message(), { retryAfterMs: engine.num(0) });
+      this.#bytes();
+      throw new OtpError("RATE_LIMITED", engine.message(), { retryAfterMs: num(this.#dv, 0) });
     }
-    const code = answer === E_CORRUPT_RECORD ? "CORRUPT_RECORD" : answer === E_ENTROPY ? "ENTROPY" : "INVALID_ARGUMENT";
+    const code = answer === E_CORRUPT_RECORD ? "CORRUPT_RECORD" : answer === E_NEED_SALT ? "ENTROPY" : "INVALID_ARGUMENT";
     throw new OtpError(code, engine.message());
   }
 
   async #issue(op, user) {
-    const result = await this.#run(op, user, "");
+    const result = await this.#run(op, user, "", 0);
     if (result.activeExpiresAt !== undefined) {
       throw new OtpError("ACTIVE_OTP_EXISTS", "an active code exists; it has not expired, been used or run out of attempts", {
         expiresAt: result.activeExpiresAt,
@@ -315,61 +426,46 @@ export class OtpManager {
 
   /** The latest code with its status, or null. Never writes. */
   getLatestOtp(user) {
-    return this.#run(OP_LATEST, user, "");
+    return this.#run(OP_LATEST, user, "", 0);
   }
 
   /** The full verdict for a submitted code. */
   check(user, code) {
     if (typeof code !== "string") return Promise.reject(invalidArgument("code must be a string"));
     if (code.length > MAX_CODE_UNITS) return Promise.reject(invalidArgument("code must be at most 256 characters"));
-    return this.#run(OP_VERIFY, user, code);
+    return this.#run(OP_VERIFY, user, code, 0);
   }
 
   /** Whether the submitted code verifies (it is then used up). */
-  async verify(user, code) {
-    return (await this.check(user, code)).ok;
+  verify(user, code) {
+    if (typeof code !== "string") return Promise.reject(invalidArgument("code must be a string"));
+    if (code.length > MAX_CODE_UNITS) return Promise.reject(invalidArgument("code must be at most 256 characters"));
+    return this.#run(OP_VERIFY, user, code, 1);
   }
 
   /** Resets the current code's attempts and the failure budget; true if there was a current code. */
   resetAttempts(user) {
-    return this.#run(OP_RESET, user, "");
+    return this.#run(OP_RESET, user, "", 0);
   }
 
   /** Revokes the active code without issuing another; true if there was one. */
   invalidate(user) {
-    return this.#run(OP_INVALIDATE, user, "");
+    return this.#run(OP_INVALIDATE, user, "", 0);
   }
 }
 
-function view(engine, withStatus) {
+const num = (dv, i) => dv.getFloat64(IO_NUMS + 8 * i, true);
+
+function view(u8, dv, withStatus) {
   const out = {
-    code: engine.takeCode(),
-    createdAt: engine.num(0),
-    expiresAt: engine.num(1),
-    attempts: engine.num(2),
-    maxAttempts: engine.num(3),
+    code: getAscii(u8, IO_CODE_OUT, u8[IO_CODE_LEN]),
+    createdAt: num(dv, 0),
+    expiresAt: num(dv, 1),
+    attempts: num(dv, 2),
+    maxAttempts: num(dv, 3),
   };
-  if (withStatus) out.status = STATUS[engine.num(4)];
+  if (withStatus) out.status = STATUS[num(dv, 4)];
   return out;
-}
-
-function read(engine, answer) {
-  if (answer >= A_VERDICT && answer < A_VERDICT + REASONS.length) {
-    const reason = REASONS[answer - A_VERDICT];
-    const out = { ok: answer === A_VERDICT, reason, attemptsLeft: 0 };
-    if (reason === "invalid") out.attemptsLeft = engine.num(0);
-    else if (reason === "locked") out.retryAfterMs = engine.num(0);
-    return out;
-  }
-  switch (answer) {
-    case A_ISSUED: return view(engine, false);
-    case A_LATEST: return view(engine, true);
-    case A_LATEST_NONE: return null;
-    case A_ACTIVE_EXISTS: return { activeExpiresAt: engine.num(0) };
-    case A_TRUE: return true;
-    case A_FALSE: return false;
-  }
-  throw new OtpError("INTERNAL", `unexpected answer ${answer}`);
 }
 
 /**

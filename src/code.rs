@@ -1,8 +1,8 @@
 //! Codes: derived, never stored.
 //!
 //! The code for a user's `n`-th issue in a cycle is `P_k(n)`, where `P_k` is a keyed
-//! pseudorandom permutation of the code space `0..alphabet^length` and
-//! `k = HMAC-SHA256(secret, domain || scope || user || salt)`. A permutation never maps
+//! pseudorandom permutation of the code space `0..alphabet^length` and `k` is derived
+//! from the app's secret, the scope, the user and the salt (see [`KeyDeriver`]). A permutation never maps
 //! two indices to the same code, so no code repeats for the user within a cycle; when
 //! the cycle is used up, a fresh salt gives a fresh permutation.
 //!
@@ -28,7 +28,7 @@ pub const ROUNDS: u8 = 10;
 pub const SALT_LEN: usize = 16;
 
 /// Domain separation for the key derivation; changing it changes every code.
-const DOMAIN: &[u8] = b"edge-otp/1";
+const DOMAIN: &[u8] = b"edge-otp/2";
 
 /// A one-time code. Its characters come from the policy's alphabet.
 ///
@@ -67,18 +67,33 @@ impl Drop for Code {
     }
 }
 
-/// The app secret, keyed into HMAC once so that each derivation only hashes the message.
+/// The per-engine key that derives every permutation key.
+///
+/// The app secret (any length) is compressed once, when the engine is built, into a
+/// 128-bit key `K = HMAC-SHA256(secret, MASTER_LABEL)[..16]`. Each operation then derives
+/// its user's permutation key from `K` with SipHash-2-4, a PRF built for short inputs:
+/// `k = SipHash_K(0 || m) || SipHash_K(1 || m)` with `m = domain || len || scope ||
+/// len || user || salt`. That is two SipHash calls (about 0.1 µs in wasm) instead of
+/// an HMAC-SHA256 per operation (two SHA-256 compressions, about 1 µs in wasm), and the
+/// Feistel rounds already rest on SipHash being a PRF, so no new assumption enters.
 #[derive(Clone)]
 pub(crate) struct KeyDeriver {
-    mac: HmacSha256,
+    key: Zeroizing<[u8; 16]>,
 }
+
+/// HMAC label of the per-engine key; changing it changes every code.
+const MASTER_LABEL: &[u8] = b"edge-otp/2 key";
 
 impl KeyDeriver {
     pub(crate) fn new(secret: &[u8]) -> KeyDeriver {
         // HMAC accepts keys of any length; the error case cannot happen.
-        let mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret)
             .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()));
-        KeyDeriver { mac }
+        mac.update(MASTER_LABEL);
+        let digest = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+        let mut key = Zeroizing::new([0u8; 16]);
+        key.copy_from_slice(&digest[..16]);
+        KeyDeriver { key }
     }
 
     /// The permutation for `(scope, user, salt)` over the policy's code space.
@@ -89,18 +104,22 @@ impl KeyDeriver {
         user: &str,
         salt: &[u8; SALT_LEN],
     ) -> Permutation {
-        let mut mac = self.mac.clone();
-        mac.update(DOMAIN);
-        // Length prefixes keep ("ab", "c") and ("a", "bc") apart. Scope is at most 32
-        // bytes and user at most 256 (checked by `Subject::new`).
-        mac.update(&[scope.len() as u8]);
-        mac.update(scope.as_bytes());
-        mac.update(&(user.len() as u16).to_be_bytes());
-        mac.update(user.as_bytes());
-        mac.update(salt);
-        let digest = Zeroizing::new(<[u8; 32]>::from(mac.finalize().into_bytes()));
+        let half = |which: u8| {
+            let mut h = SipHasher24::new_with_key(&self.key);
+            // Length prefixes keep ("ab", "c") and ("a", "bc") apart. Scope is at most 32
+            // bytes and user at most 256 (checked by `Subject::new`).
+            h.write(&[which, DOMAIN.len() as u8]);
+            h.write(DOMAIN);
+            h.write(&[scope.len() as u8]);
+            h.write(scope.as_bytes());
+            h.write(&(user.len() as u16).to_be_bytes());
+            h.write(user.as_bytes());
+            h.write(salt);
+            h.finish().to_le_bytes()
+        };
         let mut key = Zeroizing::new([0u8; 16]);
-        key.copy_from_slice(&digest[..16]);
+        key[..8].copy_from_slice(&half(0));
+        key[8..].copy_from_slice(&half(1));
         Permutation::new(key, policy.space)
     }
 }

@@ -50,6 +50,8 @@
 //! (not on wasm, where the npm package is the driver).
 #![forbid(unsafe_code)]
 
+extern crate alloc;
+
 mod code;
 mod engine;
 mod error;

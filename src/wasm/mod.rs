@@ -4,18 +4,29 @@
 //! package (`pkg/slim.js`): it reads the record, makes one synchronous call into
 //! [`WasmEngine::run`], and writes what the core asked to write. Measured in
 //! `BENCHMARKS.md`, that is several times faster than awaiting JS promises from Rust
-//! futures, and no OTP logic lives in JS: the JS side only moves strings.
+//! futures, and no OTP rule lives in JS: the JS side only moves bytes.
 //!
-//! `run` returns a small integer naming the answer (see the `A_*` constants, mirrored
-//! in `pkg/slim.js`); the answer's fields are then read through getters. Errors are
-//! negative integers with a message from [`WasmEngine::message`]. Nothing here panics:
-//! every input is checked, and a panic would abort the instance for every later caller.
+//! Strings do not cross as JS strings. Each engine owns one fixed buffer in linear
+//! memory (see the `IO_*` offsets, mirrored in `pkg/slim.js`); JS writes the user, the
+//! submitted code and the stored record into it, calls `run` with their lengths and the
+//! time, and reads the answer's numbers, the record to write and the code from it. That
+//! is one call with numbers only: no allocation, no `TextEncoder`/`TextDecoder` for the
+//! ASCII that records and codes are made of, and no import from JS: the clock and
+//! randomness are the caller's (`run` returns [`E_NEED_SALT`] when it needs 16 fresh
+//! bytes, and JS calls again with them in the buffer).
+//!
+//! `run` returns a small integer naming the answer (see the `A_*` constants); errors are
+//! negative, with a message from [`WasmEngine::message`]. Nothing here panics: every
+//! input is checked, and a panic would abort the instance for every later caller.
 
 use crate::engine::{Answer, Engine, Issue, Op, OtpView, Subject, Verdict};
 use crate::error::Error;
 use crate::policy::{Config, Limit, Policy};
 use crate::time::{Millis, MAX_TIME};
 use crate::SALT_LEN;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
 use wasm_bindgen::prelude::*;
 
 // Answers of `run` (>= 0) and errors (< 0). Keep in step with pkg/slim.js.
@@ -29,7 +40,32 @@ const A_FALSE: i32 = 20;
 const A_TRUE: i32 = 21;
 const E_INVALID_ARGUMENT: i32 = -1;
 const E_CORRUPT_RECORD: i32 = -2;
-const E_ENTROPY: i32 = -3;
+/// `run` needs a fresh salt: write 16 random bytes at `IO_SALT` and call again with
+/// `salt_given` set.
+pub const E_NEED_SALT: i32 = -3;
+
+// The I/O buffer: inputs, then outputs. Keep in step with pkg/slim.js.
+/// The user id, UTF-8, at most [`crate::MAX_USER_BYTES`].
+const IO_USER: usize = 0;
+/// The submitted code: one byte per UTF-16 unit, non-ASCII units written as 0.
+const IO_CODE: usize = 256;
+/// The stored record: one byte per UTF-16 unit, non-ASCII units written as 0.
+const IO_STORED: usize = 512;
+/// Fresh salt, when `run` asked for it.
+const IO_SALT: usize = 1536;
+/// Output: length of the record to write (u16 LE, 0 = none), then length of the code (u8).
+const IO_WRITE_LEN: usize = 1552;
+const IO_CODE_LEN: usize = 1554;
+/// Output: the answer's numbers, five f64 LE.
+const IO_NUMS: usize = 1560;
+/// Output: the record to write.
+const IO_WRITE: usize = 1600;
+/// Output: the code.
+const IO_CODE_OUT: usize = 1856;
+/// Size of the buffer.
+const IO_LEN: usize = 1920;
+const MAX_CODE_UNITS: usize = IO_STORED - IO_CODE;
+const MAX_STORED_UNITS: usize = IO_SALT - IO_STORED;
 
 // Operations, as `run` takes them.
 const OP_CREATE: u32 = 0;
@@ -44,10 +80,7 @@ const OP_INVALIDATE: u32 = 5;
 pub struct WasmEngine {
     core: Engine,
     scope: String,
-    write: Option<String>,
-    code: Option<String>,
-    // created_at, expires_at, attempts, max_attempts, status / retry_after_ms ...
-    nums: [f64; 5],
+    io: Box<[u8; IO_LEN]>,
     message: &'static str,
 }
 
@@ -110,13 +143,6 @@ fn verdict_index(v: &Verdict) -> i32 {
     }
 }
 
-fn default_now() -> Millis {
-    web_time::SystemTime::now()
-        .duration_since(web_time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
-}
-
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
     /// Validates the policy and builds the engine. Throws a string naming the bad field
@@ -156,9 +182,7 @@ impl WasmEngine {
             Ok(WasmEngine {
                 core: Engine::new(Policy::new(config)?),
                 scope: scope.into(),
-                write: None,
-                code: None,
-                nums: [0.0; 5],
+                io: Box::new([0; IO_LEN]),
                 message: "",
             })
         };
@@ -172,26 +196,77 @@ impl WasmEngine {
         self.core.policy().longest_window_seconds() as f64
     }
 
-    /// Runs operation `op` for `user` on the stored record `stored` at `now` (the
-    /// default clock when absent). Returns an answer code (>= 0) or an error code (< 0);
-    /// the details are read with the getters below.
+    /// Where the I/O buffer starts in linear memory (it never moves).
+    #[wasm_bindgen(js_name = ioPtr)]
+    pub fn io_ptr(&self) -> u32 {
+        self.io.as_ptr() as usize as u32
+    }
+
+    /// Runs operation `op` at `now` (ms since the epoch) on the inputs in the I/O buffer:
+    /// `user_len` bytes of user id, `code_len` bytes of submitted code, `stored_len`
+    /// bytes of stored record (negative: no record), and the salt when `salt_given`.
+    /// Returns an answer code (>= 0) or an error code (< 0); the answer's numbers, the
+    /// record to write and the code are in the buffer's output half.
     pub fn run(
         &mut self,
         op: u32,
-        user: &str,
-        stored: Option<String>,
-        now: Option<f64>,
-        code: &str,
+        user_len: u32,
+        code_len: u32,
+        stored_len: i32,
+        now: f64,
+        salt_given: bool,
     ) -> i32 {
-        self.write = None;
-        self.code = None;
-        let now = match now {
-            None => default_now(),
-            Some(t) if t.is_finite() && t >= 0.0 && t <= MAX_TIME as f64 => t as Millis,
-            Some(_) => {
-                self.message = "clock must return whole milliseconds between 0 and year 9999";
-                return E_INVALID_ARGUMENT;
+        self.io[IO_WRITE_LEN..IO_CODE_LEN + 1].fill(0);
+        match self.run_inner(op, user_len, code_len, stored_len, now, salt_given) {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.message = short_message(&e);
+                match e {
+                    Error::CorruptRecord(_) => E_CORRUPT_RECORD,
+                    Error::EntropyUnavailable => E_NEED_SALT,
+                    _ => E_INVALID_ARGUMENT,
+                }
             }
+        }
+    }
+
+    fn run_inner(
+        &mut self,
+        op: u32,
+        user_len: u32,
+        code_len: u32,
+        stored_len: i32,
+        now: f64,
+        salt_given: bool,
+    ) -> Result<i32, Error> {
+        let bad = |problem| Error::InvalidArgument {
+            argument: "input",
+            problem,
+        };
+        if !(now.is_finite() && now >= 0.0 && now <= MAX_TIME as f64) {
+            return Err(bad(
+                "clock must return milliseconds between 0 and year 9999",
+            ));
+        }
+        let now = now as Millis;
+        let (user_len, code_len) = (user_len as usize, code_len as usize);
+        if user_len > crate::MAX_USER_BYTES || code_len > MAX_CODE_UNITS {
+            return Err(bad("input too long"));
+        }
+        let io = &self.io;
+        let user = core::str::from_utf8(&io[IO_USER..IO_USER + user_len])
+            .map_err(|_| bad("user must be well-formed unicode"))?;
+        // Non-ASCII units arrive as 0 bytes: never part of a code, so such input is
+        // simply a wrong code, as it was before crossing.
+        let code = core::str::from_utf8(&io[IO_CODE..IO_CODE + code_len]).unwrap_or("\0");
+        let stored = match usize::try_from(stored_len) {
+            Err(_) => None,
+            Ok(n) if n <= MAX_STORED_UNITS => Some(
+                // A 0 byte (a non-ASCII unit) never occurs in a record: decoding rejects it.
+                core::str::from_utf8(&io[IO_STORED..IO_STORED + n])
+                    .map_err(|_| Error::CorruptRecord(crate::DecodeError::Syntax))?,
+            ),
+            Ok(_) => return Err(Error::CorruptRecord(crate::DecodeError::Syntax)),
         };
         let op = match op {
             OP_CREATE => Op::Create,
@@ -200,46 +275,38 @@ impl WasmEngine {
             OP_VERIFY => Op::Verify(code),
             OP_RESET => Op::ResetAttempts,
             OP_INVALIDATE => Op::Invalidate,
-            _ => {
-                self.message = "unknown operation";
-                return E_INVALID_ARGUMENT;
-            }
+            _ => return Err(bad("unknown operation")),
         };
-        let subject = match Subject::new(&self.scope, user) {
-            Ok(s) => s,
-            Err(e) => {
-                self.message = short_message(&e);
-                return E_INVALID_ARGUMENT;
-            }
-        };
-        // Randomness is drawn only when a new cycle starts (crypto.getRandomValues costs
-        // about 3 us in Node, more than the rest of a create).
-        let mut draw = || {
-            let mut salt = [0u8; SALT_LEN];
-            getrandom::fill(&mut salt).ok().map(|()| salt)
-        };
-        match self
-            .core
-            .apply_with(op, &subject, stored.as_deref(), now, &mut draw)
-        {
-            Ok(out) => {
-                self.write = out.write;
-                self.answer(out.answer)
-            }
-            Err(e) => {
-                self.message = short_message(&e);
-                match e {
-                    Error::CorruptRecord(_) => E_CORRUPT_RECORD,
-                    Error::EntropyUnavailable => E_ENTROPY,
-                    _ => E_INVALID_ARGUMENT,
-                }
-            }
+        let subject = Subject::new(&self.scope, user)?;
+        let mut salt = [0u8; SALT_LEN];
+        salt.copy_from_slice(&io[IO_SALT..IO_SALT + SALT_LEN]);
+        // Randomness is asked for only when a new cycle starts (crypto.getRandomValues
+        // costs about 3 us in Node, more than the rest of a create).
+        let mut draw = || salt_given.then_some(salt);
+        let out = self.core.apply_with(op, &subject, stored, now, &mut draw)?;
+        if let Some(w) = out.write {
+            // A record is at most 160 bytes (encode's bound), well inside the region.
+            let w = w.as_bytes();
+            let n = w.len().min(IO_CODE_OUT - IO_WRITE);
+            self.io[IO_WRITE..IO_WRITE + n].copy_from_slice(&w[..n]);
+            self.io[IO_WRITE_LEN..IO_WRITE_LEN + 2].copy_from_slice(&(n as u16).to_le_bytes());
+        }
+        Ok(self.answer(out.answer))
+    }
+
+    fn set_nums(&mut self, nums: &[f64]) {
+        for (i, v) in nums.iter().enumerate() {
+            let at = IO_NUMS + 8 * i;
+            self.io[at..at + 8].copy_from_slice(&v.to_le_bytes());
         }
     }
 
     fn view(&mut self, v: OtpView) {
-        self.code = Some(v.code.as_str().into());
-        self.nums = [
+        let code = v.code.as_str().as_bytes();
+        let n = code.len().min(IO_LEN - IO_CODE_OUT);
+        self.io[IO_CODE_OUT..IO_CODE_OUT + n].copy_from_slice(&code[..n]);
+        self.io[IO_CODE_LEN] = n as u8;
+        self.set_nums(&[
             v.created_at as f64,
             v.expires_at as f64,
             f64::from(v.attempts),
@@ -251,7 +318,7 @@ impl WasmEngine {
                 crate::Status::Used => 3.0,
                 crate::Status::Superseded => 4.0,
             },
-        ];
+        ]);
     }
 
     fn answer(&mut self, a: Answer) -> i32 {
@@ -264,7 +331,7 @@ impl WasmEngine {
                 retry_after_ms,
                 reason,
             }) => {
-                self.nums[0] = retry_after_ms as f64;
+                self.set_nums(&[retry_after_ms as f64]);
                 self.message = match reason {
                     crate::Limited::Cooldown => {
                         "resend cooldown: wait before requesting another code"
@@ -275,7 +342,7 @@ impl WasmEngine {
                 A_RATE_LIMITED
             }
             Answer::Issue(Issue::ActiveOtpExists { expires_at }) => {
-                self.nums[0] = expires_at as f64;
+                self.set_nums(&[expires_at as f64]);
                 A_ACTIVE_EXISTS
             }
             Answer::Latest(None) => A_LATEST_NONE,
@@ -284,35 +351,16 @@ impl WasmEngine {
                 A_LATEST
             }
             Answer::Verdict(v) => {
-                self.nums[0] = match v {
+                self.set_nums(&[match v {
                     Verdict::Invalid { attempts_left } => f64::from(attempts_left),
                     Verdict::LockedOut { retry_after_ms } => retry_after_ms as f64,
                     _ => 0.0,
-                };
+                }]);
                 A_VERDICT + verdict_index(&v)
             }
             Answer::Flag(false) => A_FALSE,
             Answer::Flag(true) => A_TRUE,
         }
-    }
-
-    /// The record the last `run` asks to store, if any (taken: a second call gives none).
-    #[wasm_bindgen(js_name = takeWrite)]
-    pub fn take_write(&mut self) -> Option<String> {
-        self.write.take()
-    }
-
-    /// The code of the last issuing or `latest` answer (taken).
-    #[wasm_bindgen(js_name = takeCode)]
-    pub fn take_code(&mut self) -> Option<String> {
-        self.code.take()
-    }
-
-    /// Numeric field `i` of the last answer: for a code view 0 createdAt, 1 expiresAt,
-    /// 2 attempts, 3 maxAttempts, 4 status; otherwise 0 holds retryAfterMs, expiresAt or
-    /// attemptsLeft.
-    pub fn num(&self, i: usize) -> f64 {
-        self.nums.get(i).copied().unwrap_or(f64::NAN)
     }
 
     /// The message of the last error or rate-limit answer. Never contains a code or the
