@@ -318,12 +318,14 @@ async function wasmMemory() {
   // Watch what crosses into wasm: the longest user, stored value and code passed to Engine.run.
   const cross = { calls: 0, maxUser: 0, maxStored: 0, maxCode: 0 };
   const run = Engine.prototype.run;
-  Engine.prototype.run = function (op, user, stored, now, code) {
+  // run(op, userLen, codeLen, storedLen, now, saltGiven): byte counts of what JS wrote
+  // into the engine's I/O buffer.
+  Engine.prototype.run = function (op, userLen, codeLen, storedLen, ...rest) {
     cross.calls++;
-    if (user.length > cross.maxUser) cross.maxUser = user.length;
-    if (stored != null && stored.length > cross.maxStored) cross.maxStored = stored.length;
-    if (code.length > cross.maxCode) cross.maxCode = code.length;
-    return run.call(this, op, user, stored, now, code);
+    if (userLen > cross.maxUser) cross.maxUser = userLen;
+    if (storedLen > cross.maxStored) cross.maxStored = storedLen;
+    if (codeLen > cross.maxCode) cross.maxCode = codeLen;
+    return run.call(this, op, userLen, codeLen, storedLen, ...rest);
   };
   try {
     const USERS = 1000;
@@ -333,7 +335,7 @@ async function wasmMemory() {
     const codes = new Array(USERS).fill("0000");
     const rand = rng(7);
     const HUGE_USER = "u".repeat(1 << 20);          // 1 MiB, rejected in JS
-    const HUGE_MB_USER = "é".repeat(200);             // 200 units, 400 UTF-8 bytes: rejected in Rust
+    const HUGE_MB_USER = "é".repeat(200);             // 200 units, 400 UTF-8 bytes: rejected in JS
     const LONE = "user\uD800";                         // lone surrogate, rejected in JS
     const LONG_CODE = "7".repeat(300);                 // > 256 units, rejected in JS
     const MAX_CODE = "8".repeat(256);                  // the longest accepted: a wrong guess in wasm
@@ -384,7 +386,7 @@ async function wasmMemory() {
       ok: last.bytes <= first.bytes,
       extra: `[after 1k: ${first.bytes} B; ${(OPS / elapsed * 1000 | 0)} ops/s]`,
     });
-    budget("wasm-input-bound", Math.max(cross.maxUser, cross.maxCode), "units longest user/code into wasm", 256, {
+    budget("wasm-input-bound", Math.max(cross.maxUser, cross.maxCode), "bytes longest user/code into wasm", 256, {
       ok: crossedOk,
       extra: `[longest stored value into wasm ${cross.maxStored} (limit 1024); ${fmt(cross.calls)} wasm calls]`,
     });
@@ -399,7 +401,7 @@ async function wasmMemory() {
       `getLatestOtp ${fmt(counts.latest)}, check ${fmt(counts.check)}, hostile ${fmt(counts.hostile)} ` +
       `(1 MiB users, 300-char codes, 256-char codes, 400-byte users, lone surrogates, 1 MiB and 1 KB corrupt records; ` +
       `errors: ${Object.entries(counts.errors).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}).`,
-      `Into wasm: ${fmt(cross.calls)} calls; longest user ${cross.maxUser} units, code ${cross.maxCode} units, stored value ${cross.maxStored} chars.`,
+      `Into wasm: ${fmt(cross.calls)} calls; longest user ${cross.maxUser} bytes, code ${cross.maxCode} bytes, stored value ${cross.maxStored} bytes.`,
       `Throughput ${fmt(Math.round(OPS / elapsed * 1000))} ops/s (${(elapsed / OPS * 1000).toFixed(2)} µs/op).`,
     ].join("\n"));
     return { ops: OPS, marks, elapsedMs: elapsed, counts, crossing: cross, ok: last.bytes <= first.bytes && crossedOk };

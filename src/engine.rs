@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::policy::{Policy, WindowLimit};
 use crate::record::{CodeState, Record};
 use crate::time::{Millis, MAX_TIME};
+use alloc::string::String;
 
 /// Largest index a stored record may hold (2^53 - 1, exact in JavaScript).
 const MAX_SAFE_INDEX: u64 = (1 << 53) - 1;

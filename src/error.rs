@@ -96,7 +96,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {

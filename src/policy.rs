@@ -2,6 +2,8 @@
 
 use crate::error::Error;
 use crate::time::{Millis, MS_PER_S};
+use alloc::string::String;
+use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 /// Longest code lifetime and longest rate-limit window: 30 days.

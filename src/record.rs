@@ -20,6 +20,7 @@ use crate::code::SALT_LEN;
 use crate::error::DecodeError;
 use crate::policy::MAX_ATTEMPTS;
 use crate::time::{Millis, MAX_TIME};
+use alloc::string::String;
 
 /// The version this build writes and reads.
 pub const VERSION: u64 = 1;

@@ -47,9 +47,11 @@ pub const E_NEED_SALT: i32 = -3;
 // The I/O buffer: inputs, then outputs. Keep in step with pkg/slim.js.
 /// The user id, UTF-8, at most [`crate::MAX_USER_BYTES`].
 const IO_USER: usize = 0;
-/// The submitted code: one byte per UTF-16 unit, non-ASCII units written as 0.
+/// The submitted code, UTF-8; a single 0 byte when its UTF-8 does not fit.
 const IO_CODE: usize = 256;
-/// The stored record: one byte per UTF-16 unit, non-ASCII units written as 0.
+/// The stored record, UTF-8; a single 0 byte when its UTF-8 does not fit. Records
+/// are ASCII and codes come from an ASCII alphabet, so both stand-ins are simply
+/// "not a record" and "not this code", as the original text was.
 const IO_STORED: usize = 512;
 /// Fresh salt, when `run` asked for it.
 const IO_SALT: usize = 1536;
@@ -64,8 +66,8 @@ const IO_WRITE: usize = 1600;
 const IO_CODE_OUT: usize = 1856;
 /// Size of the buffer.
 const IO_LEN: usize = 1920;
-const MAX_CODE_UNITS: usize = IO_STORED - IO_CODE;
-const MAX_STORED_UNITS: usize = IO_SALT - IO_STORED;
+const MAX_CODE_BYTES: usize = IO_STORED - IO_CODE;
+const MAX_STORED_BYTES: usize = IO_SALT - IO_STORED;
 
 // Operations, as `run` takes them.
 const OP_CREATE: u32 = 0;
@@ -86,7 +88,8 @@ pub struct WasmEngine {
 
 /// A whole number in `0..=max` from a JS number, or the config error for `field`.
 fn whole(v: f64, max: u64, field: &'static str) -> Result<u64, Error> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
+    // In range first, so the round trip through u64 is exact for whole numbers.
+    if v.is_finite() && v >= 0.0 && v <= max as f64 && (v as u64) as f64 == v {
         Ok(v as u64)
     } else {
         Err(Error::InvalidConfig {
@@ -250,19 +253,17 @@ impl WasmEngine {
         }
         let now = now as Millis;
         let (user_len, code_len) = (user_len as usize, code_len as usize);
-        if user_len > crate::MAX_USER_BYTES || code_len > MAX_CODE_UNITS {
+        if user_len > crate::MAX_USER_BYTES || code_len > MAX_CODE_BYTES {
             return Err(bad("input too long"));
         }
         let io = &self.io;
         let user = core::str::from_utf8(&io[IO_USER..IO_USER + user_len])
             .map_err(|_| bad("user must be well-formed unicode"))?;
-        // Non-ASCII units arrive as 0 bytes: never part of a code, so such input is
-        // simply a wrong code, as it was before crossing.
+        // Not UTF-8 cannot happen (JS encodes); should it, it is simply a wrong code.
         let code = core::str::from_utf8(&io[IO_CODE..IO_CODE + code_len]).unwrap_or("\0");
         let stored = match usize::try_from(stored_len) {
             Err(_) => None,
-            Ok(n) if n <= MAX_STORED_UNITS => Some(
-                // A 0 byte (a non-ASCII unit) never occurs in a record: decoding rejects it.
+            Ok(n) if n <= MAX_STORED_BYTES => Some(
                 core::str::from_utf8(&io[IO_STORED..IO_STORED + n])
                     .map_err(|_| Error::CorruptRecord(crate::DecodeError::Syntax))?,
             ),
@@ -368,4 +369,16 @@ impl WasmEngine {
     pub fn message(&self) -> String {
         self.message.into()
     }
+}
+
+/// The wasm build is `no_std`: its allocator is std's own (dlmalloc).
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
+/// Nothing in this crate is meant to panic (every input is checked); should something
+/// still panic, trap at once. No message is formatted, so none of core's formatting code
+/// is linked in.
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
 }
