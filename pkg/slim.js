@@ -69,7 +69,13 @@ const IO_CODE_LEN = 1554;
 const IO_NUMS = 1560;
 const IO_WRITE = 1600;
 const IO_CODE_OUT = 1856;
-const IO_LEN = 1920;
+const IO_MSG_LEN = 1555;
+const IO_MSG = 1920;
+const IO_LEN = 2048;
+const CFG_SECRET = 0;
+const CFG_SCOPE = 1024;
+const CFG_ALPHABET = 1056;
+const CFG_END = 1120;
 const SALT_LEN = 16;
 
 const STATUS = ["active", "expired", "exhausted", "used", "superseded"];
@@ -269,24 +275,28 @@ export class OtpManager {
     const [failureCount, failureWindow] = limitOption(options, "failureLimit", [10, 3600]);
     const secret = secretBytes(own(options, "secret"));
     if (secret.length > 1024) throw invalidConfig("secret must be at most 1024 bytes");
-    let engine;
-    try {
-      engine = new Engine(
-        secret,
-        scope,
-        number(options, "ttlSeconds", 3600),
-        number(options, "maxAttempts", 3),
-        number(options, "length", 4),
-        alphabet,
-        number(options, "resendCooldownSeconds", 30),
-        issueCount,
-        issueWindow,
-        failureCount,
-        failureWindow,
-      );
-    } catch (e) {
-      if (typeof e === "string") throw invalidConfig(e);
-      throw e;
+    const numbers = [
+      number(options, "ttlSeconds", 3600),
+      number(options, "maxAttempts", 3),
+      number(options, "length", 4),
+      number(options, "resendCooldownSeconds", 30),
+      issueCount,
+      issueWindow,
+      failureCount,
+      failureWindow,
+    ];
+    const engine = new Engine();
+    this.#engine = engine;
+    this.#io = engine.ioPtr();
+    // Secret, scope and alphabet go through the I/O buffer; wasm zeroes them there.
+    const u8 = this.#bytes();
+    u8.set(secret, CFG_SECRET);
+    const scopeLen = putText(u8, CFG_SCOPE, scope, CFG_ALPHABET - CFG_SCOPE);
+    const alphabetLen = putText(u8, CFG_ALPHABET, alphabet, CFG_END - CFG_ALPHABET);
+    if (engine.configure(secret.length, scopeLen, alphabetLen, ...numbers) !== 0) {
+      const message = this.#message();
+      engine.free();
+      throw invalidConfig(message);
     }
     const retention = own(options, "retentionSeconds");
     if (retention !== undefined && retention !== null) {
@@ -301,8 +311,6 @@ export class OtpManager {
       }
       this.#putOptions = { expirationTtl: retention };
     }
-    this.#engine = engine;
-    this.#io = engine.ioPtr();
     this.#storage = storage;
     this.#prefix = `${keyPrefix}${scope}:`;
     this.#clock = clock;
@@ -408,14 +416,19 @@ export class OtpManager {
     throw new OtpError("INTERNAL", `unexpected answer ${answer}`);
   }
 
+  // The message of the last error or rate limit, from the I/O buffer.
+  #message() {
+    const u8 = this.#bytes();
+    return getAscii(u8, IO_MSG, u8[IO_MSG_LEN]);
+  }
+
   #fail(answer) {
-    const engine = this.#engine;
+    const message = this.#message();
     if (answer === A_RATE_LIMITED) {
-      this.#bytes();
-      throw new OtpError("RATE_LIMITED", engine.message(), { retryAfterMs: num(this.#dv, 0) });
+      throw new OtpError("RATE_LIMITED", message, { retryAfterMs: num(this.#dv, 0) });
     }
     const code = answer === E_CORRUPT_RECORD ? "CORRUPT_RECORD" : answer === E_NEED_SALT ? "ENTROPY" : "INVALID_ARGUMENT";
-    throw new OtpError(code, engine.message());
+    throw new OtpError(code, message);
   }
 
   async #issue(op, user) {

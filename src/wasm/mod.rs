@@ -26,8 +26,8 @@ use crate::time::{Millis, MAX_TIME};
 use crate::SALT_LEN;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
 
 // Answers of `run` (>= 0) and errors (< 0). Keep in step with pkg/slim.js.
 const A_ISSUED: i32 = 0;
@@ -64,8 +64,16 @@ const IO_NUMS: usize = 1560;
 const IO_WRITE: usize = 1600;
 /// Output: the code.
 const IO_CODE_OUT: usize = 1856;
+/// Output: the message of the last error or rate limit (ASCII), its length at `IO_MSG_LEN`.
+const IO_MSG: usize = 1920;
+const IO_MSG_LEN: usize = 1555;
 /// Size of the buffer.
-const IO_LEN: usize = 1920;
+const IO_LEN: usize = 2048;
+// Inputs of `configure`, overlapping the per-operation inputs.
+const CFG_SECRET: usize = 0;
+const CFG_SCOPE: usize = 1024;
+const CFG_ALPHABET: usize = 1056;
+const CFG_END: usize = 1120;
 const MAX_CODE_BYTES: usize = IO_STORED - IO_CODE;
 const MAX_STORED_BYTES: usize = IO_SALT - IO_STORED;
 
@@ -80,10 +88,9 @@ const OP_INVALIDATE: u32 = 5;
 /// The core engine for one policy and scope, plus the outputs of the last `run`.
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
-    core: Engine,
+    core: Option<Engine>,
     scope: String,
     io: Box<[u8; IO_LEN]>,
-    message: &'static str,
 }
 
 /// A whole number in `0..=max` from a JS number, or the config error for `field`.
@@ -108,19 +115,6 @@ fn limit(count: f64, window: f64, field: &'static str) -> Result<Option<Limit>, 
         count: whole(count, u32::MAX.into(), field)? as u32,
         window_seconds: whole(window, MAX_TIME, field)?,
     }))
-}
-
-fn message_of(e: &Error) -> String {
-    match e {
-        Error::InvalidConfig { field, problem } => {
-            let mut s = String::from("invalid ");
-            s.push_str(field);
-            s.push_str(": ");
-            s.push_str(problem);
-            s
-        }
-        other => String::from(short_message(other)),
-    }
 }
 
 fn short_message(e: &Error) -> &'static str {
@@ -148,55 +142,135 @@ fn verdict_index(v: &Verdict) -> i32 {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Validates the policy and builds the engine. Throws a string naming the bad field
-    /// (the JS layer wraps it in `OtpError` with code `INVALID_CONFIG`).
-    #[allow(clippy::too_many_arguments)] // one scalar per option keeps the boundary free of serde
+    /// An engine with no policy yet; [`WasmEngine::configure`] gives it one. Two steps,
+    /// so that the secret, the scope and the alphabet cross through the I/O buffer like
+    /// everything else (and the secret's bytes there are wiped right after).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        secret: Vec<u8>,
-        scope: &str,
+    #[allow(clippy::new_without_default)] // a JS constructor, not a Rust API
+    pub fn new() -> WasmEngine {
+        WasmEngine {
+            core: None,
+            scope: String::new(),
+            io: Box::new([0; IO_LEN]),
+        }
+    }
+
+    /// Validates the policy and builds the core: the secret, the scope and the
+    /// alphabet are read from the I/O buffer at `CFG_SECRET`, `CFG_SCOPE` and
+    /// `CFG_ALPHABET`, with the given lengths. Returns 0, or -1 with the problem in
+    /// the message (the JS layer throws `INVALID_CONFIG`). The buffer's configuration
+    /// bytes are zeroed either way.
+    #[allow(clippy::too_many_arguments)] // one scalar per option keeps the boundary free of serde
+    pub fn configure(
+        &mut self,
+        secret_len: u32,
+        scope_len: u32,
+        alphabet_len: u32,
         ttl_seconds: f64,
         max_attempts: f64,
         length: f64,
-        alphabet: &str,
         resend_cooldown_seconds: f64,
         issue_count: f64,
         issue_window_seconds: f64,
         failure_count: f64,
         failure_window_seconds: f64,
-    ) -> Result<WasmEngine, String> {
-        let build = || -> Result<WasmEngine, Error> {
-            if crate::engine::check_scope(scope).is_err() {
-                return Err(Error::InvalidConfig {
-                    field: "scope",
-                    problem: "must be 1 to 32 characters of A-Z a-z 0-9 _ -",
-                });
+    ) -> i32 {
+        let built = self.build(
+            [secret_len, scope_len, alphabet_len],
+            [
+                ttl_seconds,
+                max_attempts,
+                length,
+                resend_cooldown_seconds,
+                issue_count,
+                issue_window_seconds,
+                failure_count,
+                failure_window_seconds,
+            ],
+        );
+        self.io[..CFG_END].zeroize();
+        match built {
+            Ok(()) => 0,
+            Err(e) => {
+                self.set_message(&e);
+                -1
             }
-            // Taken by value: the copy wasm-bindgen made is moved into a wiped-on-drop buffer.
-            let mut config = Config::new(secret);
-            config.ttl_seconds = whole(ttl_seconds, MAX_TIME, "ttlSeconds")?;
-            config.max_attempts = whole(max_attempts, u32::MAX.into(), "maxAttempts")? as u32;
-            config.length = whole(length, 64, "length")? as usize;
-            config.alphabet = alphabet.into();
-            config.resend_cooldown_seconds =
-                whole(resend_cooldown_seconds, MAX_TIME, "resendCooldownSeconds")?;
-            config.issue_limit = limit(issue_count, issue_window_seconds, "issueLimit")?;
-            config.failure_limit = limit(failure_count, failure_window_seconds, "failureLimit")?;
-            Ok(WasmEngine {
-                core: Engine::new(Policy::new(config)?),
-                scope: scope.into(),
-                io: Box::new([0; IO_LEN]),
-                message: "",
-            })
+        }
+    }
+
+    fn build(&mut self, lens: [u32; 3], n: [f64; 8]) -> Result<(), Error> {
+        let [secret_len, scope_len, alphabet_len] = lens.map(|l| l as usize);
+        let text = |at: usize, len: usize, max: usize, field, problem| {
+            if len > max {
+                return Err(Error::InvalidConfig { field, problem });
+            }
+            core::str::from_utf8(&self.io[at..at + len])
+                .map_err(|_| Error::InvalidConfig { field, problem })
         };
-        build().map_err(|e| message_of(&e))
+        let scope_problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
+        let scope = text(CFG_SCOPE, scope_len, crate::MAX_SCOPE_BYTES, "scope", scope_problem)?;
+        if crate::engine::check_scope(scope).is_err() {
+            return Err(Error::InvalidConfig {
+                field: "scope",
+                problem: scope_problem,
+            });
+        }
+        let alphabet = text(
+            CFG_ALPHABET,
+            alphabet_len,
+            CFG_END - CFG_ALPHABET,
+            "alphabet",
+            "must have between 2 and 64 characters",
+        )?;
+        if secret_len > CFG_SCOPE - CFG_SECRET {
+            return Err(Error::InvalidConfig {
+                field: "secret",
+                problem: "must be at most 1024 bytes",
+            });
+        }
+        // Copied straight into the policy's wiped-on-drop buffer.
+        let mut config = Config::new(self.io[CFG_SECRET..CFG_SECRET + secret_len].to_vec());
+        config.ttl_seconds = whole(n[0], MAX_TIME, "ttlSeconds")?;
+        config.max_attempts = whole(n[1], u32::MAX.into(), "maxAttempts")? as u32;
+        config.length = whole(n[2], 64, "length")? as usize;
+        config.alphabet = alphabet.into();
+        config.resend_cooldown_seconds = whole(n[3], MAX_TIME, "resendCooldownSeconds")?;
+        config.issue_limit = limit(n[4], n[5], "issueLimit")?;
+        config.failure_limit = limit(n[6], n[7], "failureLimit")?;
+        self.scope = scope.into();
+        self.core = Some(Engine::new(Policy::new(config)?));
+        Ok(())
+    }
+
+    /// Writes the message of `e` into the buffer (`IO_MSG`, length at `IO_MSG_LEN`).
+    fn set_message(&mut self, e: &Error) {
+        let (head, tail): (&[u8], &str) = match e {
+            Error::InvalidConfig { field, problem } => (field.as_bytes(), problem),
+            other => (b"", short_message(other)),
+        };
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            let room = IO_LEN - IO_MSG - n;
+            let take = bytes.len().min(room);
+            self.io[IO_MSG + n..IO_MSG + n + take].copy_from_slice(&bytes[..take]);
+            n += take;
+        };
+        if !head.is_empty() {
+            put(b"invalid ");
+            put(head);
+            put(b": ");
+        }
+        put(tail.as_bytes());
+        self.io[IO_MSG_LEN] = n as u8;
     }
 
     /// The longest span in seconds for which a record matters (lifetime, cooldown,
     /// windows): a store must keep records at least this long.
     #[wasm_bindgen(js_name = longestWindowSeconds)]
     pub fn longest_window_seconds(&self) -> f64 {
-        self.core.policy().longest_window_seconds() as f64
+        self.core
+            .as_ref()
+            .map_or(0.0, |c| c.policy().longest_window_seconds() as f64)
     }
 
     /// Where the I/O buffer starts in linear memory (it never moves).
@@ -219,11 +293,11 @@ impl WasmEngine {
         now: f64,
         salt_given: bool,
     ) -> i32 {
-        self.io[IO_WRITE_LEN..IO_CODE_LEN + 1].fill(0);
+        self.io[IO_WRITE_LEN..IO_MSG_LEN + 1].fill(0);
         match self.run_inner(op, user_len, code_len, stored_len, now, salt_given) {
             Ok(answer) => answer,
             Err(e) => {
-                self.message = short_message(&e);
+                self.set_message(&e);
                 match e {
                     Error::CorruptRecord(_) => E_CORRUPT_RECORD,
                     Error::EntropyUnavailable => E_NEED_SALT,
@@ -278,13 +352,14 @@ impl WasmEngine {
             OP_INVALIDATE => Op::Invalidate,
             _ => return Err(bad("unknown operation")),
         };
+        let core = self.core.as_ref().ok_or(bad("engine not configured"))?;
         let subject = Subject::new(&self.scope, user)?;
         let mut salt = [0u8; SALT_LEN];
         salt.copy_from_slice(&io[IO_SALT..IO_SALT + SALT_LEN]);
         // Randomness is asked for only when a new cycle starts (crypto.getRandomValues
         // costs about 3 us in Node, more than the rest of a create).
         let mut draw = || salt_given.then_some(salt);
-        let out = self.core.apply_with(op, &subject, stored, now, &mut draw)?;
+        let out = core.apply_with(op, &subject, stored, now, &mut draw)?;
         if let Some(w) = out.write {
             // A record is at most 160 bytes (encode's bound), well inside the region.
             let w = w.as_bytes();
@@ -333,13 +408,17 @@ impl WasmEngine {
                 reason,
             }) => {
                 self.set_nums(&[retry_after_ms as f64]);
-                self.message = match reason {
+                let message = match reason {
                     crate::Limited::Cooldown => {
                         "resend cooldown: wait before requesting another code"
                     }
                     crate::Limited::IssueLimit => "issue limit reached: too many codes requested",
                     crate::Limited::LockedOut => "too many failed attempts: locked out",
                 };
+                self.set_message(&Error::InvalidArgument {
+                    argument: "",
+                    problem: message,
+                });
                 A_RATE_LIMITED
             }
             Answer::Issue(Issue::ActiveOtpExists { expires_at }) => {
@@ -364,11 +443,6 @@ impl WasmEngine {
         }
     }
 
-    /// The message of the last error or rate-limit answer. Never contains a code or the
-    /// secret.
-    pub fn message(&self) -> String {
-        self.message.into()
-    }
 }
 
 /// The wasm build is `no_std`: its allocator is std's own (dlmalloc).
