@@ -380,12 +380,52 @@ export async function edgeOtp(storeKind = "memory") {
   };
 }
 
+// ---------------------------------------------------------------------------
+// Floor: the node:crypto reference with the cryptography taken out (the code kept
+// in the clear, compared with ===, Math.random for the code). Not a contender anyone
+// should ship: it measures what the bookkeeping alone (an async call, a Map read,
+// JSON parse and stringify, a Map write) costs in this harness, i.e. the lower bound
+// for any implementation of the same contract over a JS store.
+// ---------------------------------------------------------------------------
+export async function jsFloor() {
+  const store = new Map();
+  return {
+    name: "js floor (no crypto)",
+    async create(user) {
+      const code = String(Math.floor(Math.random() * 10 ** LENGTH)).padStart(LENGTH, "0");
+      const now = Date.now();
+      store.set(user, JSON.stringify({
+        code, createdAt: now, expiresAt: now + TTL_MS, attempts: 0, maxAttempts: MAX_ATTEMPTS, used: false,
+      }));
+      return code;
+    },
+    async verify(user, code) {
+      if (typeof code !== "string" || !CODE_RE.test(code)) return false;
+      const raw = store.get(user);
+      if (raw == null) return false;
+      const rec = JSON.parse(raw);
+      if (rec.used || Date.now() >= rec.expiresAt || rec.attempts >= rec.maxAttempts) return false;
+      const ok = code === rec.code;
+      if (ok) rec.used = true;
+      else rec.attempts += 1;
+      store.set(user, JSON.stringify(rec));
+      return ok;
+    },
+    async latest(user) {
+      const raw = store.get(user);
+      if (raw == null) return null;
+      return publicView(JSON.parse(raw), Date.now());
+    },
+  };
+}
+
 // Registry used by run.mjs: [id, factory]. Order = baseline first.
 export const CONTENDERS = [
   ["edge-otp-memory", () => edgeOtp("memory")],
   ["edge-otp-promise-map", () => edgeOtp("promise-map")],
   ["js-node-crypto", jsNodeCrypto],
   ["js-webcrypto", jsWebCrypto],
+  ["js-floor", jsFloor],
   ["better-auth-kv", () => betterAuth("kv")],
   ["better-auth-memory", () => betterAuth("memory")],
 ];

@@ -313,6 +313,26 @@ if (selected.some(([id]) => id.startsWith("better-auth"))) {
       "per-op cost independent of the pool).",
   );
 }
+// The issue's targets, as measured in this run: how many times faster edge-otp is than
+// each reference, and (the floor) how many times faster than the node:crypto reference
+// the same bookkeeping is with no cryptography at all.
+const has = (id) => selected.some(([x]) => x === id) && results[id];
+if (has("edge-otp-memory") && (has("js-node-crypto") || has("js-webcrypto"))) {
+  const TARGET_OPS = ["create", "verifyRight", "verifyWrong"];
+  const speedup = (id, base, op) => results[id][op].median / results[base][op].median;
+  const row = (label, id, base, target) =>
+    `| ${label} | ${TARGET_OPS.map((op) => fmtRatio(speedup(id, base, op))).join(" | ")} | ${target} |`;
+  out.push("");
+  out.push("### Targets: how many times faster (reference time / time)");
+  out.push("");
+  out.push(`| | ${TARGET_OPS.map((op) => OP_LABEL[op]).join(" | ")} | target |`);
+  out.push(`|---|${TARGET_OPS.map(() => "---:").join("|")}|---:|`);
+  if (has("js-node-crypto")) out.push(row("edge-otp memory vs node:crypto", "js-node-crypto", "edge-otp-memory", "≥ 10×"));
+  if (has("js-webcrypto")) out.push(row("edge-otp memory vs WebCrypto", "js-webcrypto", "edge-otp-memory", "≥ 100×"));
+  if (has("js-floor") && has("js-node-crypto")) out.push(row("no-crypto floor vs node:crypto", "js-node-crypto", "js-floor", "(bound)"));
+  if (has("js-floor") && has("js-webcrypto")) out.push(row("no-crypto floor vs WebCrypto", "js-webcrypto", "js-floor", "(bound)"));
+  out.push(`| edge-otp memory verify, ns/op | ${fmtNs(results["edge-otp-memory"].verifyRight.median)} right, ${fmtNs(results["edge-otp-memory"].verifyWrong.median)} wrong | | | ≈ 2,000 |`);
+}
 out.push("");
 out.push(`_${((Date.now() - started) / 1000).toFixed(1)} s total_`);
 console.log(out.join("\n"));

@@ -567,6 +567,23 @@ impl Engine {
         now: Millis,
         fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
     ) -> Result<Outcome, Error> {
+        let (answer, write) = self.apply_record(op, subject, stored, now, fresh_salt)?;
+        Ok(Outcome {
+            answer,
+            write: write.map(|w| w.encode()),
+        })
+    }
+
+    /// [`Engine::apply_with`], leaving the record to write unencoded (the wasm binding
+    /// encodes it straight into its I/O buffer).
+    pub(crate) fn apply_record(
+        &self,
+        op: Op<'_>,
+        subject: &Subject<'_>,
+        stored: Option<&str>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+    ) -> Result<(Answer, Option<Record>), Error> {
         let record = stored.map(Record::decode).transpose()?;
         let r = record.as_ref();
         let (answer, write) = match op {
@@ -583,10 +600,7 @@ impl Engine {
             Op::ResetAttempts => split(self.reset_attempts(r), Answer::Flag),
             Op::Invalidate => split(self.invalidate(r, now)?, Answer::Flag),
         };
-        Ok(Outcome {
-            answer,
-            write: write.map(|w| w.encode()),
-        })
+        Ok((answer, write))
     }
 
     /// Revokes the current code without issuing another. Answers whether there was an

@@ -22,6 +22,9 @@ use crate::policy::MAX_ATTEMPTS;
 use crate::time::{Millis, MAX_TIME};
 use alloc::string::String;
 
+/// Room [`Record::encode_into`] needs.
+pub(crate) const ENCODED_MAX: usize = 256;
+
 /// The version this build writes and reads.
 pub const VERSION: u64 = 1;
 const FIELDS: usize = 12;
@@ -80,9 +83,15 @@ impl Record {
     /// The wire form. Deterministic: equal records encode to equal strings, which is what
     /// compare-and-swap stores compare.
     pub fn encode(&self) -> String {
-        // Written into a stack buffer: 256 bytes hold even ten u64::MAX fields (249),
-        // so no input can index past it.
-        let mut out = [0u8; 256];
+        let mut out = [0u8; ENCODED_MAX];
+        let n = self.encode_into(&mut out);
+        // Only ASCII was written.
+        String::from(core::str::from_utf8(&out[..n]).unwrap_or_default())
+    }
+
+    /// [`Record::encode`] into a caller's buffer, without allocating; returns the length.
+    /// 256 bytes hold even ten `u64::MAX` fields (249), so no record can index past it.
+    pub(crate) fn encode_into(&self, out: &mut [u8; ENCODED_MAX]) -> usize {
         let mut n = 0;
         let mut put = |bytes: &[u8]| {
             out[n..n + bytes.len()].copy_from_slice(bytes);
@@ -118,8 +127,7 @@ impl Record {
             put(&digits[21 - len..]);
         }
         put(b"]");
-        // Only ASCII was written.
-        String::from(core::str::from_utf8(&out[..n]).unwrap_or_default())
+        n
     }
 
     /// Parses and checks a stored record. Never panics, whatever the input.

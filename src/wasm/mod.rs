@@ -22,6 +22,7 @@
 use crate::engine::{Answer, Engine, Issue, Op, OtpView, Subject, Verdict};
 use crate::error::Error;
 use crate::policy::{Config, Limit, Policy};
+use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
 use crate::SALT_LEN;
 use alloc::boxed::Box;
@@ -365,15 +366,16 @@ impl WasmEngine {
         // Randomness is asked for only when a new cycle starts (crypto.getRandomValues
         // costs about 3 us in Node, more than the rest of a create).
         let mut draw = || salt_given.then_some(salt);
-        let out = core.apply_with(op, &subject, stored, now, &mut draw)?;
-        if let Some(w) = out.write {
-            // A record is at most 160 bytes (encode's bound), well inside the region.
-            let w = w.as_bytes();
-            let n = w.len().min(IO_CODE_OUT - IO_WRITE);
-            self.io[IO_WRITE..IO_WRITE + n].copy_from_slice(&w[..n]);
+        let (answer, write) = core.apply_record(op, &subject, stored, now, &mut draw)?;
+        if let Some(record) = write {
+            // Encoded in place: the region is exactly the encoder's worst case.
+            let region: &mut [u8; ENCODED_MAX] = (&mut self.io[IO_WRITE..IO_CODE_OUT])
+                .try_into()
+                .map_err(|_| bad("buffer layout"))?;
+            let n = record.encode_into(region);
             self.io[IO_WRITE_LEN..IO_WRITE_LEN + 2].copy_from_slice(&(n as u16).to_le_bytes());
         }
-        Ok(self.answer(out.answer))
+        Ok(self.answer(answer))
     }
 
     fn set_nums(&mut self, nums: &[f64]) {
