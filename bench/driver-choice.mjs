@@ -54,7 +54,6 @@ const SHIPPED_WASM = here("../pkg/wasm/edge_otp_bg.wasm");
 const FD_DIR = here("./futures-driver/pkg/");
 const FD_GLUE = new URL("edge_otp_futures_driver.js", FD_DIR);
 const FD_WASM = new URL("edge_otp_futures_driver_bg.wasm", FD_DIR);
-const FD_WASM_ASYNC_ONLY = new URL("edge_otp_futures_driver_bg.async-only.wasm", FD_DIR);
 
 for (const [file, how] of [[SHIPPED_WASM, "bash .ci/build"], [FD_WASM, "bash bench/futures-driver/build.sh"]]) {
   if (!existsSync(file)) {
@@ -218,12 +217,9 @@ function gzip9(url) {
 console.log("\n| .wasm | raw bytes | gzip -9 bytes |");
 console.log("|---|---:|---:|");
 const sizes = [
-  ["pkg/wasm/edge_otp_bg.wasm (shipped: JS driver)", SHIPPED_WASM],
-  ["futures-driver/pkg/edge_otp_futures_driver_bg.wasm (as loaded: also holds the sync Engine)", FD_WASM],
+  ["pkg/wasm/edge_otp_bg.wasm (shipped: JS driver, no_std)", SHIPPED_WASM],
+  ["futures-driver/pkg/edge_otp_futures_driver_bg.wasm (core + futures driver, std, wasm-bindgen-futures)", FD_WASM],
 ];
-if (existsSync(FD_WASM_ASYNC_ONLY)) {
-  sizes.push(["futures-driver/pkg/...async-only.wasm (sync Engine exports removed)", FD_WASM_ASYNC_ONLY]);
-}
 for (const [name, url] of sizes) {
   console.log(`| ${name} | ${fmt(readFileSync(url).length)} | ${fmt(gzip9(url))} |`);
 }

@@ -49,10 +49,10 @@
 //! For a ready driver with a store, a clock and randomness, see [`OtpManager`]
 //! (not on wasm, where the npm package is the driver).
 #![forbid(unsafe_code)]
-// The wasm build is `no_std` (core + alloc): without std's panic and formatting
+// The wasm build of the package is `no_std` (core + alloc): without std's panic and formatting
 // machinery the shipped .wasm is about a third smaller. Native builds keep std for the
 // driver (`OtpManager`) and the tests.
-#![cfg_attr(target_arch = "wasm32", no_std)]
+#![cfg_attr(all(target_arch = "wasm32", feature = "binding"), no_std)]
 
 extern crate alloc;
 
@@ -65,7 +65,7 @@ mod time;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "binding"))]
 mod wasm;
 
 pub use code::{Code, ROUNDS, SALT_LEN};

@@ -17,17 +17,5 @@ features=(--enable-bulk-memory --enable-reference-types --enable-nontrapping-flo
   --enable-sign-ext --enable-multivalue --enable-mutable-globals)
 "$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers "${features[@]}" \
   pkg/edge_otp_futures_driver_bg.wasm -o pkg/edge_otp_futures_driver_bg.wasm
-# For the size comparison only: the edge-otp dependency also exports the package's
-# synchronous `Engine` on wasm32 (src/wasm/), which this crate cannot leave out. This copy
-# drops those exports and everything only they reach, so it holds the futures driver and
-# the core alone. It is not loadable through the glue (which still names them).
-for pattern in 'engine_*' '__wbg_engine_*'; do
-  "$root/node_modules/.bin/wasm-opt" "${features[@]}" --remove-exports \
-    --pass-arg="remove-exports@$pattern" "${src:-pkg/edge_otp_futures_driver_bg.wasm}" -o pkg/async-only.tmp.wasm
-  src=pkg/async-only.tmp.wasm
-done
-"$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers "${features[@]}" \
-  pkg/async-only.tmp.wasm -o pkg/edge_otp_futures_driver_bg.async-only.wasm
-rm pkg/async-only.tmp.wasm
 echo "built bench/futures-driver/pkg/: $(wc -c < pkg/edge_otp_futures_driver_bg.wasm) bytes of wasm" \
   "($(wc -c < pkg/edge_otp_futures_driver_bg.no-opt.wasm) before wasm-opt)"
