@@ -251,26 +251,26 @@ impl Parser<'_> {
     /// A JSON number that must be a non-negative integer of at most 2^53 - 1.
     fn number(&mut self) -> Result<u64, DecodeError> {
         self.skip_ws();
-        let start = self.i;
-        match self.peek() {
+        let rest = self.s.get(self.i..).unwrap_or_default();
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        match rest.first() {
             Some(b'0'..=b'9') => {}
             Some(b'-' | b'.') => return Err(DecodeError::WrongType),
             Some(b'"' | b't' | b'f' | b'n' | b'[' | b'{') => return Err(DecodeError::WrongType),
             _ => return Err(DecodeError::Syntax),
         }
-        let mut v: u64 = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            // 16 digits always fit in u64 without checks (and without the 128-bit
-            // multiply a checked one costs on wasm32); more cannot be a safe integer.
-            if self.i - start == 16 {
-                return Err(DecodeError::OutOfRange);
-            }
-            v = v * 10 + u64::from(c - b'0');
-            self.i += 1;
+        // 16 digits always fit in u64 without checks (and without the 128-bit multiply a
+        // checked one costs on wasm32); more cannot be a safe integer.
+        if digits > 16 {
+            return Err(DecodeError::OutOfRange);
         }
-        if self.s[start] == b'0' && self.i - start > 1 {
+        if rest[0] == b'0' && digits > 1 {
             return Err(DecodeError::Syntax);
         }
+        let v = rest[..digits]
+            .iter()
+            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+        self.i += digits;
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return Err(DecodeError::WrongType);
         }
@@ -290,33 +290,72 @@ impl Parser<'_> {
             _ => return Err(DecodeError::Syntax),
         }
         let mut salt = [0u8; SALT_LEN];
-        for byte in salt.iter_mut() {
-            let hi = self.hex()?;
-            let lo = self.hex()?;
-            *byte = (hi << 4) | lo;
+        let hex = self
+            .s
+            .get(self.i..self.i + 2 * SALT_LEN)
+            .ok_or(DecodeError::Syntax)?;
+        for (byte, pair) in salt.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
         }
+        self.i += 2 * SALT_LEN;
         if self.peek() != Some(b'"') {
             return Err(DecodeError::Syntax);
         }
         self.i += 1;
         Ok(salt)
     }
+}
 
-    #[inline(always)]
-    fn hex(&mut self) -> Result<u8, DecodeError> {
-        let v = match self.peek() {
-            Some(c @ b'0'..=b'9') => c - b'0',
-            Some(c @ b'a'..=b'f') => c - b'a' + 10,
-            _ => return Err(DecodeError::Syntax),
-        };
-        self.i += 1;
-        Ok(v)
+/// The value of one lowercase hex digit.
+#[inline(always)]
+fn nibble(c: u8) -> Result<u8, DecodeError> {
+    match c {
+        b'0'..=b'9' => Ok(c - b'0'),
+        b'a'..=b'f' => Ok(c - b'a' + 10),
+        _ => Err(DecodeError::Syntax),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_matches_std_formatting_at_every_split() {
+        let mut values = vec![
+            0,
+            9,
+            10,
+            99_999_999,
+            100_000_000,
+            100_000_001,
+            1_795_486_529_357,
+        ];
+        values.extend([
+            u64::from(u32::MAX) - 1,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+        ]);
+        values.extend([
+            MAX_TIME,
+            MAX_SAFE_INTEGER,
+            10_000_000_000_000_000,
+            u64::MAX - 1,
+            u64::MAX,
+        ]);
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            let mut buf = [0u8; 20];
+            let n = decimal(v, &mut buf);
+            assert_eq!(&buf[20 - n..], v.to_string().as_bytes(), "{v}");
+        }
+    }
 
     fn sample() -> Record {
         Record {
