@@ -96,7 +96,7 @@ describe("packaging: the npm tarball", { skip }, () => {
   test("contents: the .wasm, glue, entries and types; no Rust sources or build leftovers", () => {
     const files = work.info.files.map((f) => f.path).sort();
     for (const f of ["package.json", "wasm/edge_otp_bg.wasm", "wasm/edge_otp.js", "slim.js", "node.js", "workerd.js",
-      "browser.js", "dist/node.cjs", "dist/wasm-inline.js", "index.d.ts", "slim.d.ts"]) {
+      "browser.js", "dist/node.cjs", "dist/node.mjs", "dist/wasm-inline.js", "index.d.ts", "slim.d.ts"]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     for (const f of files) {
@@ -128,7 +128,7 @@ describe("packaging: the npm tarball", { skip }, () => {
     assert.ok(work.info.files.some((f) => f.path === "README.md"));
   });
 
-  test("ESM: import from \"edge-otp\" resolves to node.js and does create + verify", async () => {
+  test("ESM: import from \"edge-otp\" resolves to dist/node.mjs and does create + verify", async () => {
     writeFileSync(
       path.join(work.project, "esm.mjs"),
       `import { OtpManager, OtpError, memoryStorage } from "edge-otp";
@@ -143,7 +143,7 @@ describe("packaging: the npm tarball", { skip }, () => {
     const out = await node("esm.mjs");
     assertRoundTrip(out);
     assert.deepEqual(out.exports, ["OtpError", "OtpManager", "memoryStorage"]);
-    assert.match(out.resolved, /\/node_modules\/edge-otp\/node\.js$/);
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/dist\/node\.mjs$/);
     assert.match(out.wasm, /\/node_modules\/edge-otp\/wasm\/edge_otp_bg\.wasm$/);
     const bytes = readFileSync(fileURLToPath(out.wasm));
     assert.deepEqual([...bytes.subarray(0, 4)], [0x00, 0x61, 0x73, 0x6d], "\\0asm magic");

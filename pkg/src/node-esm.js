@@ -1,0 +1,10 @@
+// Source of dist/node.mjs (edge-otp for Node.js via import), bundled by .ci/build into one
+// module with slim.js and the wasm glue: Node's ESM loader costs about 0.6 ms per module
+// at start-up, and cold start is a budget (BENCHMARKS.md). pkg/node.js is the same entry
+// unbundled. The .wasm is read from ../wasm/, next to dist/.
+import { readFileSync } from "node:fs";
+import { initSync } from "../slim.js";
+
+initSync({ module: readFileSync(new URL("../wasm/edge_otp_bg.wasm", import.meta.url)) });
+
+export { OtpManager, OtpError, memoryStorage } from "../slim.js";
