@@ -201,7 +201,7 @@ async function storageCalls() {
     `|---|---|${KINDS.map(() => "---").join("|")}|`,
     ...[...rows.values()].map((r) => `| ${r.label} | ${want(r)} | ${KINDS.map((k) => cell(r.by[k])).join(" | ")} |`),
     "",
-    "`verify(user, code)` is `(await check(user, code)).ok`: the same calls; `check` is used here to see the reason.",
+    "`verify(user, code)` runs the same operation as `check(user, code)` and answers its `.ok`: the same calls; `check` is used here to see the reason.",
   ].join("\n"));
   return { ok, failures, rows: [...rows.values()] };
 }

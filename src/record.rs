@@ -251,26 +251,26 @@ impl Parser<'_> {
     /// A JSON number that must be a non-negative integer of at most 2^53 - 1.
     fn number(&mut self) -> Result<u64, DecodeError> {
         self.skip_ws();
-        let rest = self.s.get(self.i..).unwrap_or_default();
-        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        match rest.first() {
+        let start = self.i;
+        match self.peek() {
             Some(b'0'..=b'9') => {}
             Some(b'-' | b'.') => return Err(DecodeError::WrongType),
             Some(b'"' | b't' | b'f' | b'n' | b'[' | b'{') => return Err(DecodeError::WrongType),
             _ => return Err(DecodeError::Syntax),
         }
-        // 16 digits always fit in u64 without checks (and without the 128-bit multiply a
-        // checked one costs on wasm32); more cannot be a safe integer.
-        if digits > 16 {
-            return Err(DecodeError::OutOfRange);
+        let mut v: u64 = 0;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            // 16 digits always fit in u64 without checks (and without the 128-bit
+            // multiply a checked one costs on wasm32); more cannot be a safe integer.
+            if self.i - start == 16 {
+                return Err(DecodeError::OutOfRange);
+            }
+            v = v * 10 + u64::from(c - b'0');
+            self.i += 1;
         }
-        if rest[0] == b'0' && digits > 1 {
+        if self.s[start] == b'0' && self.i - start > 1 {
             return Err(DecodeError::Syntax);
         }
-        let v = rest[..digits]
-            .iter()
-            .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
-        self.i += digits;
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return Err(DecodeError::WrongType);
         }
@@ -290,29 +290,27 @@ impl Parser<'_> {
             _ => return Err(DecodeError::Syntax),
         }
         let mut salt = [0u8; SALT_LEN];
-        let hex = self
-            .s
-            .get(self.i..self.i + 2 * SALT_LEN)
-            .ok_or(DecodeError::Syntax)?;
-        for (byte, pair) in salt.iter_mut().zip(hex.chunks_exact(2)) {
-            *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+        for byte in salt.iter_mut() {
+            let hi = self.hex()?;
+            let lo = self.hex()?;
+            *byte = (hi << 4) | lo;
         }
-        self.i += 2 * SALT_LEN;
         if self.peek() != Some(b'"') {
             return Err(DecodeError::Syntax);
         }
         self.i += 1;
         Ok(salt)
     }
-}
 
-/// The value of one lowercase hex digit.
-#[inline(always)]
-fn nibble(c: u8) -> Result<u8, DecodeError> {
-    match c {
-        b'0'..=b'9' => Ok(c - b'0'),
-        b'a'..=b'f' => Ok(c - b'a' + 10),
-        _ => Err(DecodeError::Syntax),
+    #[inline(always)]
+    fn hex(&mut self) -> Result<u8, DecodeError> {
+        let v = match self.peek() {
+            Some(c @ b'0'..=b'9') => c - b'0',
+            Some(c @ b'a'..=b'f') => c - b'a' + 10,
+            _ => return Err(DecodeError::Syntax),
+        };
+        self.i += 1;
+        Ok(v)
     }
 }
 
