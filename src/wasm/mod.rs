@@ -78,6 +78,20 @@ const CFG_END: usize = 1120;
 const MAX_CODE_BYTES: usize = IO_STORED - IO_CODE;
 const MAX_STORED_BYTES: usize = IO_SALT - IO_STORED;
 
+// The layout holds the largest value of every field (checked when compiling).
+const _: () = {
+    assert!(IO_CODE - IO_USER >= crate::MAX_USER_BYTES);
+    assert!(IO_WRITE_LEN - IO_SALT >= SALT_LEN);
+    assert!(IO_WRITE_LEN + 2 == IO_CODE_LEN && IO_CODE_LEN + 1 == IO_MSG_LEN);
+    assert!(IO_MSG_LEN < IO_NUMS && IO_NUMS + 5 * 8 <= IO_WRITE);
+    assert!(IO_CODE_OUT - IO_WRITE == ENCODED_MAX);
+    assert!(IO_MSG - IO_CODE_OUT >= crate::policy::MAX_LENGTH);
+    assert!(IO_LEN - IO_MSG >= 100 && IO_LEN - IO_MSG <= 255);
+    assert!(CFG_SCOPE - CFG_SECRET >= 1024);
+    assert!(CFG_ALPHABET - CFG_SCOPE >= crate::MAX_SCOPE_BYTES);
+    assert!(CFG_END - CFG_ALPHABET >= crate::policy::MAX_ALPHABET);
+};
+
 // Operations, as `run` takes them.
 const OP_CREATE: u32 = 0;
 const OP_GENERATE: u32 = 1;
