@@ -95,7 +95,7 @@ const REASONS = ["verified", "invalid", "expired", "exhausted", "used", "none", 
 export const MAX_TRIES = 16;
 /** Longest stored value accepted (a record is at most 160 bytes). */
 const MAX_RECORD_CHARS = 1024;
-/** Longest user id in UTF-16 units (the exact limit, 256 UTF-8 bytes, is checked in Rust). */
+/** Longest user id in UTF-16 units; the exact limit, 256 UTF-8 bytes, is checked in checkUser and again in Rust. */
 const MAX_USER_UNITS = 256;
 const MAX_USER_BYTES = 256;
 /** Longest submitted code accepted; a longer string cannot be a code. */
