@@ -180,38 +180,31 @@ function checkUser(user) {
 
 const encoder = new TextEncoder();
 
-// Writes `s` at `at` as UTF-8; returns the byte count, or -1 when it does not fit in `cap`.
+// Writes `s` at `at` as UTF-8 within `cap` bytes; returns the byte count, or -1 when it
+// does not fit. Short ASCII strings (user ids, codes) are copied by hand, which is cheaper
+// than encodeInto's call; longer ones (records) go through encodeInto, which is cheaper
+// than the loop.
 function putUtf8(u8, at, s, cap) {
   const n = s.length;
-  if (n > cap) return -1;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) {
-      const { read, written } = encoder.encodeInto(s, u8.subarray(at, at + cap));
-      return read === n ? written : -1;
+  if (n <= 32 && n <= cap) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      u8[at + i] = c;
     }
-    u8[at + i] = c;
+    if (i === n) return n;
   }
-  return n;
-}
-
-// Writes a record or a code at `at` as UTF-8 within `cap` bytes; returns the byte count.
-// Records and codes are ASCII, so any non-ASCII input is corrupt or wrong already: when
-// its UTF-8 does not fit, one 0 byte (never part of a record or a code) stands for it.
-function putText(u8, at, s, cap) {
-  const n = s.length;
-  if (n > 16) return putEncoded(u8, at, s, cap);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 0x7f) return putEncoded(u8, at, s, cap);
-    u8[at + i] = c;
-  }
-  return n;
-}
-
-function putEncoded(u8, at, s, cap) {
   const { read, written } = encoder.encodeInto(s, u8.subarray(at, at + cap));
-  if (read === s.length) return written;
+  return read === n ? written : -1;
+}
+
+// Writes a record or a code: records and codes are ASCII, so any non-ASCII input is
+// corrupt or wrong already; when its UTF-8 does not fit, one 0 byte (never part of a
+// record or a code) stands for it.
+function putText(u8, at, s, cap) {
+  const n = putUtf8(u8, at, s, cap);
+  if (n >= 0) return n;
   u8[at] = 0;
   return 1;
 }
