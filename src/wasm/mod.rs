@@ -16,7 +16,7 @@
 //! bytes, and JS calls again with them in the buffer).
 //!
 //! `run` returns a small integer naming the answer (see the `A_*` constants); errors are
-//! negative, with a message from [`WasmEngine::message`]. Nothing here panics: every
+//! negative, with their message written into the buffer (`IO_MSG`). Nothing here panics: every
 //! input is checked, and a panic would abort the instance for every later caller.
 
 use crate::engine::{Answer, Engine, Issue, Op, OtpView, Subject, Verdict};
@@ -43,7 +43,7 @@ const E_INVALID_ARGUMENT: i32 = -1;
 const E_CORRUPT_RECORD: i32 = -2;
 /// `run` needs a fresh salt: write 16 random bytes at `IO_SALT` and call again with
 /// `salt_given` set.
-pub const E_NEED_SALT: i32 = -3;
+const E_NEED_SALT: i32 = -3;
 
 // The I/O buffer: inputs, then outputs. Keep in step with pkg/slim.js.
 /// The user id, UTF-8, at most [`crate::MAX_USER_BYTES`].
@@ -56,9 +56,11 @@ const IO_CODE: usize = 256;
 const IO_STORED: usize = 512;
 /// Fresh salt, when `run` asked for it.
 const IO_SALT: usize = 1536;
-/// Output: length of the record to write (u16 LE, 0 = none), then length of the code (u8).
+/// Output: length of the record to write (u16 LE, 0 = none), then length of the code
+/// (u8), then length of the message (u8).
 const IO_WRITE_LEN: usize = 1552;
 const IO_CODE_LEN: usize = 1554;
+const IO_MSG_LEN: usize = 1555;
 /// Output: the answer's numbers, five f64 LE.
 const IO_NUMS: usize = 1560;
 /// Output: the record to write.
@@ -67,7 +69,6 @@ const IO_WRITE: usize = 1600;
 const IO_CODE_OUT: usize = 1856;
 /// Output: the message of the last error or rate limit (ASCII), its length at `IO_MSG_LEN`.
 const IO_MSG: usize = 1920;
-const IO_MSG_LEN: usize = 1555;
 /// Size of the buffer.
 const IO_LEN: usize = 2048;
 // Inputs of `configure`, overlapping the per-operation inputs.
@@ -207,7 +208,7 @@ impl WasmEngine {
         match built {
             Ok(()) => 0,
             Err(e) => {
-                self.set_message(&e);
+                self.set_error(&e);
                 -1
             }
         }
@@ -263,25 +264,26 @@ impl WasmEngine {
         Ok(())
     }
 
-    /// Writes the message of `e` into the buffer (`IO_MSG`, length at `IO_MSG_LEN`).
-    fn set_message(&mut self, e: &Error) {
-        let (head, tail): (&[u8], &str) = match e {
-            Error::InvalidConfig { field, problem } => (field.as_bytes(), problem),
-            other => (b"", short_message(other)),
-        };
+    /// Writes the message of `e` into the buffer.
+    fn set_error(&mut self, e: &Error) {
+        match e {
+            Error::InvalidConfig { field, problem } => {
+                self.set_message(&["invalid ", field, ": ", problem])
+            }
+            other => self.set_message(&[short_message(other)]),
+        }
+    }
+
+    /// Writes a message into the buffer (`IO_MSG`, length at `IO_MSG_LEN`), truncated
+    /// to the region.
+    fn set_message(&mut self, parts: &[&str]) {
         let mut n = 0;
-        let mut put = |bytes: &[u8]| {
-            let room = IO_LEN - IO_MSG - n;
-            let take = bytes.len().min(room);
+        for part in parts {
+            let bytes = part.as_bytes();
+            let take = bytes.len().min(IO_LEN - IO_MSG - n);
             self.io[IO_MSG + n..IO_MSG + n + take].copy_from_slice(&bytes[..take]);
             n += take;
-        };
-        if !head.is_empty() {
-            put(b"invalid ");
-            put(head);
-            put(b": ");
         }
-        put(tail.as_bytes());
         self.io[IO_MSG_LEN] = n as u8;
     }
 
@@ -318,7 +320,7 @@ impl WasmEngine {
         match self.run_inner(op, user_len, code_len, stored_len, now, salt_given) {
             Ok(answer) => answer,
             Err(e) => {
-                self.set_message(&e);
+                self.set_error(&e);
                 match e {
                     Error::CorruptRecord(_) => E_CORRUPT_RECORD,
                     Error::EntropyUnavailable => E_NEED_SALT,
@@ -437,10 +439,7 @@ impl WasmEngine {
                     crate::Limited::IssueLimit => "issue limit reached: too many codes requested",
                     crate::Limited::LockedOut => "too many failed attempts: locked out",
                 };
-                self.set_message(&Error::InvalidArgument {
-                    argument: "",
-                    problem: message,
-                });
+                self.set_message(&[message]);
                 A_RATE_LIMITED
             }
             Answer::Issue(Issue::ActiveOtpExists { expires_at }) => {
