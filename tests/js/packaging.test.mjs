@@ -264,6 +264,10 @@ describe("packaging: the npm tarball", { skip }, () => {
       copyFileSync(path.join(TYPES, "consumer-redis.ts"), path.join(work.project, "consumer-redis.ts"));
       files.push("consumer-redis.ts");
     }
+    if (existsSync(path.join(PKG, "sql.d.ts"))) {
+      copyFileSync(path.join(TYPES, "consumer-sql.ts"), path.join(work.project, "consumer-sql.ts"));
+      files.push("consumer-sql.ts");
+    }
     writeFileSync(
       path.join(work.project, "tsconfig.json"),
       JSON.stringify({
