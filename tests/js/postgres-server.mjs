@@ -9,7 +9,9 @@
 //   server stays our direct child, so signals reach it).
 // - Listens on 127.0.0.1 only (no Unix socket), on a port that was free a moment ago
 //   (retried if the bind fails); password (SCRAM) authentication with a random password.
-// - No durability (fsync, synchronous_commit and full_page_writes off): a test server.
+// - fsync and full_page_writes off (a test server: the data need not survive a machine
+//   crash); synchronous_commit stays on, so a commit survives a server crash
+//   (restart({ immediate: true })), which the fault tests rely on.
 // - `stop()` does a fast shutdown (SIGINT, SIGKILL after 5 s) and removes the directory;
 //   the server is also SIGKILLed if the node process exits without calling stop() or gets
 //   SIGINT/SIGTERM/SIGHUP. `restart({ immediate })` stops it (SIGQUIT with `immediate`:
@@ -177,7 +179,6 @@ export async function startPostgres({ maxConnections = 100 } = {}) {
       "-c", "unix_socket_directories=",
       "-c", `max_connections=${maxConnections}`,
       "-c", "fsync=off",
-      "-c", "synchronous_commit=off",
       "-c", "full_page_writes=off",
       "-c", "shared_buffers=32MB",
       "-c", "log_min_messages=fatal",
