@@ -14,6 +14,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { startPostgres, postgresSkip } from "./postgres-server.mjs";
 import { runConformance } from "./conformance.mjs";
@@ -80,6 +81,18 @@ describe("SQL store checks on PostgreSQL", { skip }, () => {
     assert.deepEqual(idx.rows.map((r) => r.indexname), ["schema_check_expires_at", "schema_check_pkey"]);
     assert.match(idx.rows[0].indexdef, /WHERE \(expires_at IS NOT NULL\)/);
     assert.equal(createTableStatements("schema_check").length, 2);
+
+    // pkg/README.md's SQL, for another table name, makes the same table and index.
+    const md = readFileSync(new URL("../../pkg/README.md", import.meta.url), "utf8");
+    const readme = md.match(/```sql\n([\s\S]*?)```/)[1];
+    await pool.query(readme.replaceAll('"edge_otp', '"readme_check'));
+    const cols2 = await pool.query(
+      "SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position",
+      ["readme_check"],
+    );
+    assert.deepEqual(cols2.rows, cols.rows);
+    const idx2 = await pool.query("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname", ["readme_check"]);
+    assert.deepEqual(idx2.rows.map((r) => r.indexdef.replaceAll("readme_check", "T")), idx.rows.map((r) => r.indexdef.replaceAll("schema_check", "T")));
   });
 
   test("8 createTable() at once on a new table (8 connections): all succeed", async () => {

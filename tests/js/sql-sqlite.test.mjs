@@ -10,7 +10,7 @@
 //   node --test tests/js/sql-sqlite.test.mjs
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -19,7 +19,15 @@ import { sqlChecks, spreadStorms, assertExactStorms } from "./sql-checks.mjs";
 import { yielding } from "./stores.mjs";
 import { concurrencySuite } from "./reliability-lib.mjs";
 import { OtpManager, OtpError } from "../../pkg/node.js";
-import { sqliteStorage } from "../../pkg/sql.js";
+import { sqliteStorage, createTableStatements } from "../../pkg/sql.js";
+
+/** The ```sql block of pkg/README.md's "SQL stores" section, as statements. */
+function readmeSchema() {
+  const md = readFileSync(new URL("../../pkg/README.md", import.meta.url), "utf8");
+  const block = md.match(/```sql\n([\s\S]*?)```/);
+  assert.ok(block, "pkg/README.md has a ```sql block");
+  return block[1].split(";").map((x) => x.trim()).filter(Boolean);
+}
 
 const load = () => import("../../pkg/node.js");
 const report = (figures) => console.log(JSON.stringify(figures));
@@ -44,6 +52,16 @@ describe("SQL store checks on SQLite", () => {
     tableExists: async (name) => db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined,
   };
   for (const c of sqlChecks) test(c.name, () => c.run(ctx));
+
+  test("pkg/README.md documents exactly the statements createTable() runs, and they make a working table", () => {
+    assert.deepEqual(readmeSchema(), createTableStatements("edge_otp"));
+    const fresh = new Database(":memory:");
+    for (const stmt of readmeSchema()) fresh.exec(stmt);
+    const s = sqliteStorage(fresh);
+    assert.equal(s.compareAndSwap("k", null, "v", { expirationTtl: 60 }), true);
+    assert.equal(s.get("k"), "v");
+    fresh.close();
+  });
 
   test("the index exists and the schema is the documented one", () => {
     const s = sqliteStorage(db, { table: "schema_check" });
