@@ -223,6 +223,25 @@ describe("packaging: the npm tarball", { skip }, () => {
     assert.deepEqual(out, { type: "function", rejects: true, methods: ["function", "function", "function"], absent: null });
   });
 
+  test("edge-otp/sql: the three factories are exported (ESM and require) and refuse bad tables", { skip: existsSync(path.join(PKG, "sql.js")) ? false : "pkg/sql.js not written yet" }, async () => {
+    writeFileSync(
+      path.join(work.project, "sql.mjs"),
+      `import { postgresStorage, sqliteStorage, d1Storage, createTableStatements } from "edge-otp/sql";
+       import { createRequire } from "node:module";
+       const required = createRequire(import.meta.url)("edge-otp/sql");
+       const out = { types: [postgresStorage, sqliteStorage, d1Storage, createTableStatements].map((f) => typeof f), required: typeof required.sqliteStorage };
+       try { sqliteStorage({ prepare() {} }, { table: "x; DROP TABLE y" }); out.refused = false; } catch (e) { out.refused = e instanceof TypeError && e.code; }
+       out.methods = ["get", "put", "compareAndSwap", "delete", "purgeExpired", "createTable"].map((m) => typeof postgresStorage({ query: async () => ({ rows: [], rowCount: 0 }) })[m]);
+       out.absent = await postgresStorage({ query: async () => ({ rows: [], rowCount: 0 }) }).get("k");
+       console.log(JSON.stringify(out));`,
+    );
+    const out = await node("sql.mjs");
+    assert.deepEqual(out, {
+      types: ["function", "function", "function", "function"], required: "function", refused: "INVALID_CONFIG",
+      methods: Array(6).fill("function"), absent: null,
+    });
+  });
+
   test("browser bundle (esbuild, platform browser) runs under Node as ESM and does create + verify", async () => {
     writeFileSync(
       path.join(work.project, "browser-entry.mjs"),
@@ -265,6 +284,10 @@ describe("packaging: the npm tarball", { skip }, () => {
     if (hasRedis) {
       copyFileSync(path.join(TYPES, "consumer-redis.ts"), path.join(work.project, "consumer-redis.ts"));
       files.push("consumer-redis.ts");
+    }
+    if (existsSync(path.join(PKG, "sql.d.ts"))) {
+      copyFileSync(path.join(TYPES, "consumer-sql.ts"), path.join(work.project, "consumer-sql.ts"));
+      files.push("consumer-sql.ts");
     }
     writeFileSync(
       path.join(work.project, "tsconfig.json"),
