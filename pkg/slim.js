@@ -1,11 +1,9 @@
 // edge-otp, runtime-neutral core of the package: OtpManager, OtpError, memoryStorage.
 //
-// This file is the storage driver only: what only JS can do. Every rule, limit, default,
-// message and error code lives in Rust (src/engine.rs, src/wasm/); options are validated
-// there. Here we load the module, find the store's methods, run operations on one key one
-// after another, read the record, make one synchronous call into wasm, and write what the
-// core asked to write (compare-and-swap when the store offers it, retried on conflict),
-// with a time limit on every storage call.
+// What only JS can do. Every rule, limit, default, message and error code lives in Rust
+// (src/engine.rs, src/wasm/); options are validated there. Here we load the module, share
+// engines between managers with equal options, and hand each operation (one synchronous
+// wasm call) to the storage driver (driver.js: turns per key, compare-and-swap, timeouts).
 // Entry files per runtime (node, workerd, browser, ...) initialise the wasm and re-export
 // this API; `edge-otp/slim` leaves initialisation to the caller.
 
@@ -13,6 +11,7 @@ import wasmInit, {
   initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord,
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
+import { StoreDriver } from "./driver.js";
 
 export { OtpError };
 
@@ -20,13 +19,15 @@ let ready = false;
 
 /** Compare-and-swap conflicts tolerated per operation before CONFLICT (from Rust, once loaded). */
 export let MAX_TRIES;
-// The longest stored value and submitted code copied into wasm (from Rust, once loaded).
-let maxRecordUnits;
+// What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
+const wasm = { fault, Fault, corruptRecord, limits: undefined };
 let maxCodeUnits;
 
 function loaded() {
   ready = true;
-  ({ maxTries: MAX_TRIES, maxRecordUnits, maxCodeUnits } = limits());
+  wasm.limits = limits();
+  MAX_TRIES = wasm.limits.maxTries;
+  maxCodeUnits = wasm.limits.maxCodeUnits;
 }
 
 // What crosses for a submitted code: the string, or undefined when it is too long to be
@@ -52,17 +53,6 @@ export function initSync(input) {
   loaded();
 }
 
-const isThenable = (v) =>
-  v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
-
-// A store's method, from the store itself or its class: never one inherited from
-// Object.prototype (a polluted Object.prototype.compareAndSwap must not turn a plain
-// { get, put } store into a "compare-and-swap" one that swaps nothing).
-function method(store, name) {
-  const f = store[name];
-  return f !== undefined && f === Object.prototype[name] && !Object.hasOwn(store, name) ? undefined : f;
-}
-
 // Engines are shared by managers with equal options (same secret, policy and scope):
 // wasm linear memory never shrinks, so a manager per request must not cost an engine per
 // request. An engine is freed when its last manager is disposed or collected.
@@ -76,28 +66,6 @@ function release(shared) {
 const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;
 const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
 
-// Per-key turns: `locks` maps a storage key to null (an operation is waiting on the store
-// for it, nobody else waits) or to the queue of waiting operations' wake-up functions. An
-// operation that never waits (a synchronous store) cannot interleave with another, so it
-// takes its turn without an entry; one that waits adds the entry before its first await.
-function wait(locks, key) {
-  const queue = locks.get(key);
-  return new Promise((resolve) => {
-    if (queue === null) locks.set(key, [resolve]);
-    else queue.push(resolve);
-  });
-}
-function handOn(locks, key) {
-  const queue = locks.get(key);
-  if (queue === null || queue === undefined) {
-    locks.delete(key);
-    return;
-  }
-  const next = queue.shift();
-  if (queue.length === 0) locks.set(key, null);
-  next();
-}
-
 // `#run`'s code argument for the operations that take none.
 const NO_CODE = Symbol("no code");
 
@@ -107,13 +75,8 @@ const NO_CODE = Symbol("no code");
  */
 export class OtpManager {
   #shared;
-  #storage;
-  #get;
-  #put;
-  #cas;
+  #driver;
   #prefix;
-  #putOptions;
-  #timeoutMs;
   #clock;
   #policy;
   #token = {};
@@ -125,15 +88,14 @@ export class OtpManager {
         "the wasm module is not initialised: call init() or initSync() from edge-otp/slim first",
       );
     }
-    if (storage === null || (typeof storage !== "object" && typeof storage !== "function")) {
-      throw fault(Fault.Storage, 0);
-    }
-    const get = method(storage, "get");
-    const put = method(storage, "put");
-    const cas = method(storage, "compareAndSwap");
-    if (typeof get !== "function" || typeof put !== "function") throw fault(Fault.Storage, 0);
-    if (cas !== undefined && typeof cas !== "function") throw fault(Fault.StorageCompareAndSwap, 0);
     const c = configure(options);
+    let driver;
+    try {
+      driver = new StoreDriver(storage, c, wasm);
+    } catch (e) {
+      c.engine.free();
+      throw e;
+    }
     let shared = pool.get(c.poolKey);
     if (shared === undefined) {
       shared = { key: c.poolKey, engine: c.engine, refs: 0, locks: new Map() };
@@ -144,13 +106,8 @@ export class OtpManager {
     shared.refs++;
     collected?.register(this, shared, this.#token);
     this.#shared = shared;
-    this.#storage = storage;
-    this.#get = get;
-    this.#put = put;
-    this.#cas = cas;
+    this.#driver = driver;
     this.#prefix = c.keyPrefix;
-    this.#putOptions = c.putOptions ?? undefined;
-    this.#timeoutMs = c.timeoutMs;
     this.#clock = c.now;
     for (const k of ["issueLimit", "failureLimit"]) if (c.policy[k]) Object.freeze(c.policy[k]);
     this.#policy = Object.freeze(c.policy);
@@ -195,83 +152,12 @@ export class OtpManager {
     } catch (e) {
       return Promise.reject(e);
     }
-    if (locks.has(key)) return wait(locks, key).then(() => this.#cycle(key, call, locks, true));
-    return this.#cycle(key, call, locks, false);
-  }
-
-  // Read, decide, write; retried when compare-and-swap finds the record changed. `held`:
-  // this operation owns the key's turn (it waited for it, or it waits on the store).
-  async #cycle(key, call, locks, held) {
-    try {
-      const storage = this.#storage;
-      const cas = this.#cas;
-      for (let tries = 0; tries < MAX_TRIES; tries++) {
-        let stored = this.#get.call(storage, key);
-        if (isThenable(stored)) {
-          if (!held) {
-            locks.set(key, null);
-            held = true;
-          }
-          stored = await this.#settle(stored);
-        }
-        if (stored !== null && stored !== undefined &&
-            (typeof stored !== "string" || stored.length > maxRecordUnits)) {
-          throw corruptRecord();
-        }
-        const engine = this.#engine();
-        const answer = call(engine, stored, this.#clock);
-        const write = engine.takeWrite();
-        if (write === undefined) return answer;
-        const expected = stored === undefined ? null : stored;
-        if (cas !== undefined) {
-          let swapped = this.#putOptions === undefined
-            ? cas.call(storage, key, expected, write)
-            : cas.call(storage, key, expected, write, this.#putOptions);
-          if (isThenable(swapped)) {
-            if (!held) {
-              locks.set(key, null);
-              held = true;
-            }
-            swapped = await this.#settle(swapped);
-          }
-          if (swapped) return answer;
-        } else {
-          const put = this.#putOptions === undefined
-            ? this.#put.call(storage, key, write)
-            : this.#put.call(storage, key, write, this.#putOptions);
-          if (isThenable(put)) {
-            if (!held) {
-              locks.set(key, null);
-              held = true;
-            }
-            await this.#settle(put);
-          }
-          return answer;
-        }
-      }
-      throw fault(Fault.Conflict, 0);
-    } finally {
-      if (held) handOn(locks, key);
-    }
-  }
-
-  // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs.
-  #settle(pending) {
-    const ms = this.#timeoutMs;
-    if (ms === null) return pending;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(fault(Fault.Timeout, ms)), ms);
-      pending.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
-    });
+    const engine = this.#shared.engine;
+    const clock = this.#clock;
+    return this.#driver.run(key, locks, (stored) => {
+      if (this.#shared === null) throw fault(Fault.Disposed, 0);
+      return call(engine, stored, clock);
+    }, () => engine.takeWrite());
   }
 
   /** Issues a new code; the previous one can never verify again. */

@@ -131,6 +131,8 @@ pub enum Fault {
     Storage,
     /// `storage.compareAndSwap` is present but not a function.
     StorageCompareAndSwap,
+    /// The operation deletes a record and the storage has no `delete` function.
+    StorageDelete,
     /// The manager was disposed.
     Disposed,
 }
@@ -159,6 +161,10 @@ pub fn fault(kind: Fault, detail: f64) -> JsValue {
         Fault::StorageCompareAndSwap => config(
             "storage",
             "compareAndSwap must be a function when present",
+        ),
+        Fault::StorageDelete => config(
+            "storage",
+            "needs a delete(key) function for this operation",
         ),
         Fault::Disposed => otp_error(
             "DISPOSED",
