@@ -25,7 +25,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { OtpManager, OtpError } from "edge-otp";
 import {
-  DEFAULT_RESEND_COOLDOWN_SECONDS,
   MAX_BODY_BYTES,
   MAX_DECLARED_BODY_BYTES,
   bodyTooLarge,
@@ -84,11 +83,9 @@ function intVar(env, name, fallback) {
 function managerOptions(env, scope) {
   const secret = env.OTP_SECRET;
   if (typeof secret !== "string" || secret === "") throw new Error("OTP_SECRET is not set");
-  const options = {
-    secret,
-    scope,
-    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
-  };
+  const options = { secret, scope };
+  const cooldown = intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", undefined); // library default unless set
+  if (cooldown !== undefined) options.resendCooldownSeconds = cooldown;
   const ttl = intVar(env, "OTP_TTL_SECONDS", undefined); // library default (3600) unless set
   if (ttl !== undefined) options.ttlSeconds = ttl;
   return options;
@@ -132,10 +129,7 @@ async function parseOperation(request) {
 
 /** Runs one operation against a manager; returns the JSON response. */
 async function execute(manager, operation, env) {
-  const body = await runOperation(manager, operation, {
-    demo: isDemo(env),
-    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
-  });
+  const body = await runOperation(manager, operation, { demo: isDemo(env) });
   return json(200, body);
 }
 
