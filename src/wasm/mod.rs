@@ -49,7 +49,9 @@ fn now(clock: &JsValue) -> Result<Millis, JsValue> {
     let t = if clock.is_undefined() {
         web_time::SystemTime::now()
             .duration_since(web_time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_millis() as f64)
+            .map_or(0.0, |d| {
+                d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis())
+            })
     } else {
         // `configure` checked that the option is a function.
         let f: &Function = clock.unchecked_ref();
