@@ -94,6 +94,7 @@ pub(crate) struct PolicyJs<'a> {
     failure_limit: Option<LimitJs>,
     retention_seconds: Option<f64>,
     timeout_ms: Option<f64>,
+    longest_window_seconds: f64,
 }
 
 impl<'a> PolicyJs<'a> {
@@ -117,6 +118,7 @@ impl<'a> PolicyJs<'a> {
             failure_limit: limit(p.failure_limit()),
             retention_seconds: retention_seconds.map(|s| s as f64),
             timeout_ms: timeout_ms.map(|t| t as f64),
+            longest_window_seconds: p.longest_window_seconds() as f64,
         }
     }
 }

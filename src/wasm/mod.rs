@@ -125,3 +125,38 @@ pub(crate) fn check_user(user: &JsValue) -> Result<(), JsValue> {
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// Checks a user id as every operation does (`INVALID_ARGUMENT`), for callers that must
+/// refuse bad input before reaching an engine (the Durable Object client, before its RPC).
+#[wasm_bindgen(js_name = checkUser)]
+pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
+    check_user(user)
+}
+
+/// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
+/// else is `INVALID_ARGUMENT`.
+#[wasm_bindgen(js_name = checkCode)]
+pub fn check_code(code: &JsValue) -> Result<(), JsValue> {
+    if code.is_string() {
+        Ok(())
+    } else {
+        Err(errors::argument("code", "must be a string"))
+    }
+}
+
+/// A placeholder secret of the minimum length, only for [`check_scope`]'s probe options
+/// (no engine is built from them).
+const PROBE_SECRET: &str = "scope-probe-0123";
+
+/// Checks a scope exactly as the `scope` option is checked (it runs the options reader on
+/// `{ secret, scope }`): `INVALID_CONFIG` with field "scope" otherwise. `undefined` is
+/// the default scope.
+#[wasm_bindgen(js_name = checkScope)]
+pub fn check_scope(scope: &JsValue) -> Result<(), JsValue> {
+    let probe = js_sys::Object::new();
+    js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
+    if !scope.is_undefined() {
+        js_sys::Reflect::set(&probe, &"scope".into(), scope)?;
+    }
+    options::read(&probe).map(|_| ())
+}

@@ -50,6 +50,8 @@ export interface OtpPolicy {
   failureLimit: Limit | null;
   retentionSeconds: number | null;
   timeoutMs: number | null;
+  /** How long a record still matters after its last write: the longest of ttl, cooldown and limit windows (the Durable Object's alarm waits this long). */
+  longestWindowSeconds: number;
 }
 
 /** A freshly issued code. */
@@ -97,3 +99,4 @@ export type OtpErrorCode =
 
 /** Which rule refused to issue (`OtpError.reason` with RATE_LIMITED). */
 export type RateLimitReason = "cooldown" | "issue_limit" | "locked";
+

@@ -1,0 +1,249 @@
+// edge-otp/durable-object (workerd only): exact one-time codes on Cloudflare Workers with
+// no glue. `OtpDurableObject` runs the engine inside a SQLite-backed Durable Object, one
+// object per scope and user, over its synchronous `ctx.storage.kv`; `durableOtp(namespace,
+// { scope })` is the client: the OtpManager methods, one RPC per call.
+//
+// What only JS can do: route, carry errors across RPC as values, schedule the alarm. Every
+// rule (user, code and scope checks, defaults, the longest window a record matters, error
+// codes and messages) comes from the wasm module.
+
+import { DurableObject } from "cloudflare:workers";
+import { OtpManager, OtpError } from "./workerd.js";
+import { checkUser, checkCode, checkScope, limits } from "./wasm/edge_otp.js";
+
+export { OtpError };
+
+// The operations, and whether each takes a submitted code (the OtpManager API).
+const OPERATIONS = new Map([
+  ["create", false],
+  ["generate", false],
+  ["getLatestOtp", false],
+  ["check", true],
+  ["verify", true],
+  ["resetAttempts", false],
+  ["invalidate", false],
+]);
+
+// env variable → [option, how its string value is read]. Only these names are read, so
+// other OTP_* variables stay the app's. Values that are not strings (JSON vars) pass as
+// they are; validation is the wasm module's (INVALID_CONFIG names the option).
+const ENV_OPTIONS = [
+  ["OTP_SECRET", "secret", "string"],
+  ["OTP_TTL_SECONDS", "ttlSeconds", "number"],
+  ["OTP_MAX_ATTEMPTS", "maxAttempts", "number"],
+  ["OTP_LENGTH", "length", "number"],
+  ["OTP_ALPHABET", "alphabet", "string"],
+  ["OTP_KEY_PREFIX", "keyPrefix", "string"],
+  ["OTP_RESEND_COOLDOWN_SECONDS", "resendCooldownSeconds", "number"],
+  ["OTP_ISSUE_LIMIT", "issueLimit", "limit"],
+  ["OTP_FAILURE_LIMIT", "failureLimit", "limit"],
+];
+
+// A string that is a number becomes that number; anything else is left for the wasm
+// module to refuse with the option's name.
+function number(s) {
+  const n = s.trim() === "" ? NaN : Number(s);
+  return Number.isFinite(n) ? n : s;
+}
+
+// "COUNT/WINDOW_SECONDS" (e.g. "5/3600"), "off" or "null" (no limit), or a JSON object.
+function limit(s) {
+  const t = s.trim();
+  if (t === "off" || t === "null") return null;
+  const m = /^(\d+)\s*\/\s*(\d+)$/.exec(t);
+  if (m) return { count: Number(m[1]), windowSeconds: Number(m[2]) };
+  if (t.startsWith("{")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+const READ = { string: (s) => s, number, limit };
+
+/**
+ * The OtpManager options an `OtpDurableObject` takes from its environment: `OTP_SECRET`
+ * (required) and the optional overrides listed in the README (unset or `undefined`
+ * variables are left to the defaults).
+ */
+export function optionsFromEnv(env) {
+  const options = {};
+  if (env === null || env === undefined) return options;
+  for (const [name, option, kind] of ENV_OPTIONS) {
+    if (!Object.hasOwn(env, name)) continue;
+    const v = env[name];
+    if (v === undefined) continue;
+    options[option] = typeof v === "string" ? READ[kind](v) : v;
+  }
+  return options;
+}
+
+// The object's name for a scope and user: a scope never contains ":", and no scope
+// (the default) is the empty prefix, which no valid scope is.
+const objectName = (scope, user) => `${scope === undefined ? "" : scope}:${user}`;
+
+// An OtpError as a value that crosses RPC (which keeps only an error's message):
+// its code, message and fields (retryAfterMs, expiresAt, field, argument, reason, ...).
+function errorValue(e) {
+  const { name: _name, code, ...fields } = { ...e };
+  return { code, message: e.message, fields };
+}
+
+function revive({ code, message, fields }) {
+  const e = new OtpError(code, "", fields);
+  e.message = message;
+  return e;
+}
+
+/**
+ * A Durable Object with the engine inside: one object per scope and user (named by
+ * `durableOtp`), its record in the synchronous `ctx.storage.kv` of a SQLite-backed class
+ * (`new_sqlite_classes`), so no two operations on it interleave. Re-export it from the
+ * Worker and bind it; the policy comes from `options(env, scope)` (default:
+ * `optionsFromEnv(env)`). Once its record is past every window (the policy's
+ * `longestWindowSeconds` after the last write), an alarm deletes the object's storage.
+ */
+export class OtpDurableObject extends DurableObject {
+  #managers = new Map(); // scope ("" for none) → OtpManager
+  #store;
+  #writes = 0;
+  #alarmMs = 0;
+
+  constructor(ctx, env) {
+    super(ctx, env);
+    const inner = this.constructor.store(ctx.storage.kv);
+    const wrote = (r) => {
+      this.#writes++;
+      return r;
+    };
+    this.#store = {
+      get: (key) => inner.get(key),
+      put: (...args) => wrote(inner.put(...args)),
+      delete: (key) => wrote(inner.delete(key)),
+    };
+    if (typeof inner.compareAndSwap === "function") {
+      this.#store.compareAndSwap = (...args) => wrote(inner.compareAndSwap(...args));
+    }
+  }
+
+  /**
+   * The store the engine uses over `kv` (`ctx.storage.kv`): synchronous get, put and
+   * delete. Override (static) only to instrument it.
+   */
+  static store(kv) {
+    return {
+      get(key) {
+        const v = kv.get(key);
+        return v === undefined ? null : v;
+      },
+      // A Durable Object's storage has no expiry: the alarm deletes it.
+      put(key, value) {
+        kv.put(key, value);
+      },
+      delete(key) {
+        return kv.delete(key);
+      },
+    };
+  }
+
+  /**
+   * The OtpManager options for `scope` (`undefined`: the default scope). Override to take
+   * the policy from elsewhere than the environment; `scope` is added when the answer has
+   * none. Keep it a function of its arguments: like every public method of a Durable
+   * Object it can be called over RPC.
+   */
+  options(env, _scope) {
+    return optionsFromEnv(env);
+  }
+
+  #manager(scope) {
+    const k = scope === undefined ? "" : scope;
+    let m = this.#managers.get(k);
+    if (m === undefined) {
+      const options = { ...this.options(this.env, scope) };
+      if (scope !== undefined && !Object.hasOwn(options, "scope")) options.scope = scope;
+      m = new OtpManager(this.#store, options);
+      this.#managers.set(k, m);
+      this.#alarmMs = Math.max(this.#alarmMs, m.policy.longestWindowSeconds * 1000);
+    }
+    return m;
+  }
+
+  /**
+   * The one RPC method, called by `durableOtp`: runs `operation` for `user` and answers
+   * `{ value }` or `{ error: { code, message, fields } }` for an OtpError.
+   */
+  async otp(scope, operation, user, code) {
+    const takesCode = OPERATIONS.get(operation);
+    if (takesCode === undefined) throw new TypeError(`edge-otp: unknown operation ${String(operation)}`);
+    try {
+      const m = this.#manager(scope);
+      const writes = this.#writes;
+      const value = await (takesCode ? m[operation](user, code) : m[operation](user));
+      if (this.#writes !== writes) await this.ctx.storage.setAlarm(Date.now() + this.#alarmMs);
+      return { value };
+    } catch (e) {
+      if (e instanceof OtpError) return { error: errorValue(e) };
+      throw e;
+    }
+  }
+
+  /** The record is past every window: forget this user. */
+  async alarm() {
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+/**
+ * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
+ * each call exactly one RPC to the object of `scope` and the user. Bad input is refused
+ * before the RPC with the same OtpError as OtpManager; errors from the object are
+ * rethrown as OtpError with their code and fields.
+ */
+export function durableOtp(namespace, options) {
+  const byName = namespace?.getByName;
+  if (typeof byName !== "function" &&
+      (typeof namespace?.idFromName !== "function" || typeof namespace?.get !== "function")) {
+    throw new TypeError("edge-otp: durableOtp needs a Durable Object namespace binding (e.g. env.OTP)");
+  }
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError("edge-otp: durableOtp options must be an object ({ scope })");
+  }
+  const scope = options !== undefined && Object.hasOwn(options, "scope") ? options.scope : undefined;
+  checkScope(scope);
+  const maxCodeUnits = limits().maxCodeUnits;
+  const stubFor = (name) =>
+    typeof byName === "function" ? byName.call(namespace, name) : namespace.get(namespace.idFromName(name));
+
+  async function call(operation, user, code) {
+    checkUser(user);
+    if (OPERATIONS.get(operation)) {
+      checkCode(code);
+      // A longer code is a wrong guess either way; no need to carry all of it.
+      if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
+    }
+    const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code);
+    if (r.error !== undefined) throw revive(r.error);
+    return r.value;
+  }
+
+  return {
+    /** The scope (undefined: the default scope). */
+    scope,
+    /** The Durable Object name of `user`'s object. */
+    nameFor(user) {
+      checkUser(user);
+      return objectName(scope, user);
+    },
+    create: (user) => call("create", user),
+    generate: (user) => call("generate", user),
+    getLatestOtp: (user) => call("getLatestOtp", user),
+    check: (user, code) => call("check", user, code),
+    verify: (user, code) => call("verify", user, code),
+    resetAttempts: (user) => call("resetAttempts", user),
+    invalidate: (user) => call("invalidate", user),
+  };
+}
