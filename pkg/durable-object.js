@@ -81,6 +81,10 @@ export function optionsFromEnv(env) {
   return options;
 }
 
+// Where the object keeps the time its storage may go (the last write plus the longest
+// window): a key without ":", which no record key (keyPrefix + scope + ":" + user) is.
+const DEADLINE_KEY = "edge-otp-deadline";
+
 // The object's name for a scope and user: a scope never contains ":", and no scope
 // (the default) is the empty prefix, which no valid scope is.
 const objectName = (scope, user) => `${scope === undefined ? "" : scope}:${user}`;
@@ -111,6 +115,7 @@ export class OtpDurableObject extends DurableObject {
   #store;
   #writes = 0;
   #alarmMs = 0;
+  #alarmSet; // true once an alarm is known to be pending; undefined: not known yet
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -183,7 +188,7 @@ export class OtpDurableObject extends DurableObject {
       const m = this.#manager(scope);
       const writes = this.#writes;
       const value = await (takesCode ? m[operation](user, code) : m[operation](user));
-      if (this.#writes !== writes) await this.ctx.storage.setAlarm(Date.now() + this.#alarmMs);
+      if (this.#writes !== writes) await this.#wrote();
       return { value };
     } catch (e) {
       if (e instanceof OtpError) return { error: errorValue(e) };
@@ -191,8 +196,28 @@ export class OtpDurableObject extends DurableObject {
     }
   }
 
-  /** The record is past every window: forget this user. */
+  // After a write: the storage may go once the record is past every window from now. The
+  // deadline is written with the record (same synchronous batch); an alarm is set only
+  // when none is pending (once per window, not per write), and moves on when it fires early.
+  async #wrote() {
+    const deadline = Date.now() + this.#alarmMs;
+    this.ctx.storage.kv.put(DEADLINE_KEY, deadline);
+    if (this.#alarmSet === undefined) this.#alarmSet = (await this.ctx.storage.getAlarm()) !== null;
+    if (!this.#alarmSet) {
+      await this.ctx.storage.setAlarm(deadline);
+      this.#alarmSet = true;
+    }
+  }
+
+  /** Deletes the object's storage once its deadline has passed (else waits for it). */
   async alarm() {
+    const deadline = this.ctx.storage.kv.get(DEADLINE_KEY);
+    if (typeof deadline === "number" && Date.now() < deadline) {
+      await this.ctx.storage.setAlarm(deadline);
+      this.#alarmSet = true;
+      return;
+    }
+    this.#alarmSet = false;
     await this.ctx.storage.deleteAll();
   }
 }

@@ -226,8 +226,13 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     const user = freshUser("idle");
     assert.ok((await post("/short", { op: "create", user })).value.code);
     const during = await post("/inspect", { user });
-    assert.equal(during.keys.length, 1, "the record is stored");
+    assert.equal(during.keys.length, 2, "the record and its deadline are stored");
     assert.equal(typeof during.alarm, "number", "an alarm is set");
+    // Writes within the window push the deadline on: the object lives while it is used.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok((await post("/short", { op: "create", user })).value.code);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await post("/inspect", { user })).keys.length, 2, "still there 1.2 s after the first write");
     const deadline = Date.now() + 10_000;
     let after;
     do {
