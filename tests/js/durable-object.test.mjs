@@ -222,6 +222,41 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     }
   });
 
+  test("optionsFromEnv: the documented OTP_* variables, numbers and limits parsed; others left alone", async () => {
+    const env = {
+      OTP_SECRET: "s".repeat(16),
+      OTP_TTL_SECONDS: "600",
+      OTP_MAX_ATTEMPTS: " 5 ",
+      OTP_LENGTH: "6",
+      OTP_ALPHABET: "23456789",
+      OTP_KEY_PREFIX: "app:",
+      OTP_RESEND_COOLDOWN_SECONDS: "0",
+      OTP_ISSUE_LIMIT: "5/3600",
+      OTP_FAILURE_LIMIT: "off",
+      OTP_MODE: "kv",
+      OTHER: "x",
+    };
+    assert.deepEqual(await post("/env", { env }), {
+      secret: "s".repeat(16),
+      ttlSeconds: 600,
+      maxAttempts: 5,
+      length: 6,
+      alphabet: "23456789",
+      keyPrefix: "app:",
+      resendCooldownSeconds: 0,
+      issueLimit: { count: 5, windowSeconds: 3600 },
+      failureLimit: null,
+    });
+    // Not numbers / not limits: passed on as they are, for the wasm module to refuse by name.
+    assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: "10m", OTP_ISSUE_LIMIT: "five", OTP_FAILURE_LIMIT: '{"count":3,"windowSeconds":60}' } }), {
+      ttlSeconds: "10m",
+      issueLimit: "five",
+      failureLimit: { count: 3, windowSeconds: 60 },
+    });
+    // JSON vars (non-strings) pass as they are.
+    assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: 90, OTP_ISSUE_LIMIT: null } }), { ttlSeconds: 90, issueLimit: null });
+  });
+
   test("the alarm deletes an idle object's storage once its record is past every window", async () => {
     const user = freshUser("idle");
     assert.ok((await post("/short", { op: "create", user })).value.code);
