@@ -14,7 +14,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildWorker, serveBuild, packageBuilt, ROOT, PKG_DIR, TEST_SECRET } from "./miniflare.mjs";
@@ -86,6 +86,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
   before(async () => {
     const { dir, installed, files } = await installTarball();
     work.dir = dir;
+    work.project = path.dirname(path.dirname(installed));
     assert.ok(files.includes("durable-object.js") && files.includes("durable-object.d.ts"), "durable-object entry in the tarball");
     const build = await buildWorker({
       entry: path.join(ROOT, "tests/js/fixtures/durable-object-worker.js"),
@@ -255,6 +256,19 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     });
     // JSON vars (non-strings) pass as they are.
     assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: 90, OTP_ISSUE_LIMIT: null } }), { ttlSeconds: 90, issueLimit: null });
+  });
+
+  test("TypeScript consumer (strict) of edge-otp/durable-object against the installed tarball", async () => {
+    copyFileSync(path.join(ROOT, "tests/js/types/consumer-durable-object.ts"), path.join(work.project, "consumer.ts"));
+    writeFileSync(path.join(work.project, "tsconfig.json"), JSON.stringify({
+      compilerOptions: {
+        strict: true, exactOptionalPropertyTypes: true, noUnusedLocals: true, noEmit: true, skipLibCheck: false,
+        skipDefaultLibCheck: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext",
+        lib: ["es2022", "esnext.disposable"], types: [],
+      },
+      files: ["consumer.ts"],
+    }));
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
   });
 
   test("the alarm deletes an idle object's storage once its record is past every window", async () => {
