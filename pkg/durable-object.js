@@ -234,8 +234,10 @@ export function durableOtp(namespace, options) {
       (typeof namespace?.idFromName !== "function" || typeof namespace?.get !== "function")) {
     throw new TypeError("edge-otp: durableOtp needs a Durable Object namespace binding (e.g. env.OTP)");
   }
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError("edge-otp: durableOtp options must be an object ({ scope })");
+  if (options !== undefined && (options === null || typeof options !== "object" ||
+      Object.keys(options).some((k) => k !== "scope"))) {
+    // The policy is the object's (its env, or options(env, scope)), never the client's.
+    throw new TypeError("edge-otp: durableOtp takes { scope } only; the policy is the Durable Object's");
   }
   const scope = options !== undefined && Object.hasOwn(options, "scope") ? options.scope : undefined;
   checkScope(scope);

@@ -206,6 +206,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.badScope.code, "INVALID_CONFIG");
     assert.equal(e.badScope.field, "scope");
     assert.equal(e.badScope.isOtpError, true);
+    assert.equal(e.policyKey.name, "TypeError", "a policy option on the client is refused");
     assert.equal(e.noSecret.code, "INVALID_CONFIG");
     assert.equal(e.noSecret.field, "secret");
     assert.equal(e.noSecret.isOtpError, true);
