@@ -119,6 +119,9 @@ export class OtpDurableObject extends DurableObject {
 
   constructor(ctx, env) {
     super(ctx, env);
+    // `options` (the subclass's or this class's) as an own property: workerd then does not
+    // offer it over RPC, so no holder of a stub can ask an object for its policy.
+    Object.defineProperty(this, "options", { value: this.options, enumerable: false });
     const inner = this.constructor.store(ctx.storage.kv);
     const wrote = (r) => {
       this.#writes++;
@@ -157,8 +160,8 @@ export class OtpDurableObject extends DurableObject {
   /**
    * The OtpManager options for `scope` (`undefined`: the default scope). Override to take
    * the policy from elsewhere than the environment; `scope` is added when the answer has
-   * none. Keep it a function of its arguments: like every public method of a Durable
-   * Object it can be called over RPC.
+   * none. It is not callable over RPC (the constructor hides it from RPC), so it may
+   * read `this.env` too.
    */
   options(env, _scope) {
     return optionsFromEnv(env);

@@ -207,6 +207,8 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.badScope.field, "scope");
     assert.equal(e.badScope.isOtpError, true);
     assert.equal(e.policyKey.name, "TypeError", "a policy option on the client is refused");
+    assert.equal(e.optionsOverRpc.value, undefined, "the policy (with the secret) is not offered over RPC");
+    assert.match(e.optionsOverRpc.error, /does not implement/);
     assert.equal(e.noSecret.code, "INVALID_CONFIG");
     assert.equal(e.noSecret.field, "secret");
     assert.equal(e.noSecret.isOtpError, true);
