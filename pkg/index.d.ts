@@ -78,6 +78,8 @@ export class OtpError extends Error {
 
 export class OtpManager {
   constructor(storage: OtpStorage, options: OtpOptions);
+  /** How long a record matters, in seconds: the longest of the code lifetime, the cooldown and the limit windows. */
+  readonly longestWindowSeconds: number;
   /** The storage key of `user`. */
   keyFor(user: string): string;
   /** Issues a new code; the previous one can never verify again. */

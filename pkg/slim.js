@@ -8,10 +8,11 @@
 // this API; `edge-otp/slim` leaves initialisation to the caller.
 
 import wasmInit, {
-  initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord, normalizeEmail, Arguments,
+  initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord, Arguments,
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
 import { StoreDriver, DELETE } from "./driver.js";
+import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
 
@@ -79,6 +80,7 @@ export class OtpManager {
   #onEvent;
   #onEventError;
   #normalize;
+  #longest;
   #token = {};
 
   constructor(storage, options) {
@@ -111,7 +113,16 @@ export class OtpManager {
     this.#clock = c.now;
     this.#onEvent = c.onEvent;
     this.#onEventError = c.onEventError;
-    this.#normalize = c.normalizeUser === "email" ? normalizeEmail : c.normalizeUser;
+    this.#normalize = userNormalizer(c.normalizeUser);
+    this.#longest = c.longestWindowSeconds;
+  }
+
+  /**
+   * How long a record matters, in seconds: the longest of the code lifetime, the resend
+   * cooldown and the limit windows (a store that drops records earlier forgets limits).
+   */
+  get longestWindowSeconds() {
+    return this.#longest;
   }
 
   /** The storage key of `user`: keyPrefix + scope + ":" + user. */

@@ -2,7 +2,7 @@
 //! operation (decode, one core call, encode).
 
 use super::answers::{to_js, Otp, VerdictJs};
-use super::{check_user, errors, now, options};
+use super::{check_submitted, check_user, errors, now, options};
 use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
 use crate::SALT_LEN;
@@ -185,6 +185,7 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         pool_key.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
     let key_prefix = [o.key_prefix.as_str(), &o.scope, ":"].concat();
+    let longest = core.policy().longest_window_seconds();
     let engine = WasmEngine {
         core,
         scope: o.scope,
@@ -203,6 +204,7 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         timeout_ms: Option<f64>,
         #[serde(with = "serde_wasm_bindgen::preserve")]
         now: JsValue,
+        longest_window_seconds: f64,
         #[serde(with = "serde_wasm_bindgen::preserve")]
         on_event: JsValue,
         #[serde(with = "serde_wasm_bindgen::preserve")]
@@ -219,6 +221,7 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         }),
         timeout_ms: o.timeout_ms.map(|t| t as f64),
         now: o.clock.map_or(JsValue::UNDEFINED, JsValue::from),
+        longest_window_seconds: longest as f64,
         on_event: o.on_event.map_or(JsValue::UNDEFINED, JsValue::from),
         on_event_error: o.on_event_error.map_or(JsValue::UNDEFINED, JsValue::from),
         normalize_user: o.normalize_user.unwrap_or(JsValue::UNDEFINED),
@@ -257,21 +260,16 @@ impl WasmEngine {
         options: &JsValue,
     ) -> Result<(), JsValue> {
         check_user(user)?;
-        let string = |argument| {
-            if submitted.is_string() {
-                Ok(())
-            } else {
-                Err(errors::argument(argument, "must be a string"))
-            }
-        };
         match kind {
             Arguments::User => Ok(()),
             Arguments::Issue => issue_options(options)?
                 .ttl_ms(self.core.policy())
                 .map(drop)
                 .map_err(core_err),
-            Arguments::Code => string("code").and_then(|()| consume_option(options).map(drop)),
-            Arguments::Token => string("token"),
+            Arguments::Code => {
+                check_submitted(submitted, "code").and_then(|()| consume_option(options).map(drop))
+            }
+            Arguments::Token => check_submitted(submitted, "token"),
         }
     }
 
