@@ -62,6 +62,7 @@ mod error;
 mod policy;
 mod record;
 mod time;
+pub mod totp;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
