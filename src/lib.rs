@@ -48,6 +48,12 @@
 //!
 //! For a ready driver with a store, a clock and randomness, see [`OtpManager`]
 //! (not on wasm, where the npm package is the driver).
+//!
+//! ## Authenticator apps
+//!
+//! The [`totp`] module is the same kind of core for authenticator-app codes (TOTP,
+//! RFC 6238) with recovery codes: replay protection by the last accepted time step, the
+//! failure budget, and seeds encrypted at rest, over the same one-record-per-user stores.
 #![forbid(unsafe_code)]
 // The wasm build of the package is `no_std` (core + alloc): without std's panic and formatting
 // machinery the shipped .wasm is about a third smaller. Native builds keep std for the

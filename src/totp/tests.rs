@@ -907,3 +907,23 @@ fn debug_output_shows_neither_the_secret_nor_the_seed() {
     assert!(!shown.contains(enrolled.secret.as_str()), "{shown}");
     assert!(!shown.contains("unit-test"), "{shown}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn any_submitted_text_gets_an_answer_and_only_six_digits_can_verify(
+        submitted in "[0-9 a٠]{0,10}|\\PC{0,12}",
+    ) {
+        let e = engine();
+        let (stored, _) = enrolled(&e);
+        let step = e.check(&ada(), Some(&stored), &submitted, T0).unwrap();
+        let digits: String = submitted.chars().filter(|&c| c != ' ').collect();
+        let code_shaped = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
+        if !code_shaped {
+            proptest::prop_assert_eq!(step.answer, TotpVerdict::Invalid);
+        }
+        let step = e.use_recovery_code(&ada(), Some(&stored), &submitted, T0).unwrap();
+        proptest::prop_assert_eq!(step.answer, RecoveryVerdict::Invalid);
+    }
+}
