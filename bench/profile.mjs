@@ -122,6 +122,6 @@ console.log("| share of samples | where | biggest items |");
 console.log("|--:|---|---|");
 for (const g of groups) {
   if (g.samples === 0) continue;
-  const top = g.top.sort((a, b) => b[1] - a[1]).slice(0, 3).map(([n, s]) => `${n} ${pct(s)}`).join("; ");
+  const top = g.top.sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 3)).map(([n, s]) => `${n} ${pct(s)}`).join("; ");
   console.log(`| ${pct(g.samples)} | ${g.label} | ${top} |`);
 }

@@ -1,13 +1,47 @@
 // Types of the edge-otp package (every entry: node, workerd, browser, default).
+// The option, answer and error-code types are declared once, in Rust
+// (src/wasm/types.d.ts: wasm-bindgen emits it into wasm/edge_otp.d.ts, and .ci/build
+// copies it to dist/types.d.ts, which has no dependency on DOM or WebAssembly types).
+import type {
+  Limit,
+  OtpOptions,
+  OtpPolicy,
+  IssuedOtp,
+  OtpStatus,
+  LatestOtp,
+  VerdictReason,
+  Verdict,
+  OtpErrorCode,
+  RateLimitReason,
+} from "./dist/types.js";
 
-/** A key-value store. Every method may return a value or a Promise of it. */
+export type {
+  Limit,
+  OtpOptions,
+  OtpPolicy,
+  IssuedOtp,
+  OtpStatus,
+  LatestOtp,
+  VerdictReason,
+  Verdict,
+  OtpErrorCode,
+  RateLimitReason,
+};
+
+/**
+ * A key-value store. Every method may return a value or a Promise of it. Methods are
+ * taken from the store object or its class, never from `Object.prototype`.
+ * Workers KV (`KVNamespace`) and a Durable Object's `ctx.storage` fit as they are.
+ */
 export interface OtpStorage {
+  /** The value at `key`: a record string, or `null`/`undefined` when absent (anything else is CORRUPT_RECORD). */
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
-  put(key: string, value: string, options?: { expirationTtl?: number }): unknown;
+  /** Stores `value`; `options` is `{ expirationTtl }` (seconds) when `retentionSeconds` is set. */
+  put(key: string, value: string, options?: { expirationTtl?: number } | object): unknown;
   /**
    * Stores `value` only if the current value is `expected` (`null`: absent) and answers
    * whether it stored. When present, every write goes through it and attempt counting
-   * is exact under concurrency.
+   * is exact under concurrency across processes.
    */
   compareAndSwap?(
     key: string,
@@ -17,78 +51,6 @@ export interface OtpStorage {
   ): boolean | Promise<boolean>;
 }
 
-/** "At most `count` per `windowSeconds`". */
-export interface Limit {
-  count: number;
-  windowSeconds: number;
-}
-
-export interface OtpOptions {
-  /** The app's secret, at least 16 bytes. Required. */
-  secret: string | Uint8Array;
-  /** Code lifetime in seconds, 1..2592000. Default 3600. */
-  ttlSeconds?: number;
-  /** Wrong guesses allowed per code, 1..1000. Default 3. */
-  maxAttempts?: number;
-  /** Code length, 1..10. Default 4. */
-  length?: number;
-  /** 2..64 distinct printable ASCII characters, no space or hyphen. Default "0123456789". */
-  alphabet?: string;
-  /** Purpose namespace, [A-Za-z0-9_-]{1,32}. Default "default". */
-  scope?: string;
-  /** Storage key = keyPrefix + scope + ":" + user. Default "otp:". */
-  keyPrefix?: string;
-  /** Seconds before an unused code may be replaced, 0 = off. Default 30. */
-  resendCooldownSeconds?: number;
-  /** Codes per user per window; null = unlimited. Default { count: 5, windowSeconds: 3600 }. */
-  issueLimit?: Limit | null;
-  /** Failed verifications per user per window across all codes; null = off. Default { count: 10, windowSeconds: 3600 }. */
-  failureLimit?: Limit | null;
-  /** When set (>= 60 and >= the longest window), records are written with { expirationTtl }. Default null. */
-  retentionSeconds?: number | null;
-  /** Clock injection: milliseconds since the Unix epoch. Default: the system clock. */
-  now?: () => number;
-}
-
-/** A freshly issued code. */
-export interface IssuedOtp {
-  code: string;
-  createdAt: number;
-  expiresAt: number;
-  attempts: number;
-  maxAttempts: number;
-}
-
-export type OtpStatus = "active" | "expired" | "exhausted" | "used" | "superseded";
-
-/** The latest code and where it stands. */
-export interface LatestOtp extends IssuedOtp {
-  status: OtpStatus;
-}
-
-export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "used" | "none" | "locked";
-
-/** The structured answer of `check`. */
-export interface Verdict {
-  ok: boolean;
-  reason: VerdictReason;
-  /** Wrong guesses still allowed on the current code (0 unless reason is "invalid"). */
-  attemptsLeft: number;
-  /** With reason "locked": milliseconds until verification is allowed again. */
-  retryAfterMs?: number;
-}
-
-export type OtpErrorCode =
-  | "INVALID_ARGUMENT"
-  | "INVALID_CONFIG"
-  | "RATE_LIMITED"
-  | "ACTIVE_OTP_EXISTS"
-  | "CONFLICT"
-  | "CORRUPT_RECORD"
-  | "NOT_INITIALIZED"
-  | "ENTROPY"
-  | "INTERNAL";
-
 export class OtpError extends Error {
   readonly name: "OtpError";
   readonly code: OtpErrorCode;
@@ -96,10 +58,20 @@ export class OtpError extends Error {
   readonly retryAfterMs?: number;
   /** With ACTIVE_OTP_EXISTS: when the active code expires. */
   readonly expiresAt?: number;
+  /** With INVALID_CONFIG: the option at fault. */
+  readonly field?: string;
+  /** With INVALID_ARGUMENT: the argument at fault. */
+  readonly argument?: string;
+  /** With RATE_LIMITED: the rule that refused; with INVALID_CONFIG, INVALID_ARGUMENT, CORRUPT_RECORD: the problem. */
+  readonly reason?: RateLimitReason | string;
+  /** With TIMEOUT: the limit that was reached. */
+  readonly timeoutMs?: number;
 }
 
 export class OtpManager {
   constructor(storage: OtpStorage, options: OtpOptions);
+  /** The effective settings, defaults filled in. */
+  readonly policy: OtpPolicy;
   /** The storage key of `user`. */
   keyFor(user: string): string;
   /** Issues a new code; the previous one can never verify again. */
@@ -108,7 +80,7 @@ export class OtpManager {
   generate(user: string): Promise<IssuedOtp>;
   /** The latest code with its status, or null. */
   getLatestOtp(user: string): Promise<LatestOtp | null>;
-  /** Whether the code verifies (it is then used). */
+  /** Whether the code verifies (it is then used). Any string is a guess. */
   verify(user: string, code: string): Promise<boolean>;
   /** The full verdict. */
   check(user: string, code: string): Promise<Verdict>;
@@ -116,6 +88,9 @@ export class OtpManager {
   resetAttempts(user: string): Promise<boolean>;
   /** Revokes the active code; true if there was one. */
   invalidate(user: string): Promise<boolean>;
+  /** Releases this manager's share of its engine (managers with equal options share one); later calls reject with DISPOSED. */
+  dispose(): void;
+  [Symbol.dispose](): void;
 }
 
 /** An in-process Map store with compareAndSwap (ignores expirationTtl). */

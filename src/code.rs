@@ -81,6 +81,9 @@ pub(crate) struct KeyDeriver {
     key: Zeroizing<[u8; 16]>,
 }
 
+/// SipHash domain of [`KeyDeriver::fingerprint`], apart from the permutation keys'.
+const FINGERPRINT_DOMAIN: &[u8] = b"edge-otp/2 engine fingerprint";
+
 /// HMAC label of the per-engine key; changing it changes every code.
 const MASTER_LABEL: &[u8] = b"edge-otp/2 key";
 
@@ -94,6 +97,22 @@ impl KeyDeriver {
         let mut key = Zeroizing::new([0u8; 16]);
         key.copy_from_slice(&digest[..16]);
         KeyDeriver { key }
+    }
+
+    /// A 128-bit PRF of `message` under the engine key, for telling engines apart
+    /// (equal secrets and policies give equal values) without revealing the key.
+    pub(crate) fn fingerprint(&self, message: &[u8]) -> [u8; 16] {
+        let half = |which: u8| {
+            let mut h = SipHasher24::new_with_key(&self.key);
+            h.write(&[which, FINGERPRINT_DOMAIN.len() as u8]);
+            h.write(FINGERPRINT_DOMAIN);
+            h.write(message);
+            h.finish().to_le_bytes()
+        };
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&half(0));
+        out[8..].copy_from_slice(&half(1));
+        out
     }
 
     /// The permutation for `(scope, user, salt)` over the policy's code space.

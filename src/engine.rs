@@ -124,6 +124,11 @@ pub struct OtpView {
     pub max_attempts: u32,
     /// Where it stands at `now`.
     pub status: Status,
+    /// When issuing another code is allowed: the end of the resend cooldown (none once
+    /// the code is used), of a spent issue limit or of a lockout, whichever is latest;
+    /// `created_at` when none applies. `create` is refused exactly while `now` is before
+    /// it. It may lie in the past (then a new code can be issued now).
+    pub resend_available_at: Millis,
 }
 
 /// Why issuing was refused.
@@ -135,6 +140,17 @@ pub enum Limited {
     IssueLimit,
     /// The failure budget is spent: the subject is locked out.
     LockedOut,
+}
+
+impl Limited {
+    /// The lowercase name used by the JS API (`OtpError.reason` of `RATE_LIMITED`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Limited::Cooldown => "cooldown",
+            Limited::IssueLimit => "issue_limit",
+            Limited::LockedOut => "locked",
+        }
+    }
 }
 
 /// The answer of `create` and `generate`.
@@ -258,6 +274,33 @@ impl Engine {
         &self.policy
     }
 
+    /// An identifier of this engine's behaviour: engines built from the same secret and
+    /// policy (and the same `context`, such as a scope) have the same fingerprint, any
+    /// other difference gives another one. It is a PRF output under the engine key, so it
+    /// reveals nothing about the secret; drivers use it to share one engine.
+    pub fn fingerprint(&self, context: &[u8]) -> [u8; 16] {
+        let p = &self.policy;
+        let limit = |l: Option<WindowLimit>| {
+            l.map_or([0u8; 12], |l| {
+                let mut b = [0u8; 12];
+                b[..4].copy_from_slice(&l.count.to_be_bytes());
+                b[4..].copy_from_slice(&l.window.to_be_bytes());
+                b
+            })
+        };
+        let mut m = alloc::vec::Vec::with_capacity(128 + context.len());
+        m.extend_from_slice(&p.ttl.to_be_bytes());
+        m.extend_from_slice(&p.max_attempts.to_be_bytes());
+        m.extend_from_slice(&(p.length as u64).to_be_bytes());
+        m.extend_from_slice(&p.cooldown.to_be_bytes());
+        m.extend_from_slice(&limit(p.issue_limit));
+        m.extend_from_slice(&limit(p.failure_limit));
+        m.push(p.alphabet.len() as u8);
+        m.extend_from_slice(&p.alphabet);
+        m.extend_from_slice(context);
+        self.keys.fingerprint(&m)
+    }
+
     fn permutation(&self, subject: &Subject<'_>, salt: &[u8; SALT_LEN]) -> Permutation {
         self.keys
             .permutation(&self.policy, subject.scope, subject.user, salt)
@@ -288,6 +331,59 @@ impl Engine {
         window_left(r.failures_since, window, now)
     }
 
+    /// Why issuing is refused at `now`, and for how long: every rule that refuses is
+    /// considered and the longest wait reported, so that waiting exactly that long always
+    /// suffices. `None`: issuing is allowed.
+    fn refusal(&self, r: &Record, now: Millis) -> Option<(u64, Limited)> {
+        let p = &self.policy;
+        let mut refusal: Option<(u64, Limited)> = None;
+        let mut refuse = |wait: Option<u64>, why: Limited| {
+            if let Some(wait) = wait {
+                if refusal.is_none_or(|(longest, _)| wait > longest) {
+                    refusal = Some((wait, why));
+                }
+            }
+        };
+        refuse(self.locked_for(r, now), Limited::LockedOut);
+        if r.state != CodeState::Used && p.cooldown > 0 {
+            refuse(
+                window_left(r.created_at, p.cooldown, now),
+                Limited::Cooldown,
+            );
+        }
+        if let Some(l) = p.issue_limit {
+            if r.issues >= l.count {
+                refuse(
+                    window_left(r.issues_since, l.window, now),
+                    Limited::IssueLimit,
+                );
+            }
+        }
+        refusal
+    }
+
+    /// When the last rule that would refuse a `create` on `r` stops refusing (possibly
+    /// in the past; `r.created_at` when no rule applies): `create` is refused exactly
+    /// while `now` is before it. Independent of `now`.
+    fn resend_available_at(&self, r: &Record) -> Millis {
+        let p = &self.policy;
+        let mut at = r.created_at;
+        if r.state != CodeState::Used {
+            at = at.max(r.created_at.saturating_add(p.cooldown));
+        }
+        if let Some(l) = p.issue_limit {
+            if r.issues >= l.count {
+                at = at.max(r.issues_since.saturating_add(l.window));
+            }
+        }
+        if let Some(l) = p.failure_limit {
+            if r.failures >= l.count {
+                at = at.max(r.failures_since.saturating_add(l.window));
+            }
+        }
+        at
+    }
+
     /// Issues a new code unless a limit forbids it. The previous code, if any, can never
     /// verify again. `fresh_salt` is used only when a new cycle starts (first issue, or
     /// every code of the current permutation has been issued); pass 16 random bytes.
@@ -316,40 +412,19 @@ impl Engine {
         let (salt, index, failures_since, failures, issues_since, issues) = match stored {
             None => (draw(fresh_salt)?, 0, now, 0, now, 1),
             Some(r) => {
-                // Every rule that refuses is considered, and the longest wait reported,
-                // so that waiting exactly `retry_after_ms` always suffices.
-                let mut refusal: Option<(u64, Limited)> = None;
-                let mut refuse = |wait: Option<u64>, why: Limited| {
-                    if let Some(wait) = wait {
-                        if refusal.is_none_or(|(longest, _)| wait > longest) {
-                            refusal = Some((wait, why));
-                        }
-                    }
-                };
-                refuse(self.locked_for(r, now), Limited::LockedOut);
-                if r.state != CodeState::Used && p.cooldown > 0 {
-                    refuse(
-                        window_left(r.created_at, p.cooldown, now),
-                        Limited::Cooldown,
-                    );
-                }
-                let (issues_since, issues) = match p.issue_limit {
-                    Some(l) => match window_left(r.issues_since, l.window, now) {
-                        Some(wait) if r.issues >= l.count => {
-                            refuse(Some(wait), Limited::IssueLimit);
-                            (r.issues_since, r.issues)
-                        }
-                        Some(_) => (r.issues_since, r.issues + 1),
-                        None => (now, 1),
-                    },
-                    None => (r.issues_since, r.issues.saturating_add(1)),
-                };
-                if let Some((retry_after_ms, reason)) = refusal {
+                if let Some((retry_after_ms, reason)) = self.refusal(r, now) {
                     return Ok(Step::read_only(Issue::RateLimited {
                         retry_after_ms,
                         reason,
                     }));
                 }
+                let (issues_since, issues) = match p.issue_limit {
+                    Some(l) if window_left(r.issues_since, l.window, now).is_some() => {
+                        (r.issues_since, r.issues + 1)
+                    }
+                    Some(_) => (now, 1),
+                    None => (r.issues_since, r.issues.saturating_add(1)),
+                };
                 let (salt, index) = self.next_index(subject, r, fresh_salt)?;
                 (
                     salt,
@@ -449,6 +524,7 @@ impl Engine {
             attempts: r.attempts,
             max_attempts: r.max_attempts,
             status: self.status(r, now),
+            resend_available_at: self.resend_available_at(r),
         }
     }
 
@@ -1064,6 +1140,55 @@ mod tests {
         assert_eq!(refused(&e, &r, T0 + 100 * S - 1), (1, Limited::IssueLimit));
         let (_, r) = issue(&e, Some(&r), T0 + 100 * S);
         assert_eq!((r.issues, r.issues_since), (1, T0 + 100 * S));
+    }
+
+    #[test]
+    fn fingerprints_are_equal_exactly_for_equal_secrets_policies_and_contexts() {
+        let a = engine().fingerprint(b"login");
+        assert_eq!(a, engine().fingerprint(b"login"));
+        assert_ne!(a, engine().fingerprint(b"reset"));
+        assert_ne!(a, engine_with(|c| c.max_attempts = 4).fingerprint(b"login"));
+        assert_ne!(
+            a,
+            engine_with(|c| c.failure_limit = None).fingerprint(b"login")
+        );
+        let mut other = Config::new(b"another engine secret".to_vec());
+        other.max_attempts = 3;
+        assert_ne!(
+            a,
+            Engine::new(Policy::new(other).unwrap()).fingerprint(b"login")
+        );
+    }
+
+    #[test]
+    fn resend_available_at_is_when_create_stops_refusing() {
+        let e = engine();
+        let (code, mut r) = issue(&e, None, T0);
+        let latest = |r: &Record, now| e.latest(&ada(), Some(r), now).unwrap().unwrap();
+        // Unused: the cooldown (30 s) decides, and create agrees at both edges.
+        assert_eq!(latest(&r, T0 + S).resend_available_at, T0 + 30 * S);
+        assert_eq!(refused(&e, &r, T0 + 30 * S - 1).0, 1);
+        assert!(e
+            .create(&ada(), Some(&r), T0 + 30 * S, salt(0))
+            .unwrap()
+            .write
+            .is_some());
+        assert_eq!(latest(&r, T0 + 40 * S).resend_available_at, T0 + 30 * S);
+        // Used: no cooldown, available at once.
+        assert_eq!(check(&e, &mut r, &code, T0 + S), Verdict::Verified);
+        assert_eq!(latest(&r, T0 + 2 * S).resend_available_at, T0);
+        // The fifth issue of the hour spends the issue limit: the window's end decides.
+        let mut now = T0;
+        for _ in 0..4 {
+            now += 31 * S;
+            r = issue(&e, Some(&r), now).1;
+        }
+        let view = latest(&r, now + 31 * S);
+        assert_eq!(view.resend_available_at, T0 + 3600 * S);
+        assert_eq!(
+            refused(&e, &r, now + 31 * S),
+            (T0 + 3600 * S - now - 31 * S, Limited::IssueLimit)
+        );
     }
 
     #[test]

@@ -46,7 +46,7 @@
 //! # Ok::<(), edge_otp::Error>(())
 //! ```
 //!
-//! For a ready driver with a store, a clock and randomness, see [`OtpManager`]
+//! For a ready driver with a store, a clock and randomness, see `OtpManager`
 //! (not on wasm, where the npm package is the driver).
 //!
 //! ## Authenticator apps
@@ -55,10 +55,6 @@
 //! RFC 6238) with recovery codes: replay protection by the last accepted time step, the
 //! failure budget, and seeds encrypted at rest, over the same one-record-per-user stores.
 #![forbid(unsafe_code)]
-// The wasm build of the package is `no_std` (core + alloc): without std's panic and formatting
-// machinery the shipped .wasm is about a third smaller. Native builds keep std for the
-// driver (`OtpManager`) and the tests.
-#![cfg_attr(all(target_arch = "wasm32", feature = "binding"), no_std)]
 
 extern crate alloc;
 
@@ -81,9 +77,106 @@ pub use engine::{
     Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
 };
 pub use error::{DecodeError, Error};
-pub use policy::{Config, Limit, Policy};
+pub use policy::{Config, Limit, Policy, MAX_RETENTION_SECONDS, MIN_RETENTION_SECONDS};
 pub use record::{CodeState, Record, VERSION};
 pub use time::{Millis, MAX_TIME, MS_PER_S};
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use native::{ManagerError, MemoryStore, OtpManager, Store, MAX_TRIES};
+pub use native::{ManagerError, MemoryStore, OtpManager, Store};
+
+/// How often a driver re-reads the record and retries when compare-and-swap reports a
+/// conflict, before giving up with a conflict error (the native [`OtpManager`] and the
+/// npm package's storage driver).
+pub const MAX_TRIES: usize = 16;
+
+#[cfg(test)]
+mod typescript_tests {
+    //! The TypeScript declarations (src/wasm/types.d.ts, the binding's
+    //! `typescript_custom_section`) state the defaults in their docs: they must be the
+    //! core's.
+    use crate::{Config, Verdict};
+
+    const TS: &str = include_str!("wasm/types.d.ts");
+
+    #[test]
+    fn the_typescript_docs_state_the_cores_defaults() {
+        let c = Config::new(b"0123456789abcdef".to_vec());
+        let issue = c.issue_limit.unwrap();
+        let failure = c.failure_limit.unwrap();
+        for (option, default) in [
+            ("ttlSeconds", c.ttl_seconds.to_string()),
+            ("maxAttempts", c.max_attempts.to_string()),
+            ("length", c.length.to_string()),
+            ("alphabet", format!("\"{}\"", c.alphabet)),
+            (
+                "resendCooldownSeconds",
+                c.resend_cooldown_seconds.to_string(),
+            ),
+            (
+                "issueLimit",
+                format!(
+                    "{{ count: {}, windowSeconds: {} }}",
+                    issue.count, issue.window_seconds
+                ),
+            ),
+            (
+                "failureLimit",
+                format!(
+                    "{{ count: {}, windowSeconds: {} }}",
+                    failure.count, failure.window_seconds
+                ),
+            ),
+        ] {
+            let line = TS
+                .lines()
+                .take_while(|l| !l.contains(&format!("  {option}?:")))
+                .last()
+                .unwrap_or_default();
+            assert!(
+                line.contains(&format!("Default {default}.")),
+                "{option}: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_typescript_unions_list_every_reason_and_status() {
+        use crate::Status;
+        for v in [
+            Verdict::Verified,
+            Verdict::Invalid { attempts_left: 0 },
+            Verdict::Expired,
+            Verdict::Exhausted,
+            Verdict::Used,
+            Verdict::NoOtp,
+            Verdict::LockedOut { retry_after_ms: 0 },
+        ] {
+            assert!(
+                TS.contains(&format!("\"{}\"", v.reason())),
+                "{}",
+                v.reason()
+            );
+        }
+        for s in [
+            Status::Active,
+            Status::Expired,
+            Status::Exhausted,
+            Status::Used,
+            Status::Superseded,
+        ] {
+            assert!(
+                TS.contains(&format!("\"{}\"", s.as_str())),
+                "{}",
+                s.as_str()
+            );
+        }
+        for e in [
+            "INVALID_CONFIG",
+            "INVALID_ARGUMENT",
+            "CORRUPT_RECORD",
+            "ENTROPY",
+        ] {
+            assert!(TS.contains(&format!("\"{e}\"")), "{e}");
+        }
+    }
+}

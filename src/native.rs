@@ -12,8 +12,7 @@ use crate::time::Millis;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// How often an operation re-reads and retries when compare-and-swap reports a conflict.
-pub const MAX_TRIES: usize = 16;
+use crate::MAX_TRIES;
 
 /// A key-value store holding one string per key.
 pub trait Store {

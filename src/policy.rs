@@ -21,6 +21,11 @@ pub const MIN_SECRET_BYTES: usize = 16;
 /// Longest secret, in bytes (a longer one is a mistake, not more security).
 pub const MAX_SECRET_BYTES: usize = 1024;
 
+/// Shortest retention a driver may ask a store for, in seconds.
+pub const MIN_RETENTION_SECONDS: u64 = 60;
+/// Longest retention, in seconds (10 years).
+pub const MAX_RETENTION_SECONDS: u64 = 315_360_000;
+
 /// "At most `count` events per `window_seconds`", counted in a fixed window that opens
 /// at the first event after the previous window closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +112,15 @@ impl core::fmt::Debug for Config {
 pub(crate) struct WindowLimit {
     pub count: u32,
     pub window: Millis,
+}
+
+impl WindowLimit {
+    fn to_limit(self) -> Limit {
+        Limit {
+            count: self.count,
+            window_seconds: self.window / MS_PER_S,
+        }
+    }
 }
 
 /// Validated settings. Built only by [`Policy::new`], so every `Policy` is in range.
@@ -232,9 +246,45 @@ impl Policy {
         self.max_attempts
     }
 
+    /// Code length in characters.
+    pub fn length(&self) -> usize {
+        self.length
+    }
+
+    /// The characters codes are made of.
+    pub fn alphabet(&self) -> &str {
+        // Checked to be printable ASCII by `Policy::new`.
+        core::str::from_utf8(&self.alphabet).unwrap_or_default()
+    }
+
+    /// The issue limit, `None` = unlimited.
+    pub fn issue_limit(&self) -> Option<Limit> {
+        self.issue_limit.map(WindowLimit::to_limit)
+    }
+
+    /// The failure budget, `None` = off.
+    pub fn failure_limit(&self) -> Option<Limit> {
+        self.failure_limit.map(WindowLimit::to_limit)
+    }
+
     /// Resend cooldown in milliseconds (0 = off).
     pub fn resend_cooldown_ms(&self) -> u64 {
         self.cooldown
+    }
+
+    /// Checks a retention (how long a store with expiry keeps each record): at least
+    /// [`MIN_RETENTION_SECONDS`], at least [`Policy::longest_window_seconds`] (a store
+    /// that forgot a record earlier would forget attempts and limits), at most
+    /// [`MAX_RETENTION_SECONDS`].
+    pub fn check_retention(&self, seconds: u64) -> Result<u64, Error> {
+        let floor = self.longest_window_seconds().max(MIN_RETENTION_SECONDS);
+        if seconds < floor || seconds > MAX_RETENTION_SECONDS {
+            return Err(bad(
+                "retentionSeconds",
+                "must be at least 60, at least the longest of ttl, cooldown and limit windows, and at most 315360000",
+            ));
+        }
+        Ok(seconds)
     }
 
     /// The longest span, in seconds, for which a record still matters: the code's
@@ -333,6 +383,22 @@ mod tests {
             window_seconds: 0,
         });
         assert_eq!(field_of(c), "failureLimit");
+    }
+
+    #[test]
+    fn retention_must_outlive_every_window() {
+        let p = Policy::new(config()).unwrap();
+        assert_eq!(p.check_retention(3600), Ok(3600));
+        assert!(p.check_retention(3599).is_err());
+        assert!(p.check_retention(MAX_RETENTION_SECONDS + 1).is_err());
+        let mut c = config();
+        c.ttl_seconds = 10;
+        c.resend_cooldown_seconds = 0;
+        c.issue_limit = None;
+        c.failure_limit = None;
+        let p = Policy::new(c).unwrap();
+        assert!(p.check_retention(59).is_err());
+        assert_eq!(p.check_retention(60), Ok(60));
     }
 
     #[test]

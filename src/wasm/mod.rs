@@ -1,482 +1,376 @@
-//! The WebAssembly binding: the only code that touches wasm-bindgen.
+//! The WebAssembly binding: the only code that touches wasm-bindgen, js-sys and
+//! serde-wasm-bindgen.
 //!
-//! Kept as close to the metal as possible. The storage await loop lives in the JS
-//! package (`pkg/slim.js`): it reads the record, makes one synchronous call into
-//! [`WasmEngine::run`], and writes what the core asked to write. Measured in
-//! `BENCHMARKS.md`, that is several times faster than awaiting JS promises from Rust
-//! futures, and no OTP rule lives in JS: the JS side only moves bytes.
+//! Each method of the exported [`WasmEngine`] (JS `Engine`) decodes its JS arguments,
+//! makes one core call and encodes the answer. The storage await loop stays in JS
+//! (`pkg/slim.js`: read, one call here, write with compare-and-swap), because awaiting
+//! JS promises from Rust futures costs several times more per operation
+//! (`bench/driver-choice.mjs`); no OTP rule lives there.
 //!
-//! Strings do not cross as JS strings. Each engine owns one fixed buffer in linear
-//! memory (see the `IO_*` offsets, mirrored in `pkg/slim.js`); JS writes the user, the
-//! submitted code and the stored record into it, calls `run` with their lengths and the
-//! time, and reads the answer's numbers, the record to write and the code from it. That
-//! is one call with numbers only: no allocation, no `TextEncoder`/`TextDecoder` for the
-//! ASCII that records and codes are made of, and no import from JS: the clock and
-//! randomness are the caller's (`run` returns [`E_NEED_SALT`] when it needs 16 fresh
-//! bytes, and JS calls again with them in the buffer).
+//! What crosses, and how:
+//! - options: read once, with js-sys, own keys only ([`options`]);
+//! - user, submitted code, stored record: wasm-bindgen strings. The user is checked on the
+//!   JS string first (`checkUser`); the driver copies no stored value or code longer than
+//!   [`limits`] says (a 1 MiB input never reaches linear memory): such a stored value is
+//!   corrupt (`corruptRecord`), such a code arrives as `undefined`, a wrong guess;
+//! - the record to write: a string, taken with `takeWrite()` right after the call;
+//! - answers: serde-wasm-bindgen objects from Rust types ([`answers`]), except `verify`,
+//!   `resetAttempts` and `invalidate`, whose answer is a boolean;
+//! - errors: the package's `OtpError` class, built here with its code and fields
+//!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is;
+//! - the clock: the app's `now` function when given, else web-time;
+//! - salts: getrandom (`crypto.getRandomValues`), drawn only when a new cycle starts.
 //!
-//! `run` returns a small integer naming the answer (see the `A_*` constants); errors are
-//! negative, with their message written into the buffer (`IO_MSG`). Nothing here panics: every
-//! input is checked, and a panic would abort the instance for every later caller.
+//! Nothing here panics on any input: with `panic = "abort"` a panic would kill the
+//! instance for every later caller.
 
-use crate::engine::{Answer, Engine, Issue, Op, OtpView, Subject, Verdict};
-use crate::error::Error;
-use crate::policy::{Config, Limit, Policy};
+mod answers;
+mod errors;
+mod options;
+
+use crate::engine::{Answer, Engine, Issue, Op, Subject};
+use crate::error::{DecodeError, Error};
 use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
 use crate::SALT_LEN;
-use alloc::boxed::Box;
-use alloc::string::String;
+use answers::{to_js, Otp, PolicyJs, VerdictJs};
+use js_sys::{Function, JsString};
+use serde::Serialize;
+use std::string::String;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroize;
 
-// Answers of `run` (>= 0) and errors (< 0). Keep in step with pkg/slim.js.
-const A_ISSUED: i32 = 0;
-const A_RATE_LIMITED: i32 = 1;
-const A_ACTIVE_EXISTS: i32 = 2;
-const A_LATEST_NONE: i32 = 3;
-const A_LATEST: i32 = 4;
-const A_VERDICT: i32 = 10; // + verdict index, see `verdict_index`
-const A_FALSE: i32 = 20;
-const A_TRUE: i32 = 21;
-const E_INVALID_ARGUMENT: i32 = -1;
-const E_CORRUPT_RECORD: i32 = -2;
-/// `run` needs a fresh salt: write 16 random bytes at `IO_SALT` and call again with
-/// `salt_given` set.
-const E_NEED_SALT: i32 = -3;
+/// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
+/// guess (a wrong one: no code of at most 10 characters plus separators is that long).
+const MAX_SUBMITTED_UNITS: u32 = 256;
+/// Up to this many UTF-16 units a user id cannot exceed [`crate::MAX_USER_BYTES`] of UTF-8.
+const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 
-// The I/O buffer: inputs, then outputs. Keep in step with pkg/slim.js.
-/// The user id, UTF-8, at most [`crate::MAX_USER_BYTES`].
-const IO_USER: usize = 0;
-/// The submitted code, UTF-8; a single 0 byte when its UTF-8 does not fit.
-const IO_CODE: usize = 256;
-/// The stored record, UTF-8; a single 0 byte when its UTF-8 does not fit. Records
-/// are ASCII and codes come from an ASCII alphabet, so both stand-ins are simply
-/// "not a record" and "not this code", as the original text was.
-const IO_STORED: usize = 512;
-/// Fresh salt, when `run` asked for it.
-const IO_SALT: usize = 1536;
-/// Output: length of the record to write (u16 LE, 0 = none), then length of the code
-/// (u8), then length of the message (u8).
-const IO_WRITE_LEN: usize = 1552;
-const IO_CODE_LEN: usize = 1554;
-const IO_MSG_LEN: usize = 1555;
-/// Output: the answer's numbers, five f64 LE.
-const IO_NUMS: usize = 1560;
-/// Output: the record to write.
-const IO_WRITE: usize = 1600;
-/// Output: the code.
-const IO_CODE_OUT: usize = 1856;
-/// Output: the message of the last error or rate limit (ASCII), its length at `IO_MSG_LEN`.
-const IO_MSG: usize = 1920;
-/// Size of the buffer.
-const IO_LEN: usize = 2048;
-// Inputs of `configure`, overlapping the per-operation inputs.
-const CFG_SECRET: usize = 0;
-const CFG_SCOPE: usize = 1024;
-const CFG_ALPHABET: usize = 1056;
-const CFG_END: usize = 1120;
-const MAX_CODE_BYTES: usize = IO_STORED - IO_CODE;
-const MAX_STORED_BYTES: usize = IO_SALT - IO_STORED;
-
-// The layout holds the largest value of every field (checked when compiling).
-const _: () = {
-    assert!(IO_CODE - IO_USER >= crate::MAX_USER_BYTES);
-    assert!(IO_WRITE_LEN - IO_SALT >= SALT_LEN);
-    assert!(IO_WRITE_LEN + 2 == IO_CODE_LEN && IO_CODE_LEN + 1 == IO_MSG_LEN);
-    assert!(IO_MSG_LEN < IO_NUMS && IO_NUMS + 5 * 8 <= IO_WRITE);
-    assert!(IO_CODE_OUT - IO_WRITE == ENCODED_MAX);
-    assert!(IO_MSG - IO_CODE_OUT >= crate::policy::MAX_LENGTH);
-    assert!(IO_LEN - IO_MSG >= 100 && IO_LEN - IO_MSG <= 255);
-    assert!(CFG_SCOPE - CFG_SECRET >= 1024);
-    assert!(CFG_ALPHABET - CFG_SCOPE >= crate::MAX_SCOPE_BYTES);
-    assert!(CFG_END - CFG_ALPHABET >= crate::policy::MAX_ALPHABET);
-};
-
-// Operations, as `run` takes them.
-const OP_CREATE: u32 = 0;
-const OP_GENERATE: u32 = 1;
-const OP_LATEST: u32 = 2;
-const OP_VERIFY: u32 = 3;
-const OP_RESET: u32 = 4;
-const OP_INVALIDATE: u32 = 5;
-
-/// The core engine for one policy and scope, plus the outputs of the last `run`.
+/// The core engine for one policy and scope, plus the record to write after the last
+/// operation (taken by `takeWrite`).
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
-    core: Option<Engine>,
+    core: Engine,
     scope: String,
-    io: Box<[u8; IO_LEN]>,
+    write: Option<String>,
 }
 
-/// A whole number in `0..=max` from a JS number, or the config error for `field`.
-fn whole(v: f64, max: u64, field: &'static str) -> Result<u64, Error> {
-    // In range first, so the round trip through u64 is exact for whole numbers.
-    if v.is_finite() && v >= 0.0 && v <= max as f64 && (v as u64) as f64 == v {
-        Ok(v as u64)
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutOptions {
+    expiration_ttl: f64,
+}
+
+/// Validates `options` (every key, once) and builds an engine for them. Answers
+/// `{ engine, poolKey, keyPrefix, putOptions, timeoutMs, now, policy }`; throws
+/// `OtpError` `INVALID_CONFIG`, or what a throwing getter threw.
+#[wasm_bindgen]
+pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
+    let o = options::read(options)?;
+    let core = Engine::new(o.policy);
+    let mut pool_key = String::with_capacity(32);
+    for b in core.fingerprint(o.scope.as_bytes()) {
+        pool_key.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        pool_key.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    let key_prefix = format!("{}{}:", o.key_prefix, o.scope);
+    let policy = to_js(&PolicyJs::new(
+        core.policy(),
+        &o.scope,
+        &o.key_prefix,
+        o.retention_seconds,
+        o.timeout_ms,
+    ))?;
+    let engine = WasmEngine {
+        core,
+        scope: o.scope,
+        write: None,
+    };
+    /// `configure`'s answer.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out {
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        engine: JsValue,
+        pool_key: String,
+        key_prefix: String,
+        put_options: Option<PutOptions>,
+        timeout_ms: Option<f64>,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        now: JsValue,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        policy: JsValue,
+    }
+    to_js(&Out {
+        engine: engine.into(),
+        pool_key,
+        key_prefix,
+        put_options: o.retention_seconds.map(|s| PutOptions {
+            expiration_ttl: s as f64,
+        }),
+        timeout_ms: o.timeout_ms.map(|t| t as f64),
+        now: o.clock.map_or(JsValue::UNDEFINED, JsValue::from),
+        policy,
+    })
+}
+
+/// The time of an operation: the app's clock when it gave one, else the system clock.
+fn now(clock: &JsValue) -> Result<Millis, JsValue> {
+    let t = if clock.is_undefined() {
+        web_time::SystemTime::now()
+            .duration_since(web_time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_millis() as f64)
     } else {
-        Err(Error::InvalidConfig {
-            field,
-            problem: "must be a whole number in range",
-        })
+        // `configure` checked that the option is a function.
+        let f: &Function = clock.unchecked_ref();
+        f.call0(&JsValue::UNDEFINED)?
+            .as_f64()
+            .ok_or_else(|| errors::argument("now", "the now() option must return a number"))?
+    };
+    if !(t.is_finite() && t >= 0.0 && t < MAX_TIME as f64) {
+        return Err(errors::argument(
+            "now",
+            "clock must return milliseconds between 0 and the end of year 9999",
+        ));
     }
+    Ok(t as Millis)
 }
 
-fn limit(count: f64, window: f64, field: &'static str) -> Result<Option<Limit>, Error> {
-    if count < 0.0 {
-        // The JS layer passes -1 for `null` (off).
-        return Ok(None);
-    }
-    Ok(Some(Limit {
-        count: whole(count, u32::MAX.into(), field)? as u32,
-        window_seconds: whole(window, MAX_TIME, field)?,
-    }))
+/// The `OtpError` for a stored value that is not a record string, or is longer than any
+/// record (the driver does not copy such a value into wasm: it calls
+/// `Engine.corruptRecord()` instead of the operation).
+#[wasm_bindgen(js_name = corruptRecord)]
+pub fn corrupt_record() -> JsValue {
+    errors::from_core(&Error::CorruptRecord(DecodeError::Syntax))
 }
 
-fn short_message(e: &Error) -> &'static str {
-    match e {
-        Error::InvalidArgument { problem, .. } => problem,
-        Error::CorruptRecord(d) => d.as_str(),
-        Error::InvalidConfig { problem, .. } => problem,
-        Error::EntropyUnavailable => {
-            "no randomness available (in Workers, call inside a request handler)"
-        }
-    }
+/// What the driver copies into wasm, at most (longer values are not copied: a stored
+/// value is then corrupt, a submitted code a wrong guess).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Limits {
+    max_tries: usize,
+    max_record_units: usize,
+    max_code_units: u32,
 }
 
-fn verdict_index(v: &Verdict) -> i32 {
-    match v {
-        Verdict::Verified => 0,
-        Verdict::Invalid { .. } => 1,
-        Verdict::Expired => 2,
-        Verdict::Exhausted => 3,
-        Verdict::Used => 4,
-        Verdict::NoOtp => 5,
-        Verdict::LockedOut { .. } => 6,
-    }
+/// The driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }` (compare-and-swap
+/// attempts per operation; the longest stored value and submitted code copied into wasm,
+/// in UTF-16 units).
+#[wasm_bindgen]
+pub fn limits() -> Result<JsValue, JsValue> {
+    to_js(&Limits {
+        max_tries: crate::MAX_TRIES,
+        max_record_units: ENCODED_MAX,
+        max_code_units: MAX_SUBMITTED_UNITS,
+    })
+}
+
+fn core_err(e: Error) -> JsValue {
+    errors::from_core(&e)
 }
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// An engine with no policy yet; [`WasmEngine::configure`] gives it one. Two steps,
-    /// so that the secret, the scope and the alphabet cross through the I/O buffer like
-    /// everything else (and the secret's bytes there are wiped right after).
-    #[wasm_bindgen(constructor)]
-    #[allow(clippy::new_without_default)] // a JS constructor, not a Rust API
-    pub fn new() -> WasmEngine {
-        WasmEngine {
-            core: None,
-            scope: String::new(),
-            io: Box::new([0; IO_LEN]),
-        }
-    }
-
-    /// Validates the policy and builds the core: the secret, the scope and the
-    /// alphabet are read from the I/O buffer at `CFG_SECRET`, `CFG_SCOPE` and
-    /// `CFG_ALPHABET`, with the given lengths. Returns 0, or -1 with the problem in
-    /// the message (the JS layer throws `INVALID_CONFIG`). The buffer's configuration
-    /// bytes are zeroed either way.
-    #[allow(clippy::too_many_arguments)] // one scalar per option keeps the boundary free of serde
-    pub fn configure(
-        &mut self,
-        secret_len: u32,
-        scope_len: u32,
-        alphabet_len: u32,
-        ttl_seconds: f64,
-        max_attempts: f64,
-        length: f64,
-        resend_cooldown_seconds: f64,
-        issue_count: f64,
-        issue_window_seconds: f64,
-        failure_count: f64,
-        failure_window_seconds: f64,
-    ) -> i32 {
-        let built = self.build(
-            [secret_len, scope_len, alphabet_len],
-            [
-                ttl_seconds,
-                max_attempts,
-                length,
-                resend_cooldown_seconds,
-                issue_count,
-                issue_window_seconds,
-                failure_count,
-                failure_window_seconds,
-            ],
-        );
-        self.io[..CFG_END].zeroize();
-        match built {
-            Ok(()) => 0,
-            Err(e) => {
-                self.set_error(&e);
-                -1
-            }
-        }
-    }
-
-    fn build(&mut self, lens: [u32; 3], n: [f64; 8]) -> Result<(), Error> {
-        let [secret_len, scope_len, alphabet_len] = lens.map(|l| l as usize);
-        let text = |at: usize, len: usize, max: usize, field, problem| {
-            if len > max {
-                return Err(Error::InvalidConfig { field, problem });
-            }
-            core::str::from_utf8(&self.io[at..at + len])
-                .map_err(|_| Error::InvalidConfig { field, problem })
+    /// Checks a user id before the driver forms its storage key: a string of 1 to 256
+    /// bytes of UTF-8 without lone surrogates. Throws `INVALID_ARGUMENT` (nothing is copied
+    /// for a string over the limit).
+    #[wasm_bindgen(js_name = checkUser)]
+    pub fn check_user(&self, user: &JsValue) -> Result<(), JsValue> {
+        let bad = |problem| Err(errors::argument("user", problem));
+        let Some(s) = user.dyn_ref::<JsString>() else {
+            return bad("must be a string");
         };
-        let scope_problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
-        let scope = text(
-            CFG_SCOPE,
-            scope_len,
-            crate::MAX_SCOPE_BYTES,
-            "scope",
-            scope_problem,
-        )?;
-        if crate::engine::check_scope(scope).is_err() {
-            return Err(Error::InvalidConfig {
-                field: "scope",
-                problem: scope_problem,
-            });
+        let units = s.length();
+        if units == 0 {
+            return bad("must not be empty");
         }
-        let alphabet = text(
-            CFG_ALPHABET,
-            alphabet_len,
-            CFG_END - CFG_ALPHABET,
-            "alphabet",
-            "must have between 2 and 64 characters",
-        )?;
-        if secret_len > CFG_SCOPE - CFG_SECRET {
-            return Err(Error::InvalidConfig {
-                field: "secret",
-                problem: "must be at most 1024 bytes",
-            });
+        if units > crate::MAX_USER_BYTES as u32
+            || (units > SHORT_USER_UNITS
+                && s.as_string().map_or(0, |u| u.len()) > crate::MAX_USER_BYTES)
+        {
+            return bad("must be at most 256 bytes of utf-8");
         }
-        // Copied straight into the policy's wiped-on-drop buffer.
-        let mut config = Config::new(self.io[CFG_SECRET..CFG_SECRET + secret_len].to_vec());
-        config.ttl_seconds = whole(n[0], MAX_TIME, "ttlSeconds")?;
-        config.max_attempts = whole(n[1], u32::MAX.into(), "maxAttempts")? as u32;
-        config.length = whole(n[2], 64, "length")? as usize;
-        config.alphabet = alphabet.into();
-        config.resend_cooldown_seconds = whole(n[3], MAX_TIME, "resendCooldownSeconds")?;
-        config.issue_limit = limit(n[4], n[5], "issueLimit")?;
-        config.failure_limit = limit(n[6], n[7], "failureLimit")?;
-        self.scope = scope.into();
-        self.core = Some(Engine::new(Policy::new(config)?));
+        if !s.is_well_formed() {
+            return bad("must be well-formed unicode (no lone surrogates)");
+        }
         Ok(())
     }
 
-    /// Writes the message of `e` into the buffer.
-    fn set_error(&mut self, e: &Error) {
-        match e {
-            Error::InvalidConfig { field, problem } => {
-                self.set_message(&["invalid ", field, ": ", problem])
-            }
-            other => self.set_message(&[short_message(other)]),
+    /// Checks a submitted code before any storage call: any string is a guess; anything
+    /// else throws `INVALID_ARGUMENT`.
+    #[wasm_bindgen(js_name = checkCode)]
+    pub fn check_code(&self, code: &JsValue) -> Result<(), JsValue> {
+        if code.is_string() {
+            Ok(())
+        } else {
+            Err(errors::argument("code", "must be a string"))
         }
     }
 
-    /// Writes a message into the buffer (`IO_MSG`, length at `IO_MSG_LEN`), truncated
-    /// to the region.
-    fn set_message(&mut self, parts: &[&str]) {
-        let mut n = 0;
-        for part in parts {
-            let bytes = part.as_bytes();
-            let take = bytes.len().min(IO_LEN - IO_MSG - n);
-            self.io[IO_MSG + n..IO_MSG + n + take].copy_from_slice(&bytes[..take]);
-            n += take;
-        }
-        self.io[IO_MSG_LEN] = n as u8;
-    }
-
-    /// The longest span in seconds for which a record matters (lifetime, cooldown,
-    /// windows): a store must keep records at least this long.
-    #[wasm_bindgen(js_name = longestWindowSeconds)]
-    pub fn longest_window_seconds(&self) -> f64 {
-        self.core
-            .as_ref()
-            .map_or(0.0, |c| c.policy().longest_window_seconds() as f64)
-    }
-
-    /// Where the I/O buffer starts in linear memory (it never moves).
-    #[wasm_bindgen(js_name = ioPtr)]
-    pub fn io_ptr(&self) -> u32 {
-        self.io.as_ptr() as usize as u32
-    }
-
-    /// Runs operation `op` at `now` (ms since the epoch) on the inputs in the I/O buffer:
-    /// `user_len` bytes of user id, `code_len` bytes of submitted code, `stored_len`
-    /// bytes of stored record (negative: no record), and the salt when `salt_given`.
-    /// Returns an answer code (>= 0) or an error code (< 0); the answer's numbers, the
-    /// record to write and the code are in the buffer's output half.
-    pub fn run(
+    /// Runs `op` for `user` on the stored value; keeps the record to write for
+    /// `takeWrite`.
+    fn run(
         &mut self,
-        op: u32,
-        user_len: u32,
-        code_len: u32,
-        stored_len: i32,
-        now: f64,
-        salt_given: bool,
-    ) -> i32 {
-        self.io[IO_WRITE_LEN..IO_MSG_LEN + 1].fill(0);
-        match self.run_inner(op, user_len, code_len, stored_len, now, salt_given) {
-            Ok(answer) => answer,
-            Err(e) => {
-                self.set_error(&e);
-                match e {
-                    Error::CorruptRecord(_) => E_CORRUPT_RECORD,
-                    Error::EntropyUnavailable => E_NEED_SALT,
-                    _ => E_INVALID_ARGUMENT,
-                }
-            }
-        }
+        op: Op<'_>,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<Answer, JsValue> {
+        self.write = None;
+        let now = now(clock)?;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let mut draw = || {
+            let mut salt = [0u8; SALT_LEN];
+            getrandom::fill(&mut salt).ok().map(|()| salt)
+        };
+        let (answer, write) = self
+            .core
+            .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
+            .map_err(core_err)?;
+        self.write = write.map(|r| r.encode());
+        Ok(answer)
     }
 
-    fn run_inner(
+    fn issue(
         &mut self,
-        op: u32,
-        user_len: u32,
-        code_len: u32,
-        stored_len: i32,
-        now: f64,
-        salt_given: bool,
-    ) -> Result<i32, Error> {
-        let bad = |problem| Error::InvalidArgument {
-            argument: "input",
-            problem,
-        };
-        if !(now.is_finite() && now >= 0.0 && now <= MAX_TIME as f64) {
-            return Err(bad(
-                "clock must return milliseconds between 0 and year 9999",
-            ));
-        }
-        let now = now as Millis;
-        let (user_len, code_len) = (user_len as usize, code_len as usize);
-        if user_len > crate::MAX_USER_BYTES || code_len > MAX_CODE_BYTES {
-            return Err(bad("input too long"));
-        }
-        let io = &self.io;
-        let user = core::str::from_utf8(&io[IO_USER..IO_USER + user_len])
-            .map_err(|_| bad("user must be well-formed unicode"))?;
-        // Not UTF-8 cannot happen (JS encodes); should it, it is simply a wrong code.
-        let code = core::str::from_utf8(&io[IO_CODE..IO_CODE + code_len]).unwrap_or("\0");
-        let stored = match usize::try_from(stored_len) {
-            Err(_) => None,
-            Ok(n) if n <= MAX_STORED_BYTES => Some(
-                core::str::from_utf8(&io[IO_STORED..IO_STORED + n])
-                    .map_err(|_| Error::CorruptRecord(crate::DecodeError::Syntax))?,
-            ),
-            Ok(_) => return Err(Error::CorruptRecord(crate::DecodeError::Syntax)),
-        };
-        let op = match op {
-            OP_CREATE => Op::Create,
-            OP_GENERATE => Op::Generate,
-            OP_LATEST => Op::Latest,
-            OP_VERIFY => Op::Verify(code),
-            OP_RESET => Op::ResetAttempts,
-            OP_INVALIDATE => Op::Invalidate,
-            _ => return Err(bad("unknown operation")),
-        };
-        let core = self.core.as_ref().ok_or(bad("engine not configured"))?;
-        let subject = Subject::new(&self.scope, user)?;
-        let mut salt = [0u8; SALT_LEN];
-        salt.copy_from_slice(&io[IO_SALT..IO_SALT + SALT_LEN]);
-        // Randomness is asked for only when a new cycle starts (crypto.getRandomValues
-        // costs about 3 us in Node, more than the rest of a create).
-        let mut draw = || salt_given.then_some(salt);
-        let (answer, write) = core.apply_record(op, &subject, stored, now, &mut draw)?;
-        if let Some(record) = write {
-            // Encoded in place: the region is exactly the encoder's worst case.
-            let region: &mut [u8; ENCODED_MAX] = (&mut self.io[IO_WRITE..IO_CODE_OUT])
-                .try_into()
-                .map_err(|_| bad("buffer layout"))?;
-            let n = record.encode_into(region);
-            self.io[IO_WRITE_LEN..IO_WRITE_LEN + 2].copy_from_slice(&(n as u16).to_le_bytes());
-        }
-        Ok(self.answer(answer))
-    }
-
-    fn set_nums(&mut self, nums: &[f64]) {
-        for (i, v) in nums.iter().enumerate() {
-            let at = IO_NUMS + 8 * i;
-            self.io[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        }
-    }
-
-    fn view(&mut self, v: OtpView) {
-        let code = v.code.as_str().as_bytes();
-        let n = code.len().min(IO_LEN - IO_CODE_OUT);
-        self.io[IO_CODE_OUT..IO_CODE_OUT + n].copy_from_slice(&code[..n]);
-        self.io[IO_CODE_LEN] = n as u8;
-        self.set_nums(&[
-            v.created_at as f64,
-            v.expires_at as f64,
-            f64::from(v.attempts),
-            f64::from(v.max_attempts),
-            match v.status {
-                crate::Status::Active => 0.0,
-                crate::Status::Expired => 1.0,
-                crate::Status::Exhausted => 2.0,
-                crate::Status::Used => 3.0,
-                crate::Status::Superseded => 4.0,
-            },
-        ]);
-    }
-
-    fn answer(&mut self, a: Answer) -> i32 {
-        match a {
-            Answer::Issue(Issue::Issued(v)) => {
-                self.view(v);
-                A_ISSUED
-            }
+        op: Op<'_>,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        match self.run(op, user, stored, clock)? {
+            Answer::Issue(Issue::Issued(v)) => to_js(&Otp::new(&v, false)),
             Answer::Issue(Issue::RateLimited {
                 retry_after_ms,
                 reason,
-            }) => {
-                self.set_nums(&[retry_after_ms as f64]);
-                let message = match reason {
-                    crate::Limited::Cooldown => {
-                        "resend cooldown: wait before requesting another code"
-                    }
-                    crate::Limited::IssueLimit => "issue limit reached: too many codes requested",
-                    crate::Limited::LockedOut => "too many failed attempts: locked out",
-                };
-                self.set_message(&[message]);
-                A_RATE_LIMITED
-            }
+            }) => Err(errors::rate_limited(retry_after_ms, reason)),
             Answer::Issue(Issue::ActiveOtpExists { expires_at }) => {
-                self.set_nums(&[expires_at as f64]);
-                A_ACTIVE_EXISTS
+                Err(errors::active_exists(expires_at))
             }
-            Answer::Latest(None) => A_LATEST_NONE,
-            Answer::Latest(Some(v)) => {
-                self.view(v);
-                A_LATEST
-            }
-            Answer::Verdict(v) => {
-                self.set_nums(&[match v {
-                    Verdict::Invalid { attempts_left } => f64::from(attempts_left),
-                    Verdict::LockedOut { retry_after_ms } => retry_after_ms as f64,
-                    _ => 0.0,
-                }]);
-                A_VERDICT + verdict_index(&v)
-            }
-            Answer::Flag(false) => A_FALSE,
-            Answer::Flag(true) => A_TRUE,
+            _ => Err(unexpected()),
         }
+    }
+
+    /// `create`: a new code (the previous one can never verify again), or `RATE_LIMITED`.
+    pub fn create(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.issue(Op::Create, user, stored, clock)
+    }
+
+    /// `generate`: like `create`, but `ACTIVE_OTP_EXISTS` while a code is active.
+    pub fn generate(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.issue(Op::Generate, user, stored, clock)
+    }
+
+    /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
+    pub fn latest(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        match self.run(Op::Latest, user, stored, clock)? {
+            Answer::Latest(v) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// `check`: the structured verdict `{ ok, reason, attemptsLeft, retryAfterMs? }`.
+    /// `code` is `undefined` when it is too long to be copied: a wrong guess.
+    pub fn check(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let code = code.unwrap_or_default();
+        match self.run(Op::Verify(&code), user, stored, clock)? {
+            Answer::Verdict(v) => to_js(&VerdictJs::from(v)),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// `verify`: whether the code verified (the same rule as `check`, boolean answer).
+    pub fn verify(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        let code = code.unwrap_or_default();
+        match self.run(Op::Verify(&code), user, stored, clock)? {
+            Answer::Verdict(v) => Ok(v.is_ok()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// `resetAttempts`: true if there was a current code; clears the failure budget.
+    #[wasm_bindgen(js_name = resetAttempts)]
+    pub fn reset_attempts(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        self.flag(Op::ResetAttempts, user, stored, clock)
+    }
+
+    /// `invalidate`: true if there was an active code, now revoked.
+    pub fn invalidate(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        self.flag(Op::Invalidate, user, stored, clock)
+    }
+
+    fn flag(
+        &mut self,
+        op: Op<'_>,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        match self.run(op, user, stored, clock)? {
+            Answer::Flag(f) => Ok(f),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The record the last operation asked to write, once; `undefined` when it writes
+    /// nothing.
+    #[wasm_bindgen(js_name = takeWrite)]
+    pub fn take_write(&mut self) -> Option<String> {
+        self.write.take()
     }
 }
 
-/// The wasm build is `no_std`. Allocation is rare (engine set-up, one short record
-/// string per writing operation), so a minimal free-list allocator does: lol_alloc is
-/// 2.3 KB gzip smaller than dlmalloc (std's), measured no slower here, and the memory
-/// budget (`bench/budgets.mjs`) checks linear memory stays flat over 10^6 operations.
+/// An answer of the wrong kind for the operation: cannot happen (`Engine::apply_record`
+/// maps each operation to its answer), reported rather than panicking.
+fn unexpected() -> JsValue {
+    errors::otp_error(
+        "INTERNAL",
+        "unexpected answer kind",
+        errors::Fields::default(),
+    )
+}
+
+/// The global allocator. Allocation is rare and small here (option strings, the user,
+/// code and record of each call, one record string per write), so a minimal free list
+/// does: lol_alloc is about 2.3 KB gzip smaller than dlmalloc (std's), and the memory
+/// budget (`bench/budgets.mjs`) checks that linear memory stays flat over 10^6 operations.
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
-
-/// Nothing in this crate is meant to panic (every input is checked); should something
-/// still panic, trap at once. No message is formatted, so none of core's formatting code
-/// is linked in.
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    core::arch::wasm32::unreachable()
-}

@@ -1,12 +1,14 @@
 // Concurrency: many operations on one user at once, over a store that yields to the
-// event loop (and sleeps a random 0-2 ms) between every read and write, so that the
-// read-decide-write cycles of concurrent calls really interleave.
+// event loop (and sleeps a random 0-2 ms) between every read and write.
 //
 //   node --test tests/js/concurrency.test.mjs
 //
-// With compare-and-swap the guarantees are exact (attempts, single use, issue limit).
-// Without it (a plain get/put store, like Workers KV) they are not; the test measures and
-// prints by how much, and asserts only what still holds.
+// Inside one instance of the package, operations on one key take turns: the guarantees
+// are exact on any store, with or without compare-and-swap. Across instances (processes,
+// isolates: here, separate module instances sharing one store) the read-decide-write
+// cycles really interleave; with compare-and-swap the guarantees stay exact (attempts,
+// single use, issue limit). Without it (a plain get/put store, like Workers KV) they are
+// not; the test measures and prints by how much, and asserts only what still holds.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { OtpManager, memoryStorage } from "../../pkg/node.js";
@@ -14,17 +16,55 @@ import {
   concurrencySuite, createStorm, rightGuessStorm, wrongGuessStorm, yieldingStorage, settle, SECRET, T0, wrongCode,
 } from "./reliability-lib.mjs";
 
+import { spreadManager } from "./instances.mjs";
+
+// Calls spread over four more instances of the package (separate pools and queues).
+const Spread = await spreadManager(4);
+
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20300101);
 const report = (label, figures) => console.log(`${label}: ${JSON.stringify(figures)}`);
 
-test("yielding store with compareAndSwap: exact counts under 1000/100/100 concurrent calls", async () => {
+test("one instance, store without compareAndSwap: exact counts (operations on one key take turns)", async () => {
+  let seed = SEED + 50;
+  const figures = await concurrencySuite(() => yieldingStorage({ cas: false, seed: seed++ }), { OtpManager });
+  report("one instance, no-CAS storms", { wrong: figures.wrong.answers, right: figures.right.answers, create: figures.create.outcomes });
+  assert.equal(figures.wrong.attempts, 3);
+  assert.equal(figures.wrong.invalid, 3);
+  assert.equal(figures.right.verified, 1);
+  assert.equal(figures.create.issued, 5);
+});
+
+test("one instance: managers with equal options share the turns (a manager per request stays exact)", async () => {
+  const store = yieldingStorage({ cas: false, seed: SEED + 60 });
+  const make = () => new OtpManager(store, { secret: SECRET, now: () => T0, failureLimit: null });
+  const { code } = await make().create("per-request");
+  const rs = await settle(Array.from({ length: 200 }, (_, i) => make().check("per-request", wrongCode(code, i))));
+  const invalid = rs.filter((r) => r.ok && r.value.reason === "invalid").length;
+  assert.equal(invalid, 3);
+  assert.equal((await make().getLatestOtp("per-request")).attempts, 3);
+});
+
+test("one instance: different keys still run in parallel", async () => {
+  // Each get takes 20 ms; 20 users at once must take about 20 ms per step, not 20 x 20.
+  const map = new Map();
+  const slow = (v) => new Promise((r) => setTimeout(() => r(v), 20));
+  const store = { get: (k) => slow(map.get(k) ?? null), put: (k, v) => slow(map.set(k, v)) };
+  const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
+  const t = performance.now();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => otp.create(`parallel-${i}`)));
+  const ms = performance.now() - t;
+  console.log(`20 users, 2 x 20 ms storage calls each, at once: ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 200, `took ${ms} ms: different keys were serialised`);
+});
+
+test("yielding store with compareAndSwap, across instances: exact counts under 1000/100/100 concurrent calls", async () => {
   let seed = SEED;
   const stores = [];
   const figures = await concurrencySuite(() => {
     const s = yieldingStorage({ cas: true, seed: seed++ });
     stores.push(s);
     return s;
-  }, { OtpManager });
+  }, { OtpManager: Spread });
   report("cas wrong-guess storm", figures.wrong);
   report("cas right-guess storm", figures.right);
   report("cas create storm", figures.create);
@@ -64,36 +104,37 @@ test("memoryStorage wrapped in a yielding store: exact counts", async () => {
       async compareAndSwap(k, e, v) { await pause(); const ok = inner.compareAndSwap(k, e, v); await pause(); return ok; },
     };
   };
-  const figures = await concurrencySuite(wrapped, { OtpManager });
+  const figures = await concurrencySuite(wrapped, { OtpManager: Spread });
   report("yielding memoryStorage storms", { wrong: figures.wrong.answers, right: figures.right.answers, create: figures.create.outcomes });
 });
 
 test("a store that always conflicts gives CONFLICT after MAX_TRIES = 16 rounds", async () => {
   const store = yieldingStorage({ cas: true, seed: SEED, maxDelayMs: 0 });
-  const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
-  const { code } = await otp.create("ada");
+  const { code } = await new OtpManager(store, { secret: SECRET, now: () => T0 }).create("ada");
   const before = store.map.get("otp:default:ada");
   store.compareAndSwap = async () => false;
+  // Methods are taken when the manager is built.
+  const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
   store.stats.gets = 0;
   await assert.rejects(otp.check("ada", wrongCode(code)), { name: "OtpError", code: "CONFLICT" });
   assert.equal(store.stats.gets, 16);
   assert.equal(store.map.get("otp:default:ada"), before);
 });
 
-test("store WITHOUT compareAndSwap: measured under-count (last writer wins)", async () => {
+test("store WITHOUT compareAndSwap, across instances: measured under-count (last writer wins)", async () => {
   // What 1000 parallel wrong guesses achieve on a plain get/put store. Nothing exact is
   // promised here; the record stays valid (attempts <= maxAttempts) and the figures are
   // printed for SECURITY.md.
   const runs = [];
   for (let i = 0; i < 3; i++) {
-    const wrong = await wrongGuessStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED + i }), n: 1000 });
+    const wrong = await wrongGuessStorm({ OtpManager: Spread, storage: yieldingStorage({ cas: false, seed: SEED + i }), n: 1000 });
     assert.ok(wrong.attempts <= wrong.maxAttempts, `attempts ${wrong.attempts} > ${wrong.maxAttempts}`);
     runs.push({ invalidAnswers: wrong.invalid, attemptsCounted: wrong.attempts, answers: wrong.answers });
   }
   report("no-CAS 1000 wrong guesses (3 seeds)", runs);
-  const right = await rightGuessStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100 });
+  const right = await rightGuessStorm({ OtpManager: Spread, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100 });
   report("no-CAS 100 right guesses: verified count (single use NOT guaranteed)", right.answers);
-  const create = await createStorm({ OtpManager, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100, verifyAfter: false });
+  const create = await createStorm({ OtpManager: Spread, storage: yieldingStorage({ cas: false, seed: SEED }), n: 100, verifyAfter: false });
   report("no-CAS 100 creates under issueLimit 5/h: outcomes", create.outcomes);
   assert.ok(right.verified >= 1);
   assert.ok(create.issued >= 1);
@@ -102,7 +143,7 @@ test("store WITHOUT compareAndSwap: measured under-count (last writer wins)", as
 test("no-CAS store, sequential-but-overlapping pairs: under-count per wave", async () => {
   // A milder, more realistic race: waves of 2 concurrent guesses (two tabs, two devices).
   const store = yieldingStorage({ cas: false, seed: SEED + 7 });
-  const otp = new OtpManager(store, { secret: SECRET, now: () => T0, maxAttempts: 1000, failureLimit: null });
+  const otp = new Spread(store, { secret: SECRET, now: () => T0, maxAttempts: 1000, failureLimit: null });
   const { code } = await otp.create("pairs");
   let answered = 0;
   for (let w = 0; w < 50; w++) {
@@ -120,7 +161,7 @@ test("whole-space sweep in one burst (10^4 parallel guesses, 4 digits): CAS vs n
   // once. Each guess reads the record before any write lands, so each one is compared.
   const sweep = async (cas, seed) => {
     const store = yieldingStorage({ cas, seed, maxDelayMs: 0 });
-    const otp = new OtpManager(store, { secret: SECRET, now: () => T0 });
+    const otp = new Spread(store, { secret: SECRET, now: () => T0 });
     await otp.create("victim");
     const guesses = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, "0"));
     const rs = await settle(guesses.map((g) => otp.check("victim", g)));

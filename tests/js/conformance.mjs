@@ -159,11 +159,33 @@ const settle = (promises) => Promise.allSettled(promises);
 
 export const cases = [
   {
+    name: "resendAvailableAt: create is refused exactly until then, and a used code has no cooldown",
+    async run(ctx) {
+      const { assert, otp, user, clock } = await setup(ctx, { resendCooldownSeconds: 45 });
+      const u = user();
+      const first = await otp.create(u);
+      assert.equal(first.resendAvailableAt, first.createdAt + 45_000);
+      clock.set(first.resendAvailableAt - 1);
+      const early = await otp.create(u).then(() => null, (e) => e);
+      assert.equal(early && early.code, "RATE_LIMITED");
+      assert.equal(early.retryAfterMs, 1);
+      assert.equal(early.reason, "cooldown");
+      clock.set(first.resendAvailableAt);
+      const second = await otp.create(u);
+      assert.equal(await otp.verify(u, second.code), true);
+      const latest = await otp.getLatestOtp(u);
+      assert.equal(latest.status, "used");
+      assert.equal(latest.resendAvailableAt, latest.createdAt, "no cooldown after use");
+      assert.ok((await otp.create(u)).code);
+    },
+  },
+  {
     name: "create: default code is 4 digits, attempts 0 of 3, expires 1 h after creation",
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx);
       const issued = await otp.create(user());
-      assert.deepEqual(Object.keys(issued).sort(), ["attempts", "code", "createdAt", "expiresAt", "maxAttempts"]);
+      assert.deepEqual(Object.keys(issued).sort(), ["attempts", "code", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
+      assert.equal(issued.resendAvailableAt, issued.createdAt + 30_000, "the default cooldown, reported by the core");
       assert.equal(typeof issued.code, "string");
       assert.ok(/^[0-9]{4}$/.test(issued.code), `code ${issued.code} is not 4 digits`);
       assert.equal(issued.createdAt, clock.t);
@@ -406,7 +428,7 @@ export const cases = [
       const c = user("used");
       const ic = await otp.create(c);
       assert.equal(await otp.verify(c, ic.code), true);
-      assert.deepEqual(await latest(c), { ...ic, status: "used" });
+      assert.deepEqual(await latest(c), { ...ic, status: "used", resendAvailableAt: ic.createdAt });
       clock.set(ic.expiresAt + 1);
       assert.equal((await latest(c)).status, "used", "used wins over expired");
 

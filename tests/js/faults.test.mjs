@@ -261,6 +261,76 @@ describe("non-boolean compareAndSwap answers", () => {
   }
 });
 
+describe("storage calls that never settle: TIMEOUT, the record as before or as after", () => {
+  const never = () => new Promise(() => {});
+  for (const [label, hang] of [["get", "get"], ["put (no compareAndSwap)", "put"], ["compareAndSwap", "compareAndSwap"]]) {
+    test(`a ${label} that never settles rejects with TIMEOUT after timeoutMs`, { timeout: 5000 }, async () => {
+      const map = new Map();
+      const store = {
+        get: async (k) => map.get(k) ?? null,
+        put: async (k, v) => { map.set(k, v); },
+        ...(hang !== "put" ? { compareAndSwap: async (k, e, v) => ((map.get(k) ?? null) === e ? (map.set(k, v), true) : false) } : {}),
+      };
+      const otp = new OtpManager(store, { ...OPTIONS, timeoutMs: 50, now: () => T0 });
+      const { code } = await otp.create(USER);
+      const before = map.get(KEY);
+      store[hang] = never;
+      const hung = new OtpManager(store, { ...OPTIONS, timeoutMs: 50, now: () => T0 });
+      const t = performance.now();
+      await assert.rejects(hung.check(USER, wrongCode(code)), (e) => e instanceof OtpError && e.code === "TIMEOUT" && e.timeoutMs === 50);
+      const ms = performance.now() - t;
+      assert.ok(ms >= 45 && ms < 1000, `rejected after ${ms} ms`);
+      assert.equal(map.get(KEY), before, "nothing half-written");
+      // The key's turn was released: a healthy manager on the healed store goes on.
+      store[hang] = hang === "get" ? async (k) => map.get(k) ?? null : store[hang];
+      const healed = new OtpManager({ get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); } }, { ...OPTIONS, now: () => T0 });
+      assert.equal(await healed.verify(USER, code), true);
+    });
+  }
+  test("timeoutMs: null waits as long as the store takes", async () => {
+    const map = new Map();
+    const slow = (v) => new Promise((r) => setTimeout(() => r(v), 80));
+    const otp = new OtpManager({ get: (k) => slow(map.get(k) ?? null), put: (k, v) => slow(map.set(k, v)) }, { ...OPTIONS, timeoutMs: null });
+    assert.match((await otp.create(USER)).code, /^\d{4}$/);
+    const short = new OtpManager({ get: (k) => slow(map.get(k) ?? null), put: (k, v) => slow(map.set(k, v)) }, { ...OPTIONS, timeoutMs: 20 });
+    await assert.rejects(short.getLatestOtp(USER), (e) => e.code === "TIMEOUT");
+  });
+  test("timeoutMs is validated in Rust like every option", () => {
+    for (const bad of [0, -1, 1.5, "10", 2 ** 31]) {
+      assert.throws(() => new OtpManager(memoryStorage(), { ...OPTIONS, timeoutMs: bad }), (e) => e.code === "INVALID_CONFIG" && e.field === "timeoutMs");
+    }
+    assert.equal(new OtpManager(memoryStorage(), OPTIONS).policy.timeoutMs, 10_000);
+  });
+});
+
+describe("storage methods come from the store or its class, never from Object.prototype", () => {
+  test("a polluted Object.prototype.compareAndSwap does not make a { get, put } store a CAS store", async () => {
+    Object.prototype.compareAndSwap = () => true;
+    try {
+      const map = new Map();
+      let puts = 0;
+      const otp = new OtpManager({ get: (k) => map.get(k) ?? null, put: (k, v) => { puts++; map.set(k, v); } }, { ...OPTIONS, now: () => T0 });
+      const { code } = await otp.create(USER);
+      for (let i = 0; i < 3; i++) await otp.check(USER, wrongCode(code, i));
+      assert.equal(puts, 4, "every write went through put");
+      assert.equal((await otp.getLatestOtp(USER)).attempts, 3, "attempts counted");
+    } finally {
+      delete Object.prototype.compareAndSwap;
+    }
+  });
+  test("methods of the store's class are used", async () => {
+    class Store {
+      #m = new Map();
+      get(k) { return this.#m.get(k) ?? null; }
+      put(k, v) { this.#m.set(k, v); }
+      compareAndSwap(k, e, v) { if ((this.#m.get(k) ?? null) !== e) return false; this.#m.set(k, v); return true; }
+    }
+    const otp = new OtpManager(new Store(), { ...OPTIONS, now: () => T0 });
+    const { code } = await otp.create(USER);
+    assert.equal(await otp.verify(USER, code), true);
+  });
+});
+
 test("fault case count", () => {
   console.log(`fault cases run: ${casesRun}, not applicable (fault kind does not fit the call): ${casesSkipped}`);
   assert.ok(casesRun > 300);

@@ -182,7 +182,6 @@ describe("node server: HTTP API", () => {
       ["/api/otp/verify", { user: "ada", code: 1234 }],
       ["/api/otp/verify", { user: 1, code: "1234" }],
       ["/api/otp/verify", { user: "ada", code: "1234", scope: "nope" }],
-      ["/api/otp/verify", { user: "ada", code: "1".repeat(257) }], // library: code too long
     ];
     for (const [route, body] of bodies) {
       const r = await demo.request("POST", route, { body });

@@ -286,7 +286,7 @@ describe("arguments", { skip }, () => {
     const u = uid();
     const { code } = await otp.create(u);
     storage.reset();
-    for (const bad of [undefined, null, Number(code), {}, [code], new String(code), Symbol("c"), true, "1".repeat(257), MiB, `${code}${" ".repeat(300)}`]) {
+    for (const bad of [undefined, null, Number(code), {}, [code], new String(code), Symbol("c"), true, 1n, () => code]) {
       for (const method of ["check", "verify"]) {
         let p;
         assert.doesNotThrow(() => {
@@ -301,13 +301,13 @@ describe("arguments", { skip }, () => {
     assert.equal(await otp.verify(u, code), true);
   });
 
-  test("any string of at most 256 units is a guess: an invalid attempt, never an error", async () => {
-    const { otp } = setup({ maxAttempts: 10 });
+  test("any string is a guess, whatever its length: an invalid attempt, never an error", async () => {
+    const { otp } = setup({ maxAttempts: 11, failureLimit: null });
     const u = uid();
     const { code } = await otp.create(u);
-    const guesses = ["", " ", "-", "x".repeat(256), "\uD800", "١٢٣٤", `${code}\u0000`, `${code}0`, "🙂🙂🙂🙂", "\u00A0" + code];
-    let left = 9;
-    for (const g of guesses.slice(0, 10)) {
+    const guesses = ["", " ", "x".repeat(256), "\uD800", "١٢٣٤", `${code}\u0000`, `${code}0`, "🙂🙂🙂🙂", "\u00A0" + code, "1".repeat(100_000), `${code}${" ".repeat(300)}`];
+    let left = 10;
+    for (const g of guesses) {
       assert.deepEqual(await otp.check(u, g), { ok: false, reason: "invalid", attemptsLeft: left-- }, inspect(g).slice(0, 40));
     }
     await stillWorks(otp);
@@ -632,7 +632,6 @@ describe("errors never contain the code or the secret", { skip }, () => {
     const collect = async (p) => errors.push(await p.then(() => assert.fail("expected an error"), (e) => e));
     await collect(otp.create(u)); // RATE_LIMITED (cooldown)
     await collect(otp.generate(u)); // ACTIVE_OTP_EXISTS
-    await collect(otp.check(u, `${code}`.repeat(30))); // INVALID_ARGUMENT (code too long)
     await collect(otp.check(u, 12345)); // INVALID_ARGUMENT (code type)
     await collect(otp.create(`${code}${"x".repeat(300)}`)); // INVALID_ARGUMENT (user)
     await collect(otp.create(`${code}${"é".repeat(200)}`)); // INVALID_ARGUMENT (user bytes)
@@ -689,7 +688,7 @@ describe("errors never contain the code or the secret", { skip }, () => {
     for (const p of [
       otp.create(marker.repeat(30)),
       otp.create(`${marker}\uD800`),
-      otp.check(uid(), marker.repeat(30)),
+      otp.check(marker.repeat(30), "1234"),
     ]) {
       const e = await p.catch((x) => x);
       assert.equal(e.code, "INVALID_ARGUMENT");

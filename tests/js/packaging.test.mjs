@@ -17,8 +17,10 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PKG = path.join(ROOT, "pkg");
 const TYPES = path.join(ROOT, "tests/js/types");
 const BIN = path.join(ROOT, "node_modules/.bin");
-const built = existsSync(path.join(PKG, "wasm/edge_otp_bg.wasm")) && existsSync(path.join(PKG, "dist/node.cjs"));
-const skip = built ? false : "package not built (run `bash .ci/build` first)";
+const built = existsSync(path.join(PKG, "wasm/edge_otp_bg.wasm")) && existsSync(path.join(PKG, "dist/node.mjs"));
+// Not a skip: a test command that silently skips packaging would pass without checking it.
+if (!built) throw new Error("package not built: run `bash .ci/build` first");
+const skip = false;
 const hasRedis = existsSync(path.join(PKG, "redis.js")) && existsSync(path.join(PKG, "redis.d.ts"));
 const noRedis = hasRedis ? false : "pkg/redis.js / pkg/redis.d.ts not written yet";
 const pkgJson = JSON.parse(readFileSync(path.join(PKG, "package.json"), "utf8"));
@@ -96,7 +98,7 @@ describe("packaging: the npm tarball", { skip }, () => {
   test("contents: the .wasm, glue, entries and types; no Rust sources or build leftovers", () => {
     const files = work.info.files.map((f) => f.path).sort();
     for (const f of ["package.json", "wasm/edge_otp_bg.wasm", "wasm/edge_otp.js", "slim.js", "node.js", "workerd.js",
-      "browser.js", "dist/node.cjs", "dist/node.mjs", "dist/wasm-inline.js", "index.d.ts", "slim.d.ts"]) {
+      "browser.js", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "index.d.cts", "slim.d.ts"]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     for (const f of files) {
@@ -150,7 +152,7 @@ describe("packaging: the npm tarball", { skip }, () => {
     assert.equal(out.pkgVersion, pkgJson.version);
   });
 
-  test("CommonJS: require(\"edge-otp\") resolves to dist/node.cjs and does create + verify", async () => {
+  test("CommonJS: require(\"edge-otp\") resolves to node.cjs and does create + verify", async () => {
     writeFileSync(
       path.join(work.project, "cjs.cjs"),
       `const { OtpManager, OtpError, memoryStorage } = require("edge-otp");
@@ -166,7 +168,7 @@ describe("packaging: the npm tarball", { skip }, () => {
     const out = await node("cjs.cjs");
     assertRoundTrip(out);
     assert.deepEqual(out.exports, ["OtpError", "OtpManager", "memoryStorage"]);
-    assert.match(out.resolved, /\/node_modules\/edge-otp\/dist\/node\.cjs$/);
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/node\.cjs$/);
     assert.match(out.wasm, /\/node_modules\/edge-otp\/wasm\/edge_otp_bg\.wasm$/);
     assert.equal(out.version, pkgJson.version);
   });
@@ -221,6 +223,25 @@ describe("packaging: the npm tarball", { skip }, () => {
     assert.deepEqual(out, { type: "function", rejects: true, methods: ["function", "function", "function"], absent: null });
   });
 
+  test("edge-otp/sql: the three factories are exported (ESM and require) and refuse bad tables", { skip: existsSync(path.join(PKG, "sql.js")) ? false : "pkg/sql.js not written yet" }, async () => {
+    writeFileSync(
+      path.join(work.project, "sql.mjs"),
+      `import { postgresStorage, sqliteStorage, d1Storage, createTableStatements } from "edge-otp/sql";
+       import { createRequire } from "node:module";
+       const required = createRequire(import.meta.url)("edge-otp/sql");
+       const out = { types: [postgresStorage, sqliteStorage, d1Storage, createTableStatements].map((f) => typeof f), required: typeof required.sqliteStorage };
+       try { sqliteStorage({ prepare() {} }, { table: "x; DROP TABLE y" }); out.refused = false; } catch (e) { out.refused = e instanceof TypeError && e.code; }
+       out.methods = ["get", "put", "compareAndSwap", "delete", "purgeExpired", "createTable"].map((m) => typeof postgresStorage({ query: async () => ({ rows: [], rowCount: 0 }) })[m]);
+       out.absent = await postgresStorage({ query: async () => ({ rows: [], rowCount: 0 }) }).get("k");
+       console.log(JSON.stringify(out));`,
+    );
+    const out = await node("sql.mjs");
+    assert.deepEqual(out, {
+      types: ["function", "function", "function", "function"], required: "function", refused: "INVALID_CONFIG",
+      methods: Array(6).fill("function"), absent: null,
+    });
+  });
+
   test("browser bundle (esbuild, platform browser) runs under Node as ESM and does create + verify", async () => {
     writeFileSync(
       path.join(work.project, "browser-entry.mjs"),
@@ -264,6 +285,10 @@ describe("packaging: the npm tarball", { skip }, () => {
       copyFileSync(path.join(TYPES, "consumer-redis.ts"), path.join(work.project, "consumer-redis.ts"));
       files.push("consumer-redis.ts");
     }
+    if (existsSync(path.join(PKG, "sql.d.ts"))) {
+      copyFileSync(path.join(TYPES, "consumer-sql.ts"), path.join(work.project, "consumer-sql.ts"));
+      files.push("consumer-sql.ts");
+    }
     writeFileSync(
       path.join(work.project, "tsconfig.json"),
       JSON.stringify({
@@ -277,13 +302,50 @@ describe("packaging: the npm tarball", { skip }, () => {
           target: "es2022",
           module: "nodenext",
           moduleResolution: "nodenext",
-          lib: ["es2022", "dom"],
+          lib: ["es2022", "esnext.disposable", "dom"],
           types: [],
         },
         files,
       }),
     );
     await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
+  });
+
+  test("TypeScript CommonJS consumer (module: node16) against the installed tarball", async () => {
+    copyFileSync(path.join(TYPES, "consumer-cjs.cts"), path.join(work.project, "consumer-cjs.cts"));
+    writeFileSync(
+      path.join(work.project, "tsconfig.cjs.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: "es2022",
+          module: "node16", moduleResolution: "node16", lib: ["es2022", "esnext.disposable", "dom"], types: [],
+        },
+        files: ["consumer-cjs.cts"],
+      }),
+    );
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.cjs.json"], { cwd: work.project });
+  });
+
+  test("require and import in one process give the same module and the same OtpError class", async () => {
+    const script = path.join(work.project, "same-class.mjs");
+    writeFileSync(script, `
+      import { createRequire } from "node:module";
+      import * as esm from "edge-otp";
+      import * as slim from "edge-otp/slim";
+      const cjs = createRequire(import.meta.url)("edge-otp");
+      let thrown;
+      try { await new esm.OtpManager(cjs.memoryStorage(), { secret: "x".repeat(16) }).create(""); } catch (e) { thrown = e; }
+      console.log(JSON.stringify({
+        sameClass: cjs.OtpError === esm.OtpError,
+        sameManager: cjs.OtpManager === esm.OtpManager,
+        slimSameClass: slim.OtpError === esm.OtpError,
+        thrownIsCjsClass: thrown instanceof cjs.OtpError,
+      }));
+    `);
+    const { stdout } = await run(process.execPath, [script], { cwd: work.project });
+    assert.deepEqual(JSON.parse(stdout.trim().split("\n").at(-1)), {
+      sameClass: true, sameManager: true, slimSameClass: true, thrownIsCjsClass: true,
+    });
   });
 });
 

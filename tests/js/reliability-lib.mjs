@@ -88,6 +88,32 @@ export function yieldingStorage({ cas = true, seed = 1, maxDelayMs = 2, map = ne
 }
 
 /** Awaits every promise; each result is `{ ok: true, value }` or `{ ok: false, error }`. */
+/**
+ * A manager class over several independent instances of the package (separate module
+ * instances: separate engine pools and per-key queues, like separate processes or
+ * isolates sharing one store): each call goes to the next instance in turn.
+ */
+export function acrossInstances(classes) {
+  return class AcrossInstances {
+    #managers;
+    #next = 0;
+    constructor(storage, options) {
+      this.#managers = classes.map((C) => new C(storage, options));
+    }
+    #pick() {
+      return this.#managers[this.#next++ % this.#managers.length];
+    }
+    keyFor(user) { return this.#managers[0].keyFor(user); }
+    create(...a) { return this.#pick().create(...a); }
+    generate(...a) { return this.#pick().generate(...a); }
+    getLatestOtp(...a) { return this.#pick().getLatestOtp(...a); }
+    check(...a) { return this.#pick().check(...a); }
+    verify(...a) { return this.#pick().verify(...a); }
+    resetAttempts(...a) { return this.#pick().resetAttempts(...a); }
+    invalidate(...a) { return this.#pick().invalidate(...a); }
+  };
+}
+
 export async function settle(promises) {
   const out = await Promise.allSettled(promises);
   return out.map((r) => (r.status === "fulfilled" ? { ok: true, value: r.value } : { ok: false, error: r.reason }));

@@ -199,7 +199,7 @@ export async function misuse(otp: OtpManager): Promise<void> {
   // @ts-expect-error not a status
   const status: OtpStatus = "revoked";
   // @ts-expect-error not an error code
-  const code: OtpErrorCode = "TIMEOUT";
+  const code: OtpErrorCode = "NOPE";
   // @ts-expect-error verify answers a boolean, not a verdict
   const verdict: Verdict = await otp.verify("alice", "1234");
   // @ts-expect-error getLatestOtp may answer null

@@ -1,0 +1,161 @@
+// The storage driver shared by the package's managers (OtpManager; TotpManager uses the
+// same): what only JS can do. Finds the store's methods, runs one read-decide-write per
+// operation with compare-and-swap retries, lets operations on one key take turns, and
+// puts a time limit on every storage call. It holds no rule: `decide` is one synchronous
+// call into wasm, and every error comes from the wasm module's `fault` / `corruptRecord`
+// (passed in as `wasm`, so that each module's errors are its own).
+
+/** The write that deletes the record (a `takeWrite` answer). */
+export const DELETE = Symbol("delete");
+
+export const isThenable = (v) =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+
+// A store's method, from the store itself or its class: never one inherited from
+// Object.prototype (a polluted Object.prototype.compareAndSwap must not turn a plain
+// { get, put } store into a "compare-and-swap" one that swaps nothing).
+function method(store, name) {
+  const f = store[name];
+  return f !== undefined && f === Object.prototype[name] && !Object.hasOwn(store, name) ? undefined : f;
+}
+
+// Per-key turns: `locks` maps a storage key to null (an operation is waiting on the store
+// for it, nobody else waits) or to the queue of waiting operations' wake-up functions. An
+// operation that never waits (a synchronous store) cannot interleave with another, so it
+// takes its turn without an entry; one that waits adds the entry before its first await.
+function wait(locks, key) {
+  const queue = locks.get(key);
+  return new Promise((resolve) => {
+    if (queue === null) locks.set(key, [resolve]);
+    else queue.push(resolve);
+  });
+}
+function handOn(locks, key) {
+  const queue = locks.get(key);
+  if (queue === null || queue === undefined) {
+    locks.delete(key);
+    return;
+  }
+  const next = queue.shift();
+  if (queue.length === 0) locks.set(key, null);
+  next();
+}
+
+export class StoreDriver {
+  #storage;
+  #get;
+  #put;
+  #cas;
+  #delete;
+  #putOptions;
+  #timeoutMs;
+  #wasm;
+
+  /**
+   * `settings`: `{ putOptions, timeoutMs }` from the wasm module's configure; `wasm`:
+   * `{ fault, Fault, corruptRecord, limits }` of that module.
+   */
+  constructor(storage, settings, wasm) {
+    const { fault, Fault } = wasm;
+    if (storage === null || (typeof storage !== "object" && typeof storage !== "function")) {
+      throw fault(Fault.Storage, 0);
+    }
+    const get = method(storage, "get");
+    const put = method(storage, "put");
+    const cas = method(storage, "compareAndSwap");
+    const del = method(storage, "delete");
+    if (typeof get !== "function" || typeof put !== "function") throw fault(Fault.Storage, 0);
+    if (cas !== undefined && typeof cas !== "function") throw fault(Fault.StorageCompareAndSwap, 0);
+    this.#storage = storage;
+    this.#get = get;
+    this.#put = put;
+    this.#cas = cas;
+    this.#delete = typeof del === "function" ? del : undefined;
+    this.#putOptions = settings.putOptions ?? undefined;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#wasm = wasm;
+  }
+
+  /**
+   * Runs one operation on `key`: reads the record, `decide(stored)` (one synchronous wasm
+   * call) gives the answer, `takeWrite()` what to write (a record string, DELETE, or
+   * undefined for nothing), which is written (compare-and-swap when the store has it,
+   * re-read and retried on conflict) before the answer is returned. Operations on the
+   * same key in `locks` run one after another.
+   */
+  run(key, locks, decide, takeWrite) {
+    if (locks.has(key)) return wait(locks, key).then(() => this.#cycle(key, locks, decide, takeWrite, true));
+    return this.#cycle(key, locks, decide, takeWrite, false);
+  }
+
+  // `held`: this operation owns the key's turn (it waited for it, or it waits on the store).
+  async #cycle(key, locks, decide, takeWrite, held) {
+    const hold = () => {
+      if (!held) {
+        locks.set(key, null);
+        held = true;
+      }
+    };
+    try {
+      const storage = this.#storage;
+      const cas = this.#cas;
+      const { maxTries, maxRecordUnits } = this.#wasm.limits;
+      for (let tries = 0; tries < maxTries; tries++) {
+        let stored = this.#get.call(storage, key);
+        if (isThenable(stored)) {
+          hold();
+          stored = await this.#settle(stored);
+        }
+        if (stored !== null && stored !== undefined &&
+            (typeof stored !== "string" || stored.length > maxRecordUnits)) {
+          throw this.#wasm.corruptRecord();
+        }
+        const answer = decide(stored);
+        const write = takeWrite();
+        if (write === undefined) return answer;
+        let done;
+        if (write === DELETE) {
+          if (this.#delete === undefined) throw this.#wasm.fault(this.#wasm.Fault.StorageDelete, 0);
+          done = this.#delete.call(storage, key);
+        } else if (cas !== undefined) {
+          const expected = stored === undefined ? null : stored;
+          done = this.#putOptions === undefined
+            ? cas.call(storage, key, expected, write)
+            : cas.call(storage, key, expected, write, this.#putOptions);
+        } else {
+          done = this.#putOptions === undefined
+            ? this.#put.call(storage, key, write)
+            : this.#put.call(storage, key, write, this.#putOptions);
+        }
+        if (isThenable(done)) {
+          hold();
+          done = await this.#settle(done);
+        }
+        // Only a compare-and-swap answers whether it wrote.
+        if (write === DELETE || cas === undefined || done) return answer;
+      }
+      throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
+    } finally {
+      if (held) handOn(locks, key);
+    }
+  }
+
+  // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs.
+  #settle(pending) {
+    const ms = this.#timeoutMs;
+    if (ms === null) return pending;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.#wasm.fault(this.#wasm.Fault.Timeout, ms)), ms);
+      pending.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+}

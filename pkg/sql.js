@@ -1,0 +1,293 @@
+// edge-otp/sql — OtpStorage adapters for SQL databases: PostgreSQL (node-postgres),
+// SQLite (better-sqlite3) and Cloudflare D1.
+// No dependencies: the caller passes an already-created pool, client, database or binding.
+
+/** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const DEFAULT_TABLE = "edge_otp";
+const DEFAULT_PURGE_LIMIT = 1000;
+
+/** A configuration error: a TypeError (as redisStorage reports a bad client) with a code. */
+function invalidConfig(message) {
+  const err = new TypeError(`edge-otp/sql: ${message}`);
+  err.code = "INVALID_CONFIG";
+  return err;
+}
+
+function tableName(options) {
+  const table = options.table ?? DEFAULT_TABLE;
+  if (typeof table !== "string" || !IDENTIFIER.test(table)) {
+    throw invalidConfig("table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/");
+  }
+  return table;
+}
+
+function readOptions(name, options) {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== "object") throw invalidConfig(`${name}: options must be an object`);
+  const table = tableName(options);
+  const now = options.now ?? Date.now;
+  if (typeof now !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
+  return { table, now };
+}
+
+/**
+ * The statements creating the table and its index: the same text for PostgreSQL, SQLite
+ * and D1. `expires_at` is in milliseconds since the Unix epoch; NULL never expires.
+ * The index name is the table name (cut to 52 characters) + "_expires_at".
+ */
+export function createTableStatements(table = DEFAULT_TABLE) {
+  table = tableName({ table });
+  return [
+    `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, expires_at BIGINT)`,
+    `CREATE INDEX IF NOT EXISTS "${table.slice(0, 52)}_expires_at" ON "${table}" (expires_at) WHERE expires_at IS NOT NULL`,
+  ];
+}
+
+/** `expires_at` for a write at `now` (ms), or null without `expirationTtl` (seconds). */
+function expiresAt(options, now) {
+  const ttl = options?.expirationTtl;
+  if (ttl === undefined || ttl === null) return null;
+  const s = Number(ttl);
+  if (typeof ttl !== "number" || !Number.isFinite(s) || s <= 0) {
+    throw new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+  }
+  return now + Math.ceil(s * 1000);
+}
+
+function purgeLimit(options) {
+  const limit = options?.limit ?? DEFAULT_PURGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`purgeExpired: limit must be a positive integer, got ${String(limit)}`);
+  }
+  return limit;
+}
+
+const live = (expires, now) => expires === null || expires === undefined || Number(expires) > now;
+
+/**
+ * The SQL text of every statement, with placeholders from `p(n)` (`$n` for PostgreSQL,
+ * `?` for SQLite and D1: each parameter appears once, in order).
+ */
+function statements(table, p, { skipLocked }) {
+  const t = `"${table}"`;
+  const upsert = `INSERT INTO ${t} (key, value, expires_at) VALUES (${p(1)}, ${p(2)}, ${p(3)}) ` +
+    `ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`;
+  return {
+    // [key, now]
+    get: `SELECT value FROM ${t} WHERE key = ${p(1)} AND (expires_at IS NULL OR expires_at > ${p(2)})`,
+    // [key, value, expiresAt]
+    put: upsert,
+    // [value, expiresAt, key, expected, now]: only over the live row holding `expected`.
+    casUpdate: `UPDATE ${t} SET value = ${p(1)}, expires_at = ${p(2)} ` +
+      `WHERE key = ${p(3)} AND value = ${p(4)} AND (expires_at IS NULL OR expires_at > ${p(5)})`,
+    // [key, value, expiresAt, now]: inserts, or replaces a row that has expired.
+    casInsert: `${upsert} WHERE ${t}.expires_at IS NOT NULL AND ${t}.expires_at <= ${p(4)}`,
+    // [key]
+    delete: `DELETE FROM ${t} WHERE key = ${p(1)} RETURNING expires_at`,
+    // [now, limit, now]
+    purge: `DELETE FROM ${t} WHERE key IN (SELECT key FROM ${t} WHERE expires_at <= ${p(1)} LIMIT ${p(2)}` +
+      `${skipLocked ? " FOR UPDATE SKIP LOCKED" : ""}) AND expires_at <= ${p(3)}`,
+  };
+}
+
+// ------------------------------------------------------------------------- PostgreSQL
+
+/**
+ * An `OtpStorage` in a PostgreSQL table, over node-postgres (`pg`): a `Pool` or a `Client`
+ * (anything with `query(text, values)` answering `{ rows, rowCount }`).
+ *
+ * Every method is one statement (values are bound parameters, never spliced into SQL):
+ * - `get(key)` → the value, or `null` when there is no row or it has expired.
+ * - `put(key, value, { expirationTtl? })` → an upsert.
+ * - `compareAndSwap(key, expected, value, { expirationTtl? })` → `true` when written:
+ *   `UPDATE … WHERE key = $k AND value = $expected` over a live row, or, for
+ *   `expected === null`, `INSERT … ON CONFLICT (key) DO UPDATE … WHERE` the existing row
+ *   has expired. Row locks make it atomic across connections and processes.
+ * - `delete(key)` → whether a live row existed (an expired row is removed too).
+ * - `purgeExpired({ limit = 1000 })` → how many expired rows it deleted, in statements of
+ *   at most `limit` rows (`FOR UPDATE SKIP LOCKED`: it never waits for a row in use).
+ * - `createTable()` → creates the table and its index if missing (idempotent).
+ *
+ * `expirationTtl` is in seconds, stored as `expires_at` in milliseconds since the epoch
+ * from `options.now` (default `Date.now`, the application's clock). Driver errors
+ * (connection lost, timeouts, missing table) reject as the driver's own error object.
+ *
+ * @param {{ query(text: string, values?: unknown[]): Promise<{ rows: any[], rowCount: number | null }> }} db
+ * @param {{ table?: string, now?: () => number }} [options]
+ */
+export function postgresStorage(db, options) {
+  if (db === null || typeof db !== "object" || typeof db.query !== "function") {
+    throw invalidConfig("postgresStorage: expected a node-postgres Pool or Client (with query())");
+  }
+  const { table, now } = readOptions("postgresStorage", options);
+  const sql = statements(table, (n) => `$${n}`, { skipLocked: true });
+  const query = (text, values) => db.query(text, values);
+  return {
+    table,
+    async get(key) {
+      const { rows } = await query(sql.get, [key, now()]);
+      return rows.length === 0 ? null : rows[0].value;
+    },
+    async put(key, value, options) {
+      await query(sql.put, [key, value, expiresAt(options, now())]);
+    },
+    async compareAndSwap(key, expected, value, options) {
+      const t = now();
+      const exp = expiresAt(options, t);
+      const r = expected === null || expected === undefined
+        ? await query(sql.casInsert, [key, value, exp, t])
+        : await query(sql.casUpdate, [value, exp, key, expected, t]);
+      return r.rowCount === 1;
+    },
+    async delete(key) {
+      const t = now();
+      const { rows } = await query(sql.delete, [key]);
+      return rows.length > 0 && live(rows[0].expires_at, t);
+    },
+    async purgeExpired(options) {
+      const limit = purgeLimit(options);
+      let total = 0;
+      for (;;) {
+        const t = now();
+        const r = await query(sql.purge, [t, limit, t]);
+        total += r.rowCount ?? 0;
+        if ((r.rowCount ?? 0) < limit) return total;
+      }
+    },
+    async createTable() {
+      // One simple-protocol query, so one implicit transaction; the advisory lock stops
+      // two processes creating the same table at once (CREATE … IF NOT EXISTS can race).
+      const lock = `SELECT pg_advisory_xact_lock(hashtext('edge-otp/sql:${table}'))`;
+      await query([lock, ...createTableStatements(table)].join(";\n"));
+    },
+  };
+}
+
+// ------------------------------------------------------------------------- SQLite
+
+/**
+ * An `OtpStorage` in a SQLite table over better-sqlite3 (a `Database`). Synchronous:
+ * every method returns a plain value, not a Promise. Same statements and semantics as
+ * {@link postgresStorage} (each one statement, atomic: SQLite serialises writers, also
+ * across processes sharing the file). Statements are prepared on first use.
+ *
+ * @param {{ prepare(sql: string): { get(...params: unknown[]): any, run(...params: unknown[]): { changes: number } } }} db
+ * @param {{ table?: string, now?: () => number }} [options]
+ */
+export function sqliteStorage(db, options) {
+  if (db === null || typeof db !== "object" || typeof db.prepare !== "function") {
+    throw invalidConfig("sqliteStorage: expected a better-sqlite3 Database (with prepare())");
+  }
+  const { table, now } = readOptions("sqliteStorage", options);
+  const sql = statements(table, () => "?", { skipLocked: false });
+  const cache = new Map();
+  const stmt = (name) => {
+    let s = cache.get(name);
+    if (s === undefined) {
+      s = db.prepare(sql[name]);
+      cache.set(name, s);
+    }
+    return s;
+  };
+  return {
+    table,
+    get(key) {
+      const row = stmt("get").get(key, now());
+      return row === undefined ? null : row.value;
+    },
+    put(key, value, options) {
+      stmt("put").run(key, value, expiresAt(options, now()));
+    },
+    compareAndSwap(key, expected, value, options) {
+      const t = now();
+      const exp = expiresAt(options, t);
+      const r = expected === null || expected === undefined
+        ? stmt("casInsert").run(key, value, exp, t)
+        : stmt("casUpdate").run(value, exp, key, expected, t);
+      return r.changes === 1;
+    },
+    delete(key) {
+      const t = now();
+      const row = stmt("delete").get(key);
+      return row !== undefined && live(row.expires_at, t);
+    },
+    purgeExpired(options) {
+      const limit = purgeLimit(options);
+      let total = 0;
+      for (;;) {
+        const t = now();
+        const { changes } = stmt("purge").run(t, limit, t);
+        total += changes;
+        if (changes < limit) return total;
+      }
+    },
+    createTable() {
+      for (const s of createTableStatements(table)) db.prepare(s).run();
+    },
+  };
+}
+
+// ------------------------------------------------------------------------- D1
+
+/**
+ * An `OtpStorage` in a Cloudflare D1 table (a D1 binding, `env.DB`). Same statements and
+ * semantics as {@link sqliteStorage}, every method returning a Promise. Each statement
+ * is atomic in D1 (one SQLite database behind one writer).
+ *
+ * @param {{ prepare(sql: string): { bind(...values: unknown[]): { first(): Promise<any>, run(): Promise<{ meta: { changes: number } }> } } }} db
+ * @param {{ table?: string, now?: () => number }} [options]
+ */
+export function d1Storage(db, options) {
+  if (db === null || typeof db !== "object" || typeof db.prepare !== "function") {
+    throw invalidConfig("d1Storage: expected a D1 database binding (with prepare())");
+  }
+  const { table, now } = readOptions("d1Storage", options);
+  const sql = statements(table, () => "?", { skipLocked: false });
+  const cache = new Map();
+  const stmt = (name, ...values) => {
+    let s = cache.get(name);
+    if (s === undefined) {
+      s = db.prepare(sql[name]);
+      cache.set(name, s);
+    }
+    return s.bind(...values);
+  };
+  const changes = (r) => Number(r?.meta?.changes ?? 0);
+  return {
+    table,
+    async get(key) {
+      const row = await stmt("get", key, now()).first();
+      return row === null || row === undefined ? null : row.value;
+    },
+    async put(key, value, options) {
+      await stmt("put", key, value, expiresAt(options, now())).run();
+    },
+    async compareAndSwap(key, expected, value, options) {
+      const t = now();
+      const exp = expiresAt(options, t);
+      const r = expected === null || expected === undefined
+        ? await stmt("casInsert", key, value, exp, t).run()
+        : await stmt("casUpdate", value, exp, key, expected, t).run();
+      return changes(r) === 1;
+    },
+    async delete(key) {
+      const t = now();
+      const row = await stmt("delete", key).first();
+      return row !== null && row !== undefined && live(row.expires_at, t);
+    },
+    async purgeExpired(options) {
+      const limit = purgeLimit(options);
+      let total = 0;
+      for (;;) {
+        const t = now();
+        const n = changes(await stmt("purge", t, limit, t).run());
+        total += n;
+        if (n < limit) return total;
+      }
+    },
+    async createTable() {
+      for (const s of createTableStatements(table)) await db.prepare(s).run();
+    },
+  };
+}

@@ -1,0 +1,175 @@
+//! Errors thrown into JS: always the package's own `OtpError` class (pkg/error.js, the
+//! class users import), with a stable `.code` and the fields that go with it. Every code
+//! and every message is written here or in the core, never in JS.
+
+use crate::engine::Limited;
+use crate::error::Error;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(raw_module = "../error.js")]
+extern "C" {
+    /// `class OtpError extends Error` of pkg/error.js. Imported by the glue with this
+    /// exact specifier, so the glue and the package entries share one class.
+    #[wasm_bindgen(extends = js_sys::Error)]
+    pub type OtpError;
+
+    #[wasm_bindgen(constructor)]
+    fn new(code: &str, message: &str, fields: &JsValue) -> OtpError;
+}
+
+/// The fields an `OtpError` carries besides `code` and `message`; `None` is left out.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Fields {
+    /// The option at fault (`INVALID_CONFIG`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+    /// The argument at fault (`INVALID_ARGUMENT`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argument: Option<&'static str>,
+    /// Why, machine-readable where it is one of a few (`cooldown`, `issue_limit`,
+    /// `locked` for `RATE_LIMITED`), else the problem in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// `RATE_LIMITED`: milliseconds until issuing is allowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<f64>,
+    /// `ACTIVE_OTP_EXISTS`: when the active code expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<f64>,
+    /// `TIMEOUT`: the limit that was reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<f64>,
+}
+
+/// A new `OtpError` as a JS value.
+pub(crate) fn otp_error(code: &str, message: &str, fields: Fields) -> JsValue {
+    let fields = serde_wasm_bindgen::to_value(&fields).unwrap_or(JsValue::UNDEFINED);
+    OtpError::new(code, message, &fields).into()
+}
+
+/// The `OtpError` for a core error.
+pub(crate) fn from_core(e: &Error) -> JsValue {
+    let message = std::string::ToString::to_string(e);
+    let fields = match *e {
+        Error::InvalidConfig { field, problem } => Fields {
+            field: Some(field),
+            reason: Some(problem),
+            ..Fields::default()
+        },
+        Error::InvalidArgument { argument, problem } => Fields {
+            argument: Some(argument),
+            reason: Some(problem),
+            ..Fields::default()
+        },
+        Error::CorruptRecord(d) => Fields {
+            reason: Some(d.as_str()),
+            ..Fields::default()
+        },
+        _ => Fields::default(),
+    };
+    let message = match e {
+        Error::EntropyUnavailable => {
+            "no randomness available for a fresh salt (in Workers, call inside a request handler)"
+        }
+        _ => &message,
+    };
+    otp_error(e.code(), message, fields)
+}
+
+/// `INVALID_CONFIG` for `field`.
+pub(crate) fn config(field: &'static str, problem: &'static str) -> JsValue {
+    from_core(&Error::InvalidConfig { field, problem })
+}
+
+/// `INVALID_ARGUMENT` for `argument`.
+pub(crate) fn argument(argument: &'static str, problem: &'static str) -> JsValue {
+    from_core(&Error::InvalidArgument { argument, problem })
+}
+
+/// `RATE_LIMITED`, with the rule that refused and the wait.
+pub(crate) fn rate_limited(retry_after_ms: u64, reason: Limited) -> JsValue {
+    let message = match reason {
+        Limited::Cooldown => "resend cooldown: wait before requesting another code",
+        Limited::IssueLimit => "issue limit reached: too many codes requested",
+        Limited::LockedOut => "too many failed attempts: locked out",
+    };
+    otp_error(
+        "RATE_LIMITED",
+        message,
+        Fields {
+            reason: Some(reason.as_str()),
+            retry_after_ms: Some(retry_after_ms as f64),
+            ..Fields::default()
+        },
+    )
+}
+
+/// `ACTIVE_OTP_EXISTS` (from `generate`), with the active code's expiry.
+pub(crate) fn active_exists(expires_at: u64) -> JsValue {
+    otp_error(
+        "ACTIVE_OTP_EXISTS",
+        "an active code exists; it has not expired, been used or run out of attempts",
+        Fields {
+            expires_at: Some(expires_at as f64),
+            ..Fields::default()
+        },
+    )
+}
+
+/// What can go wrong in the JS storage driver (pkg/slim.js), which asks for its errors
+/// here so that codes and messages are written once.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Compare-and-swap lost [`crate::MAX_TRIES`] times in a row.
+    Conflict,
+    /// A storage call did not settle within `timeoutMs` (the detail).
+    Timeout,
+    /// The storage object lacks `get`/`put` functions.
+    Storage,
+    /// `storage.compareAndSwap` is present but not a function.
+    StorageCompareAndSwap,
+    /// The operation deletes a record and the storage has no `delete` function.
+    StorageDelete,
+    /// The manager was disposed.
+    Disposed,
+}
+
+/// The `OtpError` for a driver fault; `detail` is the timeout for [`Fault::Timeout`].
+#[wasm_bindgen]
+pub fn fault(kind: Fault, detail: f64) -> JsValue {
+    match kind {
+        Fault::Conflict => otp_error(
+            "CONFLICT",
+            "the record changed under every compare-and-swap attempt; try again",
+            Fields::default(),
+        ),
+        Fault::Timeout => otp_error(
+            "TIMEOUT",
+            "a storage call did not settle within timeoutMs; the record is as before or as after the operation",
+            Fields {
+                timeout_ms: Some(detail),
+                ..Fields::default()
+            },
+        ),
+        Fault::Storage => config(
+            "storage",
+            "must have get(key) and put(key, value) functions of its own or of its class",
+        ),
+        Fault::StorageCompareAndSwap => config(
+            "storage",
+            "compareAndSwap must be a function when present",
+        ),
+        Fault::StorageDelete => config(
+            "storage",
+            "needs a delete(key) function for this operation",
+        ),
+        Fault::Disposed => otp_error(
+            "DISPOSED",
+            "this manager was disposed; create another",
+            Fields::default(),
+        ),
+    }
+}

@@ -1,0 +1,269 @@
+//! Reads the JS options object of `new OtpManager(storage, options)` into the core's
+//! [`Config`] plus the driver's settings. The only place options are validated.
+//!
+//! Guards (checked by tests/js/hostile.test.mjs): only the object's own enumerable keys
+//! are read (a polluted `Object.prototype` changes nothing), an unknown key is refused,
+//! `null` is never "the default" for a number, and no string longer than its limit is
+//! copied into wasm memory (lengths are read from the JS string first). A getter that
+//! throws hands its own error back.
+
+use super::errors::config;
+use crate::policy::{Config, Limit, Policy, MAX_ALPHABET, MAX_SECRET_BYTES};
+use crate::{MAX_SCOPE_BYTES, MAX_TIME};
+use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
+use std::string::String;
+use wasm_bindgen::{JsCast, JsValue};
+use zeroize::Zeroizing;
+
+/// Longest `keyPrefix`, in UTF-16 units.
+const MAX_KEY_PREFIX: u32 = 64;
+/// Default `timeoutMs`: how long one storage call may take before the operation fails.
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// Longest `timeoutMs` (the largest delay `setTimeout` takes).
+const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
+/// Default `scope`.
+const DEFAULT_SCOPE: &str = "default";
+/// Default `keyPrefix`.
+const DEFAULT_KEY_PREFIX: &str = "otp:";
+
+/// The option names, as JS spells them.
+const KEYS: [&str; 13] = [
+    "secret",
+    "ttlSeconds",
+    "maxAttempts",
+    "length",
+    "alphabet",
+    "scope",
+    "keyPrefix",
+    "resendCooldownSeconds",
+    "issueLimit",
+    "failureLimit",
+    "retentionSeconds",
+    "now",
+    "timeoutMs",
+];
+
+/// Everything the options say: the core policy and what the JS driver needs.
+pub(crate) struct Options {
+    pub policy: Policy,
+    pub scope: String,
+    pub key_prefix: String,
+    pub retention_seconds: Option<u64>,
+    pub timeout_ms: Option<u64>,
+    pub clock: Option<Function>,
+}
+
+type Result<T> = core::result::Result<T, JsValue>;
+
+/// The JS `typeof v === "object"`, not null, not an array.
+fn is_record(v: &JsValue) -> bool {
+    v.is_object() && !Array::is_array(v)
+}
+
+/// Own enumerable keys of `obj`, each checked against `allowed`; the values of the
+/// allowed ones that are present and not `undefined`, in `allowed`'s order.
+fn own_values<const N: usize>(
+    obj: &JsValue,
+    allowed: &[&'static str; N],
+    field: &'static str,
+    unknown: &'static str,
+) -> Result<[Option<JsValue>; N]> {
+    let obj: &Object = obj.unchecked_ref();
+    let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
+    for key in Object::keys(obj).iter() {
+        let name: &JsString = key.unchecked_ref();
+        // A key longer than every option name is unknown; it is not copied.
+        let slot = (name.length() <= 32)
+            .then(|| name.as_string())
+            .flatten()
+            .and_then(|k| allowed.iter().position(|a| *a == k));
+        let Some(i) = slot else {
+            let shown = (name.length() <= 40).then(|| name.as_string()).flatten();
+            let message = format!(
+                "invalid {field}: {unknown}: {}",
+                shown.as_deref().map_or("(a long key)", |k| k)
+            );
+            return Err(super::errors::otp_error(
+                "INVALID_CONFIG",
+                &message,
+                super::errors::Fields {
+                    field: Some(field),
+                    reason: Some(unknown),
+                    ..Default::default()
+                },
+            ));
+        };
+        let v = Reflect::get(obj, &key)?;
+        if !v.is_undefined() {
+            out[i] = Some(v);
+        }
+    }
+    Ok(out)
+}
+
+/// A whole number of `0..=MAX_TIME`, or `INVALID_CONFIG` for `field`. A JS number only:
+/// `null`, strings and BigInts are refused.
+fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
+    let n = v
+        .as_f64()
+        .ok_or_else(|| config(field, "must be a number"))?;
+    if !(n.is_finite() && n >= 0.0 && n <= MAX_TIME as f64 && n.fract() == 0.0) {
+        return Err(config(field, "must be a whole number, 0 or more"));
+    }
+    Ok(n as u64)
+}
+
+/// A string of at most `max` UTF-16 units, well-formed; copied only when short enough.
+fn short_string(
+    v: &JsValue,
+    max: u32,
+    field: &'static str,
+    problem: &'static str,
+) -> Result<String> {
+    match v.dyn_ref::<JsString>() {
+        Some(s) if s.length() <= max && s.is_valid_utf16() => {
+            s.as_string().ok_or_else(|| config(field, problem))
+        }
+        _ => Err(config(field, problem)),
+    }
+}
+
+fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
+    let problem = "must be a string or a Uint8Array of 16 to 1024 bytes";
+    let v = v.ok_or_else(|| config("secret", problem))?;
+    if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
+        if bytes.length() as usize > MAX_SECRET_BYTES {
+            return Err(config("secret", problem));
+        }
+        return Ok(Zeroizing::new(bytes.to_vec()));
+    }
+    // Units <= bytes, so a string over the limit in units is over it in bytes.
+    let text = Zeroizing::new(short_string(
+        &v,
+        MAX_SECRET_BYTES as u32,
+        "secret",
+        problem,
+    )?);
+    Ok(Zeroizing::new(text.as_bytes().to_vec()))
+}
+
+fn limit(v: Option<JsValue>, default: Option<Limit>, field: &'static str) -> Result<Option<Limit>> {
+    let Some(v) = v else { return Ok(default) };
+    if v.is_null() {
+        return Ok(None);
+    }
+    if !is_record(&v) {
+        return Err(config(field, "must be { count, windowSeconds } or null"));
+    }
+    let [count, window] = own_values(
+        &v,
+        &["count", "windowSeconds"],
+        field,
+        "unknown key (only count and windowSeconds)",
+    )?;
+    let need = |v: Option<JsValue>| {
+        v.ok_or_else(|| config(field, "needs both count and windowSeconds"))
+            .and_then(|v| whole(&v, field))
+    };
+    Ok(Some(Limit {
+        count: u32::try_from(need(count)?).unwrap_or(u32::MAX),
+        window_seconds: need(window)?,
+    }))
+}
+
+/// Reads and validates every option.
+pub(crate) fn read(options: &JsValue) -> Result<Options> {
+    if !is_record(options) || options.is_function() {
+        return Err(config(
+            "options",
+            "must be an object with at least a secret",
+        ));
+    }
+    let [secret_v, ttl, max_attempts, length, alphabet, scope, key_prefix, cooldown, issue, failure, retention, now, timeout] =
+        own_values(
+            options,
+            &KEYS,
+            "options",
+            "unknown key (options are camelCase: ttlSeconds, maxAttempts, ...)",
+        )?;
+
+    let mut c = Config::new(std::vec::Vec::new());
+    c.secret = secret(secret_v)?;
+    if let Some(v) = ttl {
+        c.ttl_seconds = whole(&v, "ttlSeconds")?;
+    }
+    if let Some(v) = max_attempts {
+        c.max_attempts = u32::try_from(whole(&v, "maxAttempts")?).unwrap_or(u32::MAX);
+    }
+    if let Some(v) = length {
+        c.length = usize::try_from(whole(&v, "length")?).unwrap_or(usize::MAX);
+    }
+    if let Some(v) = alphabet {
+        c.alphabet = short_string(
+            &v,
+            MAX_ALPHABET as u32,
+            "alphabet",
+            "must be a string of 2 to 64 characters",
+        )?;
+    }
+    if let Some(v) = cooldown {
+        c.resend_cooldown_seconds = whole(&v, "resendCooldownSeconds")?;
+    }
+    c.issue_limit = limit(issue, c.issue_limit, "issueLimit")?;
+    c.failure_limit = limit(failure, c.failure_limit, "failureLimit")?;
+    let policy = Policy::new(c).map_err(|e| super::errors::from_core(&e))?;
+
+    let scope_problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
+    let scope = match scope {
+        None => DEFAULT_SCOPE.into(),
+        Some(v) => short_string(&v, MAX_SCOPE_BYTES as u32, "scope", scope_problem)?,
+    };
+    crate::check_scope(&scope).map_err(|_| config("scope", scope_problem))?;
+    let key_prefix = match key_prefix {
+        None => DEFAULT_KEY_PREFIX.into(),
+        Some(v) => short_string(
+            &v,
+            MAX_KEY_PREFIX,
+            "keyPrefix",
+            "must be a string of at most 64 characters",
+        )?,
+    };
+    let retention_seconds = match retention {
+        Some(v) if !v.is_null() => Some(
+            policy
+                .check_retention(whole(&v, "retentionSeconds")?)
+                .map_err(|e| super::errors::from_core(&e))?,
+        ),
+        _ => None,
+    };
+    let timeout_ms = match timeout {
+        None => Some(DEFAULT_TIMEOUT_MS),
+        Some(v) if v.is_null() => None,
+        Some(v) => match whole(&v, "timeoutMs")? {
+            t @ 1..=MAX_TIMEOUT_MS => Some(t),
+            _ => {
+                return Err(config(
+                    "timeoutMs",
+                    "must be between 1 and 2147483647, or null for none",
+                ))
+            }
+        },
+    };
+    let clock = match now {
+        None => None,
+        Some(v) => Some(v.dyn_into::<Function>().map_err(|_| {
+            config(
+                "now",
+                "must be a function returning milliseconds since the epoch",
+            )
+        })?),
+    };
+    Ok(Options {
+        policy,
+        scope,
+        key_prefix,
+        retention_seconds,
+        timeout_ms,
+        clock,
+    })
+}

@@ -1,0 +1,99 @@
+
+/** "At most `count` per `windowSeconds`". */
+export interface Limit {
+  count: number;
+  windowSeconds: number;
+}
+
+/** Options of `new OtpManager(storage, options)`. Unknown keys are refused; only own properties are read. */
+export interface OtpOptions {
+  /** The app's secret, 16 to 1024 bytes. Required. */
+  secret: string | Uint8Array;
+  /** Code lifetime in seconds, 1..2592000. Default 3600. */
+  ttlSeconds?: number;
+  /** Wrong guesses allowed per code, 1..1000. Default 3. */
+  maxAttempts?: number;
+  /** Code length, 1..10. Default 4. */
+  length?: number;
+  /** 2..64 distinct printable ASCII characters, no space or hyphen. Default "0123456789". */
+  alphabet?: string;
+  /** Purpose namespace, [A-Za-z0-9_-]{1,32}. Default "default". */
+  scope?: string;
+  /** Storage key = keyPrefix + scope + ":" + user. Default "otp:". */
+  keyPrefix?: string;
+  /** Seconds before an unused code may be replaced, 0 = off. Default 30. */
+  resendCooldownSeconds?: number;
+  /** Codes per user per window; null = unlimited. Default { count: 5, windowSeconds: 3600 }. */
+  issueLimit?: Limit | null;
+  /** Failed verifications per user per window across all codes; null = off. Default { count: 10, windowSeconds: 3600 }. */
+  failureLimit?: Limit | null;
+  /** When set (>= 60 and >= the longest window), records are written with { expirationTtl }. Default null. */
+  retentionSeconds?: number | null;
+  /** Clock injection: milliseconds since the Unix epoch. Default: the system clock. */
+  now?: () => number;
+  /** How long one storage call may take before the operation rejects with TIMEOUT; null = no limit. Default 10000. */
+  timeoutMs?: number | null;
+}
+
+/** A manager's effective settings, defaults filled in (`otp.policy`). */
+export interface OtpPolicy {
+  scope: string;
+  keyPrefix: string;
+  ttlSeconds: number;
+  maxAttempts: number;
+  length: number;
+  alphabet: string;
+  /** How many distinct codes exist: alphabet.length ** length. */
+  codeSpace: number;
+  resendCooldownSeconds: number;
+  issueLimit: Limit | null;
+  failureLimit: Limit | null;
+  retentionSeconds: number | null;
+  timeoutMs: number | null;
+}
+
+/** A freshly issued code. */
+export interface IssuedOtp {
+  code: string;
+  createdAt: number;
+  expiresAt: number;
+  attempts: number;
+  maxAttempts: number;
+  /** The earliest time another code can be issued (cooldown, issue limit, lockout); no cooldown once the code is used. */
+  resendAvailableAt: number;
+}
+
+export type OtpStatus = "active" | "expired" | "exhausted" | "used" | "superseded";
+
+/** The latest code and where it stands. */
+export interface LatestOtp extends IssuedOtp {
+  status: OtpStatus;
+}
+
+export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "used" | "none" | "locked";
+
+/** The structured answer of `check`. */
+export interface Verdict {
+  ok: boolean;
+  reason: VerdictReason;
+  /** Wrong guesses still allowed on the current code (0 unless reason is "invalid"). */
+  attemptsLeft: number;
+  /** With reason "locked": milliseconds until verification is allowed again. */
+  retryAfterMs?: number;
+}
+
+export type OtpErrorCode =
+  | "INVALID_ARGUMENT"
+  | "INVALID_CONFIG"
+  | "RATE_LIMITED"
+  | "ACTIVE_OTP_EXISTS"
+  | "CONFLICT"
+  | "CORRUPT_RECORD"
+  | "TIMEOUT"
+  | "DISPOSED"
+  | "NOT_INITIALIZED"
+  | "ENTROPY"
+  | "INTERNAL";
+
+/** Which rule refused to issue (`OtpError.reason` with RATE_LIMITED). */
+export type RateLimitReason = "cooldown" | "issue_limit" | "locked";

@@ -1,0 +1,172 @@
+// edge-otp/sql over SQLite (better-sqlite3, pkg/sql.js sqliteStorage):
+//  1. the shared conformance suite (conformance.mjs) on an in-memory database;
+//  2. the SQL store checks (sql-checks.mjs): compare-and-swap cases, expirationTtl,
+//     purgeExpired, delete, table-name validation, bound values;
+//  3. storms: the three of reliability-lib.mjs on the synchronous store (exact), and
+//     1000 wrong / 100 right guesses spread over 8 Database handles on one file, each
+//     call delayed a macrotask so that operations interleave across handles (exact);
+//  4. synchronous answers, driver errors reaching the caller as the same object.
+//
+//   node --test tests/js/sql-sqlite.test.mjs
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { runConformance } from "./conformance.mjs";
+import { sqlChecks, spreadStorms, assertExactStorms } from "./sql-checks.mjs";
+import { loadInstances } from "./instances.mjs";
+
+// Eight package instances: their managers interleave at the database (within one
+// instance, operations on one key take turns).
+const OtpManagers = await loadInstances(8);
+import { yielding } from "./stores.mjs";
+import { concurrencySuite } from "./reliability-lib.mjs";
+import { OtpManager, OtpError } from "../../pkg/node.js";
+import { sqliteStorage, createTableStatements } from "../../pkg/sql.js";
+
+/** The ```sql block of pkg/README.md's "SQL stores" section, as statements. */
+function readmeSchema() {
+  const md = readFileSync(new URL("../../pkg/README.md", import.meta.url), "utf8");
+  const block = md.match(/```sql\n([\s\S]*?)```/);
+  assert.ok(block, "pkg/README.md has a ```sql block");
+  return block[1].split(";").map((x) => x.trim()).filter(Boolean);
+}
+
+const load = () => import("../../pkg/node.js");
+const report = (figures) => console.log(JSON.stringify(figures));
+
+describe("conformance on SQLite (better-sqlite3, in memory, synchronous)", () => {
+  const db = new Database(":memory:");
+  const storage = sqliteStorage(db);
+  storage.createTable();
+  after(() => db.close());
+  runConformance(test, async () => storage, { load });
+});
+
+describe("SQL store checks on SQLite", () => {
+  const db = new Database(":memory:");
+  after(() => db.close());
+  const ctx = {
+    factory: sqliteStorage,
+    db,
+    OtpManager,
+    assert,
+    prefix: "lite",
+    tableExists: async (name) => db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined,
+  };
+  for (const c of sqlChecks) test(c.name, () => c.run(ctx));
+
+  test("pkg/README.md documents exactly the statements createTable() runs, and they make a working table", () => {
+    assert.deepEqual(readmeSchema(), createTableStatements("edge_otp"));
+    const fresh = new Database(":memory:");
+    for (const stmt of readmeSchema()) fresh.exec(stmt);
+    const s = sqliteStorage(fresh);
+    assert.equal(s.compareAndSwap("k", null, "v", { expirationTtl: 60 }), true);
+    assert.equal(s.get("k"), "v");
+    fresh.close();
+  });
+
+  test("the index exists and the schema is the documented one", () => {
+    const s = sqliteStorage(db, { table: "schema_check" });
+    s.createTable();
+    const cols = db.prepare("PRAGMA table_info(schema_check)").all().map((c) => [c.name, c.type, c.notnull, c.pk]);
+    assert.deepEqual(cols, [["key", "TEXT", 1, 1], ["value", "TEXT", 1, 0], ["expires_at", "BIGINT", 0, 0]]);
+    const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'schema_check' AND sql IS NOT NULL").all();
+    assert.deepEqual(idx.map((i) => i.name), ["schema_check_expires_at"]);
+  });
+});
+
+describe("SQLite: synchronous answers and driver errors", () => {
+  test("every method answers a plain value, not a Promise", () => {
+    const db = new Database(":memory:");
+    const s = sqliteStorage(db);
+    assert.equal(s.createTable(), undefined);
+    assert.equal(s.put("k", "v"), undefined);
+    assert.equal(s.get("k"), "v");
+    assert.equal(s.compareAndSwap("k", "v", "w"), true);
+    assert.equal(s.delete("k"), true);
+    assert.equal(s.purgeExpired(), 0);
+    db.close();
+  });
+
+  test("a driver error reaches the OtpManager's caller as the same object; the manager works after", async () => {
+    const db = new Database(":memory:");
+    const seen = [];
+    const trap = (fn) => (...a) => {
+      try {
+        return fn(...a);
+      } catch (e) {
+        seen.push(e);
+        throw e;
+      }
+    };
+    // A wrapper recording what better-sqlite3 throws, so identity can be checked.
+    const recording = {
+      prepare: trap((sql) => {
+        const st = db.prepare(sql);
+        return { get: trap((...a) => st.get(...a)), run: trap((...a) => st.run(...a)) };
+      }),
+    };
+    const s = sqliteStorage(recording);
+    const otp = new OtpManager(s, { secret: "sqlite driver error secret 0123" });
+    // No table yet: prepare fails with SQLITE_ERROR (no such table).
+    const err = await otp.create("e@example.com").then(() => null, (e) => e);
+    assert.ok(err instanceof Database.SqliteError, String(err));
+    assert.ok(!(err instanceof OtpError));
+    assert.equal(err.code, "SQLITE_ERROR");
+    assert.strictEqual(err, seen.at(-1), "the very object better-sqlite3 threw");
+    s.createTable();
+    const { code } = await otp.create("e@example.com");
+    assert.equal(await otp.verify("e@example.com", code), true);
+    // A constraint the adapter does not know about: a read-only database rejects writes.
+    db.exec("PRAGMA query_only = ON");
+    const ro = await otp.create("ro@example.com").then(() => null, (e) => e);
+    assert.ok(ro instanceof Database.SqliteError && ro === seen.at(-1), String(ro));
+    db.exec("PRAGMA query_only = OFF");
+    db.close();
+  });
+});
+
+describe("SQLite storms", () => {
+  let dir;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "edge-otp-sqlite-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("the three reliability storms on the synchronous store: exactly 3 / 1 / 5", async () => {
+    const db = new Database(path.join(dir, "suite.db"));
+    const storage = sqliteStorage(db);
+    storage.createTable();
+    const t0 = performance.now();
+    const figures = await concurrencySuite(() => storage, { OtpManager, exact: true });
+    report({ storm: "suite", store: "sqlite (better-sqlite3, sync, one handle)", wrong: figures.wrong.answers, right: figures.right.answers, create: figures.create.outcomes, ms: Math.round(performance.now() - t0) });
+    assert.deepEqual(figures.wrong.answers, { invalid: 3, exhausted: 997 });
+    assert.deepEqual(figures.right.answers, { verified: 1, used: 99 });
+    assert.deepEqual(figures.create.outcomes, { issued: 5, "error:RATE_LIMITED": 95 });
+    db.close();
+  });
+
+  test("1000 wrong / 100 right guesses over 8 handles on one file, interleaving: exactly 3 counted, 1 verified", async () => {
+    const file = path.join(dir, "storm.db");
+    const handles = Array.from({ length: 8 }, () => new Database(file, { timeout: 10_000 }));
+    try {
+      sqliteStorage(handles[0]).createTable();
+      const casCalls = { n: 0 };
+      const storages = handles.map((db) => {
+        const s = sqliteStorage(db);
+        const cas = s.compareAndSwap;
+        s.compareAndSwap = (...a) => (casCalls.n++, cas(...a));
+        return yielding(s);
+      });
+      const figures = await spreadStorms({ OtpManagers, storages, user: "storm@example.com" });
+      report({ storm: "spread", store: "sqlite file, 8 better-sqlite3 handles (calls delayed a macrotask)", ...figures, casCalls: casCalls.n });
+      assertExactStorms(assert, figures);
+      assert.ok(casCalls.n > 8, `the operations interleaved (${casCalls.n} CAS calls)`);
+    } finally {
+      for (const h of handles) h.close();
+    }
+  });
+});
