@@ -56,13 +56,13 @@ pub(crate) struct Options {
 type Result<T> = core::result::Result<T, JsValue>;
 
 /// The JS `typeof v === "object"`, not null, not an array.
-fn is_record(v: &JsValue) -> bool {
+pub(super) fn is_record(v: &JsValue) -> bool {
     v.is_object() && !Array::is_array(v)
 }
 
 /// Own enumerable keys of `obj`, each checked against `allowed`; the values of the
 /// allowed ones that are present and not `undefined`, in `allowed`'s order.
-fn own_values<const N: usize>(
+pub(super) fn own_values<const N: usize>(
     obj: &JsValue,
     allowed: &[&'static str; N],
     field: &'static str,
@@ -103,7 +103,7 @@ fn own_values<const N: usize>(
 
 /// A whole number of `0..=MAX_TIME`, or `INVALID_CONFIG` for `field`. A JS number only:
 /// `null`, strings and BigInts are refused.
-fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
+pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
     let n = v
         .as_f64()
         .ok_or_else(|| config(field, "must be a number"))?;
@@ -114,7 +114,7 @@ fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
 }
 
 /// A string of at most `max` UTF-16 units, well-formed; copied only when short enough.
-fn short_string(
+pub(super) fn short_string(
     v: &JsValue,
     max: u32,
     field: &'static str,
@@ -128,7 +128,7 @@ fn short_string(
     }
 }
 
-fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
+pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
     let problem = "must be a string or a Uint8Array of 16 to 1024 bytes";
     let v = v.ok_or_else(|| config("secret", problem))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
@@ -147,7 +147,7 @@ fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
     Ok(Zeroizing::new(text.as_bytes().to_vec()))
 }
 
-fn limit(v: Option<JsValue>, default: Option<Limit>, field: &'static str) -> Result<Option<Limit>> {
+pub(super) fn limit(v: Option<JsValue>, default: Option<Limit>, field: &'static str) -> Result<Option<Limit>> {
     let Some(v) = v else { return Ok(default) };
     if v.is_null() {
         return Ok(None);
