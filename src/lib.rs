@@ -68,7 +68,10 @@ pub mod totp;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
-#[cfg(all(target_arch = "wasm32", feature = "binding"))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "binding", feature = "totp-binding")
+))]
 mod wasm;
 
 pub use code::{Code, ROUNDS, SALT_LEN};

@@ -147,7 +147,11 @@ pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>>
     Ok(Zeroizing::new(text.as_bytes().to_vec()))
 }
 
-pub(super) fn limit(v: Option<JsValue>, default: Option<Limit>, field: &'static str) -> Result<Option<Limit>> {
+pub(super) fn limit(
+    v: Option<JsValue>,
+    default: Option<Limit>,
+    field: &'static str,
+) -> Result<Option<Limit>> {
     let Some(v) = v else { return Ok(default) };
     if v.is_null() {
         return Ok(None);
