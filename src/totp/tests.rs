@@ -927,3 +927,42 @@ proptest::proptest! {
         proptest::prop_assert_eq!(step.answer, RecoveryVerdict::Invalid);
     }
 }
+
+/// The TypeScript declarations of edge-otp/totp (src/wasm/types-totp.d.ts, the TOTP
+/// binding's custom section) state the defaults in their docs: they must be the core's.
+#[test]
+fn the_typescript_docs_state_the_totp_defaults() {
+    const TS: &str = include_str!("../wasm/types-totp.d.ts");
+    let c = TotpConfig::new(b"0123456789abcdef".to_vec(), "Acme");
+    let f = c.failure_limit.unwrap();
+    for (option, default) in [
+        ("algorithm", format!("Default \"{}\"", c.algorithm.as_str())),
+        ("digits", format!("Default {}.", c.digits)),
+        ("periodSeconds", format!("Default {}.", c.period_seconds)),
+        ("window", format!("Default {} ", c.window)),
+        (
+            "failureLimit",
+            format!(
+                "Default {{ count: {}, windowSeconds: {} }}",
+                f.count, f.window_seconds
+            ),
+        ),
+        (
+            "recoveryCodes",
+            format!(
+                "Default {{ count: {}, length: {} }}",
+                c.recovery_codes.count, c.recovery_codes.length
+            ),
+        ),
+    ] {
+        let doc = TS
+            .lines()
+            .take_while(|l| !l.contains(&format!("  {option}?:")))
+            .last()
+            .unwrap_or("");
+        assert!(
+            doc.contains(&default),
+            "{option}: {doc:?} lacks {default:?}"
+        );
+    }
+}
