@@ -31,7 +31,8 @@ export interface RedisStorage extends OtpStorage {
  */
 export interface NodeRedisClientLike {
   get(key: string): Promise<unknown>;
-  del(key: string): Promise<unknown>;
+  /** Used only by `delete` (edge-otp/totp's `disable`). */
+  del?(key: string): Promise<unknown>;
   set(key: string, value: string, options?: any): Promise<unknown>;
   eval(script: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
   evalSha(sha1: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
@@ -43,7 +44,8 @@ export interface NodeRedisClientLike {
  */
 export interface IORedisClientLike {
   get(key: string): Promise<string | null>;
-  del(key: string): Promise<number>;
+  /** Used only by `delete` (edge-otp/totp's `disable`). */
+  del?(key: string): Promise<number>;
   set(key: string, value: string, ...args: any[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;

@@ -11,7 +11,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, existsSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -130,6 +130,19 @@ describe("edge-otp/totp from the packed tarball, with otplib and otpauth", () =>
       assert.deepEqual(r.beyond, [false, false], `${r.algorithm}: one step beyond the window`);
       assert.deepEqual(r.window, [true, true, true], `${r.algorithm}: across the window`);
     }
+  });
+
+  test("TypeScript consumer (strict) of edge-otp/totp against the installed tarball (nodenext)", async () => {
+    copyFileSync(path.join(ROOT, "tests/js/types/consumer-totp.ts"), path.join(work.project, "consumer-totp.ts"));
+    writeFileSync(path.join(work.project, "tsconfig.json"), JSON.stringify({
+      compilerOptions: {
+        strict: true, exactOptionalPropertyTypes: true, noUnusedLocals: true, noEmit: true, skipLibCheck: false,
+        skipDefaultLibCheck: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext",
+        lib: ["es2022", "esnext.disposable", "dom"], types: [],
+      },
+      files: ["consumer-totp.ts"],
+    }));
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
   });
 
   test("require of edge-otp/totp works and shares OtpError with edge-otp", async () => {
