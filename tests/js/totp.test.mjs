@@ -103,3 +103,30 @@ describe("edge-otp/totp entries", () => {
     }
   });
 });
+
+describe("edge-otp/totp browser entry", () => {
+  test("an esbuild browser bundle of totp-browser.js (inlined wasm, top-level await) runs", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { createRequire } = await import("node:module");
+    const esbuild = createRequire(import.meta.url)("esbuild");
+    const dir = mkdtempSync(path.join(tmpdir(), "edge-otp-totp-browser-"));
+    try {
+      const entry = path.join(dir, "entry.js");
+      writeFileSync(entry, `
+        import { TotpManager, memoryStorage, OtpError } from ${JSON.stringify(new URL("../../pkg/totp-browser.js", import.meta.url).pathname)};
+        const totp = new TotpManager(memoryStorage(), { secret: "browser secret 0123456789", issuer: "Acme" });
+        const e = await totp.enroll("ada");
+        export const result = { status: e.status, uri: e.uri.startsWith("otpauth://totp/Acme:ada?"), isClass: typeof OtpError === "function",
+          check: await totp.check("ada", "abcdef") };
+      `);
+      const out = path.join(dir, "bundle.mjs");
+      await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", outfile: out, logLevel: "error" });
+      const { result } = await import(out);
+      assert.deepEqual(result, { status: "pending", uri: true, isClass: true, check: { ok: false, reason: "invalid" } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
