@@ -398,7 +398,7 @@ export const cases = [
         const { clock, totp } = setup({ api, storage, options: { algorithm } });
         const user = newUser(`import-${algorithm}`);
         const e = await totp.enroll(user, { secret: secret.toLowerCase().replace(/(....)/g, "$1 ") });
-        assert.equal(e.secret, secret, "normalised seed");
+        assert.ok(e.secret === secret, "normalised seed");
         for (const offset of [-1, 0, 1]) {
           const code = await totpAt(secret, clock.t + offset * 30_000, { algorithm });
           assert.equal(await totp.verify(user, code), true, `${algorithm} offset ${offset}`);
