@@ -5,22 +5,23 @@
 import { StoreDriver } from "./driver.js";
 
 /**
- * `init` / `initSync` over a wasm-bindgen glue's loaders; `loaded()` runs once, after the
- * module is instantiated.
+ * Once-only loading of a wasm-bindgen module: `loaded()` runs once, after the module is
+ * instantiated. The entries call `init`/`initSync` with the glue's own loaders, so that a
+ * bundle that never calls `init` drops the glue's asynchronous loader (tree-shaking).
  */
-export function loader(wasmInit, wasmInitSync, loaded) {
+export function loader(loaded) {
   let ready = false;
   return {
     get ready() {
       return ready;
     },
-    async init(input) {
+    async init(wasmInit, input) {
       if (ready) return;
       await wasmInit(input === undefined ? undefined : { module_or_path: input });
       loaded();
       ready = true;
     },
-    initSync(input) {
+    initSync(wasmInitSync, input) {
       if (ready) return;
       const withOptions = input !== null && typeof input === "object" && "module" in input;
       wasmInitSync({ module: withOptions ? input.module : input });

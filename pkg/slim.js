@@ -24,7 +24,7 @@ export let MAX_TRIES;
 const wasm = { fault, Fault, corruptRecord, limits: undefined };
 let maxCodeUnits;
 
-const glue = loader(wasmInit, wasmInitSync, () => {
+const glue = loader(() => {
   wasm.limits = limits();
   MAX_TRIES = wasm.limits.maxTries;
   maxCodeUnits = wasm.limits.maxCodeUnits;
@@ -35,10 +35,14 @@ const glue = loader(wasmInit, wasmInitSync, () => {
 const guess = (code) => (code.length > maxCodeUnits ? undefined : code);
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
-export const init = (input) => glue.init(input);
+export function init(input) {
+  return glue.init(wasmInit, input);
+}
 
 /** Loads the wasm module synchronously from a `WebAssembly.Module` or bytes (or `{ module }`). */
-export const initSync = (input) => glue.initSync(input);
+export function initSync(input) {
+  glue.initSync(wasmInitSync, input);
+}
 
 const engines = enginePool();
 

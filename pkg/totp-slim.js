@@ -23,7 +23,7 @@ export { memoryStorage } from "./memory.js";
 const wasm = { fault, Fault, corruptRecord, limits: undefined };
 let maxCodeUnits;
 
-const glue = loader(wasmInit, wasmInitSync, () => {
+const glue = loader(() => {
   wasm.limits = totpLimits();
   maxCodeUnits = wasm.limits.maxCodeUnits;
 });
@@ -33,10 +33,14 @@ const glue = loader(wasmInit, wasmInitSync, () => {
 const guess = (code) => (code.length > maxCodeUnits ? undefined : code);
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
-export const init = (input) => glue.init(input);
+export function init(input) {
+  return glue.init(wasmInit, input);
+}
 
 /** Loads the wasm module synchronously from a `WebAssembly.Module` or bytes (or `{ module }`). */
-export const initSync = (input) => glue.initSync(input);
+export function initSync(input) {
+  glue.initSync(wasmInitSync, input);
+}
 
 const engines = enginePool();
 
