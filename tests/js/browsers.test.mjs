@@ -201,7 +201,15 @@ async function webkitDriver() {
   let stderr = "";
   child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise((resolve) => child.once("exit", resolve));
+  // If this process dies first, take the driver's process group with it.
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {}
+  };
+  process.once("exit", killOnExit);
   const kill = async () => {
+    process.removeListener("exit", killOnExit);
     try {
       process.kill(-child.pid, "SIGTERM");
     } catch {}
