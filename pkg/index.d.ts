@@ -5,7 +5,6 @@
 import type {
   Limit,
   OtpOptions,
-  OtpPolicy,
   IssuedOtp,
   OtpStatus,
   LatestOtp,
@@ -13,12 +12,15 @@ import type {
   Verdict,
   OtpErrorCode,
   RateLimitReason,
+  IssueOptions,
+  CheckOptions,
+  OtpEvent,
+  OtpEventType,
 } from "./dist/types.js";
 
 export type {
   Limit,
   OtpOptions,
-  OtpPolicy,
   IssuedOtp,
   OtpStatus,
   LatestOtp,
@@ -26,6 +28,10 @@ export type {
   Verdict,
   OtpErrorCode,
   RateLimitReason,
+  IssueOptions,
+  CheckOptions,
+  OtpEvent,
+  OtpEventType,
 };
 
 /**
@@ -49,6 +55,8 @@ export interface OtpStorage {
     value: string,
     options?: { expirationTtl?: number },
   ): boolean | Promise<boolean>;
+  /** Deletes the record; needed by `forget`. */
+  delete?(key: string): unknown;
 }
 
 export class OtpError extends Error {
@@ -70,20 +78,26 @@ export class OtpError extends Error {
 
 export class OtpManager {
   constructor(storage: OtpStorage, options: OtpOptions);
-  /** The effective settings, defaults filled in. */
-  readonly policy: OtpPolicy;
+  /** How long a record matters, in seconds: the longest of the code lifetime, the cooldown and the limit windows. */
+  readonly longestWindowSeconds: number;
   /** The storage key of `user`. */
   keyFor(user: string): string;
   /** Issues a new code; the previous one can never verify again. */
-  create(user: string): Promise<IssuedOtp>;
+  create(user: string, options?: IssueOptions): Promise<IssuedOtp>;
   /** Issues a new code only when there is no active one; else rejects with ACTIVE_OTP_EXISTS. */
-  generate(user: string): Promise<IssuedOtp>;
+  generate(user: string, options?: IssueOptions): Promise<IssuedOtp>;
   /** The latest code with its status, or null. */
   getLatestOtp(user: string): Promise<LatestOtp | null>;
-  /** Whether the code verifies (it is then used). Any string is a guess. */
-  verify(user: string, code: string): Promise<boolean>;
+  /** Whether the code verifies (it is then used, unless `{ consume: false }`). Any string is a guess. */
+  verify(user: string, code: string, options?: CheckOptions): Promise<boolean>;
   /** The full verdict. */
-  check(user: string, code: string): Promise<Verdict>;
+  check(user: string, code: string, options?: CheckOptions): Promise<Verdict>;
+  /** The verdict for a link token; using it uses the code too. */
+  checkToken(user: string, token: string): Promise<Verdict>;
+  /** Whether the link token verifies. */
+  verifyToken(user: string, token: string): Promise<boolean>;
+  /** Deletes the user's record in this scope (and their limits) through storage.delete; true if there was one. */
+  forget(user: string): Promise<boolean>;
   /** Resets the current code's attempts and the failure budget; true if there was a current code. */
   resetAttempts(user: string): Promise<boolean>;
   /** Revokes the active code; true if there was one. */

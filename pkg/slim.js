@@ -8,10 +8,11 @@
 // this API; `edge-otp/slim` leaves initialisation to the caller.
 
 import wasmInit, {
-  initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord,
+  initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord, Arguments,
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
-import { StoreDriver } from "./driver.js";
+import { StoreDriver, DELETE } from "./driver.js";
+import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
 
@@ -66,8 +67,6 @@ function release(shared) {
 const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;
 const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
 
-// `#run`'s code argument for the operations that take none.
-const NO_CODE = Symbol("no code");
 
 /**
  * Issues and checks one-time codes for one scope, over any key-value store with
@@ -78,7 +77,10 @@ export class OtpManager {
   #driver;
   #prefix;
   #clock;
-  #policy;
+  #onEvent;
+  #onEventError;
+  #normalize;
+  #longest;
   #token = {};
 
   constructor(storage, options) {
@@ -109,19 +111,26 @@ export class OtpManager {
     this.#driver = driver;
     this.#prefix = c.keyPrefix;
     this.#clock = c.now;
-    for (const k of ["issueLimit", "failureLimit"]) if (c.policy[k]) Object.freeze(c.policy[k]);
-    this.#policy = Object.freeze(c.policy);
+    this.#onEvent = c.onEvent;
+    this.#onEventError = c.onEventError;
+    this.#normalize = userNormalizer(c.normalizeUser);
+    this.#longest = c.longestWindowSeconds;
   }
 
-  /** The effective settings, defaults filled in. */
-  get policy() {
-    return this.#policy;
+  /**
+   * How long a record matters, in seconds: the longest of the code lifetime, the resend
+   * cooldown and the limit windows (a store that drops records earlier forgets limits).
+   */
+  get longestWindowSeconds() {
+    return this.#longest;
   }
 
   /** The storage key of `user`: keyPrefix + scope + ":" + user. */
   keyFor(user) {
-    this.#engine().checkUser(user);
-    return this.#prefix + user;
+    const engine = this.#engine();
+    const u = this.#user(user);
+    engine.checkArguments(u, Arguments.User);
+    return this.#prefix + u;
   }
 
   #engine() {
@@ -138,61 +147,140 @@ export class OtpManager {
     release(shared);
   }
 
-  // Runs `call(engine, stored)` (one synchronous wasm call) for `user`: after the
-  // operations already running or waiting on the same key in this engine, so that
-  // attempts are counted exactly on any store inside one instance.
-  #run(user, call, code) {
-    let key, locks;
+  // The user id as the app's normalizeUser option makes it (before anything else).
+  #user(user) {
+    const normalize = this.#normalize;
+    return normalize === undefined ? user : normalize(user);
+  }
+
+  // Runs `call(engine, user, stored, clock)` (one synchronous wasm call) for `user`: after
+  // the operations already running or waiting on the same key in this engine, so that
+  // attempts are counted exactly on any store inside one instance. The arguments (of
+  // `kind`) are checked before any storage call. `forget`: the erasure flow.
+  #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
+    let key, locks, engine, user;
     try {
-      const engine = this.#engine();
-      engine.checkUser(user);
-      if (code !== NO_CODE) engine.checkCode(code);
+      engine = this.#engine();
+      user = this.#user(rawUser);
+      engine.checkArguments(user, kind, submitted, options);
       key = this.#prefix + user;
       locks = this.#shared.locks;
     } catch (e) {
       return Promise.reject(e);
     }
-    const engine = this.#shared.engine;
     const clock = this.#clock;
-    return this.#driver.run(key, locks, (stored) => {
+    const onEvent = this.#onEvent;
+    let event;
+    let refused = false;
+    let present = false;
+    const decide = (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
-      return call(engine, stored, clock);
-    }, () => engine.takeWrite());
+      if (forget) present = stored !== null && stored !== undefined;
+      try {
+        return forget ? engine.forget(user, present, clock) : call(engine, user, stored, clock);
+      } catch (e) {
+        refused = e instanceof OtpError;
+        throw e;
+      } finally {
+        if (onEvent !== undefined) event = engine.takeEvent(user);
+      }
+    };
+    const takeWrite = forget ? () => (present ? DELETE : undefined) : () => engine.takeWrite();
+    const done = this.#driver.run(key, locks, decide, takeWrite, forget);
+    if (onEvent === undefined) return done;
+    return done.then(
+      (answer) => {
+        this.#emit(event);
+        return answer;
+      },
+      (e) => {
+        // Answers thrown by the engine (RATE_LIMITED, ...) are events; storage failures are not.
+        if (refused && event !== undefined) this.#emit(event);
+        throw e;
+      },
+    );
   }
 
-  /** Issues a new code; the previous one can never verify again. */
-  create(user) {
-    return this.#run(user, (e, stored, now) => e.create(user, stored, now), NO_CODE);
+  // Calls onEvent; its exception or rejection never changes the operation's answer and is
+  // not swallowed: onEventError, else reportError, else console.error.
+  #emit(event) {
+    if (event === undefined) return;
+    const report = (error) => {
+      try {
+        if (this.#onEventError !== undefined) this.#onEventError(error, event);
+        else if (typeof globalThis.reportError === "function") globalThis.reportError(error);
+        else console.error(error);
+      } catch (e) {
+        console.error(e);
+      }
+    };
+    try {
+      const r = this.#onEvent(event);
+      if (r !== null && typeof r === "object" && typeof r.then === "function") r.then(undefined, report);
+    } catch (e) {
+      report(e);
+    }
+  }
+
+  /** Issues a new code; the previous one can never verify again. `{ ttlSeconds, link }`. */
+  create(user, options) {
+    return this.#run(user, (e, u, stored, now) => e.issue(u, stored, now, options, false), Arguments.Issue, undefined, options);
   }
 
   /** Issues a new code only when there is no active one; else throws ACTIVE_OTP_EXISTS. */
-  generate(user) {
-    return this.#run(user, (e, stored, now) => e.generate(user, stored, now), NO_CODE);
+  generate(user, options) {
+    return this.#run(user, (e, u, stored, now) => e.issue(u, stored, now, options, true), Arguments.Issue, undefined, options);
   }
 
   /** The latest code with its status, or null. Never writes. */
   getLatestOtp(user) {
-    return this.#run(user, (e, stored, now) => e.latest(user, stored, now), NO_CODE);
+    return this.#run(user, (e, u, stored, now) => e.latest(u, stored, now));
   }
 
-  /** The full verdict for a submitted code. */
-  check(user, code) {
-    return this.#run(user, (e, stored, now) => e.check(user, guess(code), stored, now), code);
+  /** The full verdict for a submitted code. `{ consume: false }` leaves a right code active. */
+  check(user, code, options) {
+    return this.#run(
+      user,
+      (e, u, stored, now) => e.check(u, guess(code), stored, now, options, false),
+      Arguments.Code, code, options,
+    );
   }
 
-  /** Whether the submitted code verifies (it is then used up). */
-  verify(user, code) {
-    return this.#run(user, (e, stored, now) => e.verify(user, guess(code), stored, now), code);
+  /** Whether the submitted code verifies (it is then used up, unless `{ consume: false }`). */
+  verify(user, code, options) {
+    return this.#run(
+      user,
+      (e, u, stored, now) => e.check(u, guess(code), stored, now, options, true),
+      Arguments.Code, code, options,
+    );
+  }
+
+  /** The full verdict for a link token (from `create(user, { link: true })`). */
+  checkToken(user, token) {
+    return this.#run(user, (e, u, stored, now) => e.checkToken(u, guess(token), stored, now, false), Arguments.Token, token);
+  }
+
+  /** Whether the link token verifies (its issuance is then used: the code too). */
+  verifyToken(user, token) {
+    return this.#run(user, (e, u, stored, now) => e.checkToken(u, guess(token), stored, now, true), Arguments.Token, token);
   }
 
   /** Resets the current code's attempts and the failure budget; true if there was a current code. */
   resetAttempts(user) {
-    return this.#run(user, (e, stored, now) => e.resetAttempts(user, stored, now), NO_CODE);
+    return this.#run(user, (e, u, stored, now) => e.flag(u, stored, now, false));
   }
 
   /** Revokes the active code without issuing another; true if there was one. */
   invalidate(user) {
-    return this.#run(user, (e, stored, now) => e.invalidate(user, stored, now), NO_CODE);
+    return this.#run(user, (e, u, stored, now) => e.flag(u, stored, now, true));
+  }
+
+  /**
+   * Deletes the user's record in this scope (and with it their limits and failure budget)
+   * through the store's `delete`; true if there was one.
+   */
+  forget(user) {
+    return this.#run(user, undefined, Arguments.User, undefined, undefined, true);
   }
 }
 

@@ -81,6 +81,45 @@ pub(crate) struct KeyDeriver {
     key: Zeroizing<[u8; 16]>,
 }
 
+/// SipHash domain of link tokens, apart from the permutation keys' and fingerprints'.
+const TOKEN_DOMAIN: &[u8] = b"edge-otp/2 link token";
+
+/// Length of a link token: 16 bytes (128 bits) as unpadded URL-safe base64.
+pub const TOKEN_LEN: usize = 22;
+
+/// A link token: 128 bits derived from the engine key and one issuance (scope, user,
+/// salt, index), never stored. Wiped when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    buf: [u8; TOKEN_LEN],
+}
+
+impl Token {
+    /// The token as text (URL-safe base64 without padding).
+    pub fn as_str(&self) -> &str {
+        // Only base64url characters are ever written.
+        core::str::from_utf8(&self.buf).unwrap_or_default()
+    }
+
+    /// Constant-time comparison with a submitted token (its length is public).
+    pub(crate) fn matches(&self, submitted: &str) -> bool {
+        let s = submitted.as_bytes();
+        s.len() == TOKEN_LEN && bool::from(self.buf.ct_eq(s))
+    }
+}
+
+impl core::fmt::Debug for Token {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.buf.zeroize();
+    }
+}
+
 /// SipHash domain of [`KeyDeriver::fingerprint`], apart from the permutation keys'.
 const FINGERPRINT_DOMAIN: &[u8] = b"edge-otp/2 engine fingerprint";
 
@@ -113,6 +152,43 @@ impl KeyDeriver {
         out[..8].copy_from_slice(&half(0));
         out[8..].copy_from_slice(&half(1));
         out
+    }
+
+    /// The link token of one issuance `(scope, user, salt, index)`.
+    pub(crate) fn token(
+        &self,
+        scope: &str,
+        user: &str,
+        salt: &[u8; SALT_LEN],
+        index: u64,
+    ) -> Token {
+        let half = |which: u8| {
+            let mut h = SipHasher24::new_with_key(&self.key);
+            h.write(&[which, TOKEN_DOMAIN.len() as u8]);
+            h.write(TOKEN_DOMAIN);
+            h.write(&[scope.len() as u8]);
+            h.write(scope.as_bytes());
+            h.write(&(user.len() as u16).to_be_bytes());
+            h.write(user.as_bytes());
+            h.write(salt);
+            h.write(&index.to_be_bytes());
+            h.finish().to_le_bytes()
+        };
+        let mut raw = Zeroizing::new([0u8; 16]);
+        raw[..8].copy_from_slice(&half(0));
+        raw[8..].copy_from_slice(&half(1));
+        const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut buf = [0u8; TOKEN_LEN];
+        // 16 bytes = 5 groups of 3 bytes (20 characters) + 1 byte (2 characters).
+        for (i, chunk) in raw.chunks(3).enumerate() {
+            let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
+                << (8 * (3 - chunk.len()));
+            let out = &mut buf[4 * i..(4 * i + chunk.len() + 1).min(TOKEN_LEN)];
+            for (j, slot) in out.iter_mut().enumerate() {
+                *slot = B64[((n >> (18 - 6 * j)) & 63) as usize];
+            }
+        }
+        Token { buf }
     }
 
     /// The permutation for `(scope, user, salt)` over the policy's code space.
@@ -243,6 +319,40 @@ pub(crate) fn same_code(a: u64, b: u64) -> bool {
 mod tests {
     use super::*;
     use crate::policy::Config;
+
+    #[test]
+    fn tokens_are_22_base64url_characters_that_differ_per_issuance() {
+        let k = KeyDeriver::new(b"token test secret 0123456789");
+        let salt = [3u8; SALT_LEN];
+        let a = k.token("login", "ada", &salt, 0);
+        assert_eq!(a.as_str().len(), TOKEN_LEN);
+        assert!(a
+            .as_str()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(a.matches(a.as_str()));
+        assert!(!a.matches(&a.as_str()[1..]));
+        for other in [
+            k.token("login", "ada", &salt, 1),
+            k.token("login", "bob", &salt, 0),
+            k.token("reset", "ada", &salt, 0),
+            k.token("login", "ada", &[4u8; SALT_LEN], 0),
+            KeyDeriver::new(b"another secret 0123456789").token("login", "ada", &salt, 0),
+        ] {
+            assert_ne!(a.as_str(), other.as_str());
+            assert!(!a.matches(other.as_str()));
+        }
+        // The last character carries 4 bits of the 16th byte and 2 zero bits.
+        let last = a.as_str().as_bytes()[TOKEN_LEN - 1];
+        assert_eq!(b64_index(last) & 3, 0);
+    }
+
+    fn b64_index(c: u8) -> u8 {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            .iter()
+            .position(|&b| b == c)
+            .unwrap() as u8
+    }
 
     fn policy(alphabet: &str, length: usize) -> Policy {
         let mut c = Config::new(b"0123456789abcdef".to_vec());

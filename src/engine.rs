@@ -1,11 +1,11 @@
 //! The operations: each takes the stored record (or none), `now` and any entropy it
 //! needs, and returns its answer plus the record to write, or nothing to write.
 
-use crate::code::{self, Code, KeyDeriver, Permutation, SALT_LEN};
+use crate::code::{self, Code, KeyDeriver, Permutation, Token, SALT_LEN};
 use crate::error::Error;
 use crate::policy::{Policy, WindowLimit};
 use crate::record::{CodeState, Record};
-use crate::time::{Millis, MAX_TIME};
+use crate::time::{Millis, MAX_TIME, MS_PER_S};
 use alloc::string::String;
 
 /// Largest index a stored record may hold (2^53 - 1, exact in JavaScript).
@@ -129,6 +129,33 @@ pub struct OtpView {
     /// `created_at` when none applies. `create` is refused exactly while `now` is before
     /// it. It may lie in the past (then a new code can be issued now).
     pub resend_available_at: Millis,
+    /// The link token of this issuance, when it was asked for ([`IssueOptions::link`]).
+    pub token: Option<Token>,
+}
+
+/// Per-call choices of `create` and `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IssueOptions {
+    /// This code's lifetime in seconds, `1..=` the policy's `ttl_seconds`; `None`: the
+    /// policy's.
+    pub ttl_seconds: Option<u64>,
+    /// Also answer the issuance's link token (see [`Engine::verify_token`]).
+    pub link: bool,
+}
+
+impl IssueOptions {
+    /// The code lifetime these choices give under `policy`, in milliseconds, or
+    /// [`Error::InvalidArgument`] for one longer than the policy's (or 0).
+    pub fn ttl_ms(&self, policy: &Policy) -> Result<Millis, Error> {
+        match self.ttl_seconds {
+            None => Ok(policy.ttl),
+            Some(s) if s >= 1 && s.saturating_mul(MS_PER_S) <= policy.ttl => Ok(s * MS_PER_S),
+            Some(_) => Err(Error::InvalidArgument {
+                argument: "ttlSeconds",
+                problem: "must be a whole number from 1 to the policy's ttlSeconds",
+            }),
+        }
+    }
 }
 
 /// Why issuing was refused.
@@ -407,8 +434,22 @@ impl Engine {
         now: Millis,
         fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
     ) -> Result<Step<Issue>, Error> {
+        self.issue(subject, stored, now, fresh_salt, IssueOptions::default())
+    }
+
+    /// [`Engine::create_with`] with per-call choices: a shorter lifetime for this code
+    /// (longer than the policy's is [`Error::InvalidArgument`]), and the link token.
+    pub fn issue(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+        options: IssueOptions,
+    ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         let p = &self.policy;
+        let ttl = options.ttl_ms(p)?;
         let (salt, index, failures_since, failures, issues_since, issues) = match stored {
             None => (draw(fresh_salt)?, 0, now, 0, now, 1),
             Some(r) => {
@@ -441,7 +482,7 @@ impl Engine {
             index,
             created_at: now,
             // Clamped so that every stored time stays within MAX_TIME (`now < MAX_TIME`).
-            expires_at: (now + p.ttl).min(MAX_TIME),
+            expires_at: (now + ttl).min(MAX_TIME),
             attempts: 0,
             max_attempts: p.max_attempts,
             state: CodeState::Active,
@@ -450,7 +491,10 @@ impl Engine {
             issues_since,
             issues,
         };
-        let view = self.view(subject, &record, now);
+        let mut view = self.view(subject, &record, now);
+        if options.link {
+            view.token = Some(self.token(subject, &record));
+        }
         Ok(Step {
             answer: Issue::Issued(view),
             write: Some(record),
@@ -501,6 +545,18 @@ impl Engine {
         now: Millis,
         fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
     ) -> Result<Step<Issue>, Error> {
+        self.generate_issue(subject, stored, now, fresh_salt, IssueOptions::default())
+    }
+
+    /// [`Engine::generate_with`] with per-call choices, as in [`Engine::issue`].
+    pub fn generate_issue(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        now: Millis,
+        fresh_salt: &mut dyn FnMut() -> Option<[u8; SALT_LEN]>,
+        options: IssueOptions,
+    ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         if let Some(r) = stored {
             if self.status(r, now) == Status::Active {
@@ -509,7 +565,13 @@ impl Engine {
                 }));
             }
         }
-        self.create_with(subject, stored, now, fresh_salt)
+        self.issue(subject, stored, now, fresh_salt, options)
+    }
+
+    /// The link token of the record's current issuance.
+    fn token(&self, subject: &Subject<'_>, r: &Record) -> Token {
+        self.keys
+            .token(subject.scope, subject.user, &r.salt, r.index)
     }
 
     fn view(&self, subject: &Subject<'_>, r: &Record, now: Millis) -> OtpView {
@@ -525,6 +587,7 @@ impl Engine {
             max_attempts: r.max_attempts,
             status: self.status(r, now),
             resend_available_at: self.resend_available_at(r),
+            token: None,
         }
     }
 
@@ -551,37 +614,112 @@ impl Engine {
         submitted: &str,
         now: Millis,
     ) -> Result<Step<Verdict>, Error> {
+        self.check(subject, stored, submitted, now, true)
+    }
+
+    /// [`Engine::verify`], with `consume: false` leaving a right code active (the answer
+    /// is [`Verdict::Verified`] and nothing is written; a later consuming check still
+    /// succeeds once). A wrong code spends an attempt either way.
+    pub fn check(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        submitted: &str,
+        now: Millis,
+        consume: bool,
+    ) -> Result<Step<Verdict>, Error> {
         let now = check_now(now)?;
-        let Some(r) = stored else {
-            return Ok(Step::read_only(Verdict::NoOtp));
+        let r = match self.checkable(stored, now) {
+            Ok(r) => r,
+            Err(refused) => return Ok(Step::read_only(refused)),
         };
-        if let Some(retry_after_ms) = self.locked_for(r, now) {
-            return Ok(Step::read_only(Verdict::LockedOut { retry_after_ms }));
-        }
-        match self.status(r, now) {
-            Status::Used => return Ok(Step::read_only(Verdict::Used)),
-            Status::Superseded => return Ok(Step::read_only(Verdict::NoOtp)),
-            Status::Expired => return Ok(Step::read_only(Verdict::Expired)),
-            Status::Exhausted => return Ok(Step::read_only(Verdict::Exhausted)),
-            Status::Active => {}
-        }
         let expected = self.code_index(subject, r);
         let right = match (code::parse(&self.policy, submitted), expected) {
             (Some(given), Some(expected)) => code::same_code(given, expected),
             _ => false,
         };
-        let mut next = r.clone();
-        if right {
-            next.state = CodeState::Used;
-            // A success proves the user holds the channel: their earlier typos no longer
-            // count against them.
-            next.failures = 0;
-            return Ok(Step {
-                answer: Verdict::Verified,
-                write: Some(next),
-            });
+        match (right, consume) {
+            (true, true) => Ok(self.used(r)),
+            (true, false) => Ok(Step::read_only(Verdict::Verified)),
+            (false, _) => {
+                let mut next = r.clone();
+                next.attempts += 1;
+                self.count_failure(&mut next, r, now);
+                Ok(Step {
+                    answer: Verdict::Invalid {
+                        attempts_left: next.max_attempts - next.attempts,
+                    },
+                    write: Some(next),
+                })
+            }
         }
-        next.attempts += 1;
+    }
+
+    /// Checks a link token of the current issuance ([`IssueOptions::link`]): the same
+    /// verdicts and the same issuance as the code, so using either makes both used and a
+    /// newer issuance supersedes both. A wrong token spends the failure budget but not the
+    /// code's attempts (its chance of being right is 2^-128). Compared in constant time.
+    pub fn verify_token(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&Record>,
+        submitted: &str,
+        now: Millis,
+    ) -> Result<Step<Verdict>, Error> {
+        let now = check_now(now)?;
+        let r = match self.checkable(stored, now) {
+            Ok(r) => r,
+            Err(refused) => return Ok(Step::read_only(refused)),
+        };
+        if self.token(subject, r).matches(submitted) {
+            return Ok(self.used(r));
+        }
+        let mut next = r.clone();
+        self.count_failure(&mut next, r, now);
+        let answer = Verdict::Invalid {
+            attempts_left: r.max_attempts - r.attempts,
+        };
+        let write = (next != *r).then_some(next);
+        Ok(Step { answer, write })
+    }
+
+    /// The record if it can be checked at `now`, else the verdict that refuses.
+    fn checkable<'r>(
+        &self,
+        stored: Option<&'r Record>,
+        now: Millis,
+    ) -> Result<&'r Record, Verdict> {
+        let Some(r) = stored else {
+            return Err(Verdict::NoOtp);
+        };
+        if let Some(retry_after_ms) = self.locked_for(r, now) {
+            return Err(Verdict::LockedOut { retry_after_ms });
+        }
+        match self.status(r, now) {
+            Status::Used => Err(Verdict::Used),
+            Status::Superseded => Err(Verdict::NoOtp),
+            Status::Expired => Err(Verdict::Expired),
+            Status::Exhausted => Err(Verdict::Exhausted),
+            Status::Active => Ok(r),
+        }
+    }
+
+    /// A right code or token: the issuance becomes used.
+    fn used(&self, r: &Record) -> Step<Verdict> {
+        let mut next = r.clone();
+        next.state = CodeState::Used;
+        // A success proves the user holds the channel: their earlier typos no longer
+        // count against them.
+        next.failures = 0;
+        Step {
+            answer: Verdict::Verified,
+            write: Some(next),
+        }
+    }
+
+    /// One unit of the failure budget spent at `now` (a fixed window opened by the first
+    /// failure after the previous one closed).
+    fn count_failure(&self, next: &mut Record, r: &Record, now: Millis) {
         if let Some(l) = self.policy.failure_limit {
             if r.failures == 0 || window_left(r.failures_since, l.window, now).is_none() {
                 next.failures_since = now;
@@ -590,12 +728,6 @@ impl Engine {
                 next.failures = r.failures.saturating_add(1);
             }
         }
-        Ok(Step {
-            answer: Verdict::Invalid {
-                attempts_left: next.max_attempts - next.attempts,
-            },
-            write: Some(next),
-        })
     }
 
     /// An operator's unlock: the current code's attempts go back to 0 (an exhausted code
@@ -673,6 +805,15 @@ impl Engine {
             ),
             Op::Latest => (Answer::Latest(self.latest(subject, r, now)?), None),
             Op::Verify(code) => split(self.verify(subject, r, code, now)?, Answer::Verdict),
+            Op::CreateWith(o) => split(self.issue(subject, r, now, fresh_salt, o)?, Answer::Issue),
+            Op::GenerateWith(o) => split(
+                self.generate_issue(subject, r, now, fresh_salt, o)?,
+                Answer::Issue,
+            ),
+            Op::Check { code, consume } => {
+                split(self.check(subject, r, code, now, consume)?, Answer::Verdict)
+            }
+            Op::Token(token) => split(self.verify_token(subject, r, token, now)?, Answer::Verdict),
             Op::ResetAttempts => split(self.reset_attempts(r), Answer::Flag),
             Op::Invalidate => split(self.invalidate(r, now)?, Answer::Flag),
         };
@@ -719,6 +860,19 @@ pub enum Op<'a> {
     Latest,
     /// [`Engine::verify`] with the submitted code.
     Verify(&'a str),
+    /// [`Engine::issue`] with per-call choices.
+    CreateWith(IssueOptions),
+    /// [`Engine::generate_issue`] with per-call choices.
+    GenerateWith(IssueOptions),
+    /// [`Engine::check`]: the submitted code, and whether a right one is used up.
+    Check {
+        /// The submitted code.
+        code: &'a str,
+        /// `false`: a right code stays active.
+        consume: bool,
+    },
+    /// [`Engine::verify_token`] with the submitted link token.
+    Token(&'a str),
     /// [`Engine::reset_attempts`].
     ResetAttempts,
     /// [`Engine::invalidate`].
@@ -1158,6 +1312,218 @@ mod tests {
             a,
             Engine::new(Policy::new(other).unwrap()).fingerprint(b"login")
         );
+    }
+
+    fn issue_with(
+        e: &Engine,
+        stored: Option<&Record>,
+        now: Millis,
+        o: IssueOptions,
+    ) -> (OtpView, Record) {
+        let step = e
+            .issue(&ada(), stored, now, &mut || Some(salt(now)), o)
+            .unwrap();
+        match step.answer {
+            Issue::Issued(view) => (view, step.write.unwrap()),
+            other => panic!("expected Issued, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_per_call_lifetime_shortens_the_code_and_cannot_exceed_the_policy() {
+        let e = engine();
+        let (view, r) = issue_with(
+            &e,
+            None,
+            T0,
+            IssueOptions {
+                ttl_seconds: Some(60),
+                link: false,
+            },
+        );
+        assert_eq!(view.expires_at, T0 + 60 * S);
+        assert_eq!(status(&e, &r, T0 + 60 * S - 1), Status::Active);
+        assert_eq!(status(&e, &r, T0 + 60 * S), Status::Expired);
+        for bad in [0, 3601] {
+            let err = e
+                .issue(
+                    &ada(),
+                    None,
+                    T0,
+                    &mut || Some(salt(T0)),
+                    IssueOptions {
+                        ttl_seconds: Some(bad),
+                        link: false,
+                    },
+                )
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::InvalidArgument {
+                        argument: "ttlSeconds",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+        let (view, _) = issue_with(
+            &e,
+            None,
+            T0,
+            IssueOptions {
+                ttl_seconds: Some(3600),
+                link: false,
+            },
+        );
+        assert_eq!(view.expires_at, T0 + 3600 * S);
+    }
+
+    #[test]
+    fn a_check_that_does_not_consume_leaves_a_right_code_active_and_counts_a_wrong_one() {
+        let e = engine();
+        let (code, r) = issue(&e, None, T0);
+        let step = e.check(&ada(), Some(&r), &code, T0 + S, false).unwrap();
+        assert_eq!((step.answer, step.write), (Verdict::Verified, None));
+        let step = e
+            .check(&ada(), Some(&r), &wrong(&e, &code), T0 + S, false)
+            .unwrap();
+        assert_eq!(step.answer, Verdict::Invalid { attempts_left: 2 });
+        let r = step.write.expect("a wrong guess is counted");
+        assert_eq!(r.attempts, 1);
+        let mut r = r;
+        assert_eq!(check(&e, &mut r, &code, T0 + 2 * S), Verdict::Verified);
+        assert_eq!(check(&e, &mut r, &code, T0 + 3 * S), Verdict::Used);
+    }
+
+    #[test]
+    fn code_and_token_are_one_issuance_either_uses_both() {
+        let e = engine();
+        let link = IssueOptions {
+            ttl_seconds: None,
+            link: true,
+        };
+        let (view, r) = issue_with(&e, None, T0, link);
+        let token = view.token.clone().expect("asked for a link");
+        assert_eq!(token.as_str().len(), crate::TOKEN_LEN);
+        // The token uses the issuance: the code is used after it, and the token again.
+        let step = e
+            .verify_token(&ada(), Some(&r), token.as_str(), T0 + S)
+            .unwrap();
+        assert_eq!(step.answer, Verdict::Verified);
+        let used = step.write.unwrap();
+        assert_eq!(
+            e.verify(&ada(), Some(&used), view.code.as_str(), T0 + S)
+                .unwrap()
+                .answer,
+            Verdict::Used
+        );
+        assert_eq!(
+            e.verify_token(&ada(), Some(&used), token.as_str(), T0 + S)
+                .unwrap()
+                .answer,
+            Verdict::Used
+        );
+        // The code uses the issuance: the token is used after it.
+        let (view, r) = issue_with(&e, Some(&used), T0 + 60 * S, link);
+        let mut after = r.clone();
+        assert_eq!(
+            check(&e, &mut after, view.code.as_str(), T0 + 61 * S),
+            Verdict::Verified
+        );
+        let t = view.token.clone().unwrap();
+        assert_eq!(
+            e.verify_token(&ada(), Some(&after), t.as_str(), T0 + 61 * S)
+                .unwrap()
+                .answer,
+            Verdict::Used
+        );
+        // A newer issuance supersedes the old token.
+        let (newer, r2) = issue_with(&e, Some(&r), T0 + 120 * S, link);
+        assert_ne!(newer.token.as_ref().unwrap().as_str(), t.as_str());
+        let step = e
+            .verify_token(&ada(), Some(&r2), t.as_str(), T0 + 121 * S)
+            .unwrap();
+        assert!(matches!(step.answer, Verdict::Invalid { .. }));
+    }
+
+    #[test]
+    fn a_wrong_token_spends_the_failure_budget_but_not_the_codes_attempts() {
+        let e = engine();
+        let (view, r) = issue_with(
+            &e,
+            None,
+            T0,
+            IssueOptions {
+                ttl_seconds: None,
+                link: true,
+            },
+        );
+        let step = e
+            .verify_token(&ada(), Some(&r), "AAAAAAAAAAAAAAAAAAAAAA", T0 + S)
+            .unwrap();
+        assert_eq!(step.answer, Verdict::Invalid { attempts_left: 3 });
+        let next = step.write.expect("the failure is counted");
+        assert_eq!((next.attempts, next.failures), (0, 1));
+        // Not even a token-shaped string: still a failure, the code still verifies.
+        let step = e.verify_token(&ada(), Some(&next), "", T0 + S).unwrap();
+        let mut next = step.write.unwrap();
+        assert_eq!(next.failures, 2);
+        assert_eq!(
+            check(&e, &mut next, view.code.as_str(), T0 + 2 * S),
+            Verdict::Verified
+        );
+    }
+
+    proptest::proptest! {
+        /// Random sequences of issue / code / token / check-without-consuming: a used
+        /// issuance never verifies again by either credential, and a superseded token
+        /// never verifies.
+        #[test]
+        fn code_and_token_are_never_both_usable_after_one_is_used(ops in proptest::collection::vec(0u8..5, 1..40)) {
+            let e = engine_with(unlimited);
+            let link = IssueOptions { ttl_seconds: None, link: true };
+            let mut now = T0;
+            let (mut view, mut r) = issue_with(&e, None, now, link);
+            let mut used = false;
+            let mut old_tokens: alloc::vec::Vec<String> = alloc::vec::Vec::new();
+            for op in ops {
+                now += S;
+                let token = view.token.clone().unwrap();
+                let step = match op {
+                    0 => {
+                        old_tokens.push(token.as_str().into());
+                        let (v, nr) = issue_with(&e, Some(&r), now, link);
+                        view = v;
+                        r = nr;
+                        used = false;
+                        continue;
+                    }
+                    1 => e.verify(&ada(), Some(&r), view.code.as_str(), now).unwrap(),
+                    2 => e.verify_token(&ada(), Some(&r), token.as_str(), now).unwrap(),
+                    3 => e.check(&ada(), Some(&r), view.code.as_str(), now, false).unwrap(),
+                    _ => {
+                        for old in &old_tokens {
+                            let s = e.verify_token(&ada(), Some(&r), old, now).unwrap();
+                            proptest::prop_assert_ne!(s.answer, Verdict::Verified);
+                        }
+                        continue;
+                    }
+                };
+                if used {
+                    proptest::prop_assert_eq!(step.answer, Verdict::Used);
+                } else {
+                    proptest::prop_assert_eq!(step.answer, Verdict::Verified);
+                    if op != 3 {
+                        used = true;
+                    }
+                }
+                if let Some(w) = step.write {
+                    r = w;
+                }
+            }
+        }
     }
 
     #[test]

@@ -64,10 +64,10 @@ mod native;
 #[cfg(all(target_arch = "wasm32", feature = "binding"))]
 mod wasm;
 
-pub use code::{Code, ROUNDS, SALT_LEN};
+pub use code::{Code, Token, ROUNDS, SALT_LEN, TOKEN_LEN};
 pub use engine::{
-    check_scope, Answer, Engine, Issue, Limited, Op, OtpView, Outcome, Status, Step, Subject,
-    Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
+    check_scope, Answer, Engine, Issue, IssueOptions, Limited, Op, OtpView, Outcome, Status, Step,
+    Subject, Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
 };
 pub use error::{DecodeError, Error};
 pub use policy::{Config, Limit, Policy, MAX_RETENTION_SECONDS, MIN_RETENTION_SECONDS};

@@ -30,7 +30,6 @@ import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
 import { redisStorage } from "../../pkg/redis.js";
 import {
   SCOPES,
-  DEFAULT_RESEND_COOLDOWN_SECONDS,
   MAX_BODY_BYTES,
   MAX_DECLARED_BODY_BYTES,
   HttpError,
@@ -221,13 +220,10 @@ function parseUrl(target) {
  */
 export function createServer(options = {}) {
   const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
-  const resendCooldownSeconds = otp.resendCooldownSeconds ?? DEFAULT_RESEND_COOLDOWN_SECONDS;
   // One manager per scope, built up front (so a bad secret or option fails at start-up).
-  const managers = new Map(
-    SCOPES.map((scope) => [scope, new OtpManager(storage, { ...otp, secret, scope, resendCooldownSeconds })]),
-  );
+  const managers = new Map(SCOPES.map((scope) => [scope, new OtpManager(storage, { ...otp, secret, scope })]));
   const root = realpathSync(www);
-  const app = { demo: Boolean(demo), resendCooldownSeconds, manager: (scope) => managers.get(scope) };
+  const app = { demo: Boolean(demo), manager: (scope) => managers.get(scope) };
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, async (req, res) => {
     try {
@@ -271,7 +267,8 @@ async function main() {
   const otp = {};
   const ttl = intEnv("OTP_TTL_SECONDS", undefined); // library default (3600) unless set
   if (ttl !== undefined) otp.ttlSeconds = ttl;
-  otp.resendCooldownSeconds = intEnv("OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS);
+  const cooldown = intEnv("OTP_RESEND_COOLDOWN_SECONDS", undefined); // library default unless set
+  if (cooldown !== undefined) otp.resendCooldownSeconds = cooldown;
 
   let storage;
   let client;

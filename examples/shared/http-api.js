@@ -16,8 +16,6 @@
 export const SCOPES = ["login", "reset"];
 /** Scope used when a request gives none. */
 export const DEFAULT_SCOPE = "login";
-/** Resend cooldown when the configuration sets none (the servers pass it to OtpManager). */
-export const DEFAULT_RESEND_COOLDOWN_SECONDS = 30;
 /** Largest request body accepted (413 above). */
 export const MAX_BODY_BYTES = 8192;
 /**
@@ -258,18 +256,18 @@ export function statusOperation(searchParams) {
  *  - create → `{createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, code?}`
  *    (`code` only with `demo`; a real app e-mails or texts it);
  *  - check → the verdict `{ok, reason, attemptsLeft, retryAfterMs?}`;
- *  - status → `{status: "none"}` or `{status, createdAt, expiresAt, attempts, maxAttempts}`,
- *    never the code.
+ *  - status → `{status: "none"}` or `{status, createdAt, expiresAt, attempts, maxAttempts,
+ *    resendAvailableAt}`, never the code.
+ * `resendAvailableAt` is the library's (no rule is re-derived here).
  * Errors (OtpError, storage failures) propagate; map them with errorResult().
  *
  * @param {object} manager  an edge-otp OtpManager (create, check, getLatestOtp).
  * @param {Operation} operation
  * @param {object} options
  * @param {boolean} options.demo  put the code into the create answer (demo page only).
- * @param {number} options.resendCooldownSeconds  the manager's cooldown, for `resendAvailableAt`.
  * @returns {Promise<Record<string, unknown>>}
  */
-export async function runOperation(manager, operation, { demo, resendCooldownSeconds }) {
+export async function runOperation(manager, operation, { demo }) {
   switch (operation.op) {
     case "create": {
       const r = await manager.create(operation.user);
@@ -278,7 +276,7 @@ export async function runOperation(manager, operation, { demo, resendCooldownSec
         expiresAt: r.expiresAt,
         attempts: r.attempts,
         maxAttempts: r.maxAttempts,
-        resendAvailableAt: r.createdAt + resendCooldownSeconds * 1000,
+        resendAvailableAt: r.resendAvailableAt,
       };
       if (demo) body.code = r.code; // demo only: a real app e-mails or texts the code
       return body;
@@ -292,8 +290,8 @@ export async function runOperation(manager, operation, { demo, resendCooldownSec
     case "status": {
       const r = await manager.getLatestOtp(operation.user);
       if (!r) return { status: "none" };
-      const { status, createdAt, expiresAt, attempts, maxAttempts } = r; // never r.code
-      return { status, createdAt, expiresAt, attempts, maxAttempts };
+      const { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt } = r; // never r.code
+      return { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt };
     }
     default:
       throw new Error(`unknown operation ${operation.op}`);

@@ -3,7 +3,6 @@
 //! next to the types it describes).
 
 use crate::engine::{OtpView, Verdict};
-use crate::policy::{Limit, Policy};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -19,6 +18,8 @@ pub(crate) struct Otp<'a> {
     resend_available_at: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
 }
 
 impl<'a> Otp<'a> {
@@ -31,6 +32,15 @@ impl<'a> Otp<'a> {
             max_attempts: v.max_attempts,
             resend_available_at: v.resend_available_at as f64,
             status: with_status.then(|| v.status.as_str()),
+            token: None,
+        }
+    }
+
+    /// An issued code, with its link token when one was asked for.
+    pub(crate) fn issued(v: &'a OtpView) -> Otp<'a> {
+        Otp {
+            token: v.token.as_ref().map(|t| t.as_str()),
+            ..Otp::new(v, false)
         }
     }
 }
@@ -59,64 +69,6 @@ impl From<Verdict> for VerdictJs {
                 Verdict::LockedOut { retry_after_ms } => Some(retry_after_ms as f64),
                 _ => None,
             },
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LimitJs {
-    count: u32,
-    window_seconds: f64,
-}
-
-fn limit(l: Option<Limit>) -> Option<LimitJs> {
-    l.map(|l| LimitJs {
-        count: l.count,
-        window_seconds: l.window_seconds as f64,
-    })
-}
-
-/// The effective settings of a manager (`otp.policy`): every option with its value,
-/// defaults filled in.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PolicyJs<'a> {
-    scope: &'a str,
-    key_prefix: &'a str,
-    ttl_seconds: f64,
-    max_attempts: u32,
-    length: usize,
-    alphabet: &'a str,
-    code_space: f64,
-    resend_cooldown_seconds: f64,
-    issue_limit: Option<LimitJs>,
-    failure_limit: Option<LimitJs>,
-    retention_seconds: Option<f64>,
-    timeout_ms: Option<f64>,
-}
-
-impl<'a> PolicyJs<'a> {
-    pub(crate) fn new(
-        p: &'a Policy,
-        scope: &'a str,
-        key_prefix: &'a str,
-        retention_seconds: Option<u64>,
-        timeout_ms: Option<u64>,
-    ) -> PolicyJs<'a> {
-        PolicyJs {
-            scope,
-            key_prefix,
-            ttl_seconds: (p.ttl_ms() / 1000) as f64,
-            max_attempts: p.max_attempts(),
-            length: p.length(),
-            alphabet: p.alphabet(),
-            code_space: p.code_space() as f64,
-            resend_cooldown_seconds: (p.resend_cooldown_ms() / 1000) as f64,
-            issue_limit: limit(p.issue_limit()),
-            failure_limit: limit(p.failure_limit()),
-            retention_seconds: retention_seconds.map(|s| s as f64),
-            timeout_ms: timeout_ms.map(|t| t as f64),
         }
     }
 }

@@ -44,14 +44,27 @@ pub(crate) struct Fields {
 }
 
 /// A new `OtpError` as a JS value.
+#[cold]
+#[inline(never)]
 pub(crate) fn otp_error(code: &str, message: &str, fields: Fields) -> JsValue {
-    let fields = serde_wasm_bindgen::to_value(&fields).unwrap_or(JsValue::UNDEFINED);
+    let fields = super::answers::to_js(&fields).unwrap_or(JsValue::UNDEFINED);
     OtpError::new(code, message, &fields).into()
 }
 
 /// The `OtpError` for a core error.
+#[cold]
+#[inline(never)]
 pub(crate) fn from_core(e: &Error) -> JsValue {
-    let message = std::string::ToString::to_string(e);
+    // Written out rather than through `Display` (the same words), so that no formatting
+    // machinery is needed here.
+    let message = match *e {
+        Error::InvalidConfig { field, problem } => ["invalid ", field, ": ", problem].concat(),
+        Error::InvalidArgument { argument, problem } => {
+            ["invalid ", argument, ": ", problem].concat()
+        }
+        Error::CorruptRecord(d) => d.as_str().into(),
+        _ => std::string::String::new(),
+    };
     let fields = match *e {
         Error::InvalidConfig { field, problem } => Fields {
             field: Some(field),
@@ -79,16 +92,22 @@ pub(crate) fn from_core(e: &Error) -> JsValue {
 }
 
 /// `INVALID_CONFIG` for `field`.
+#[cold]
+#[inline(never)]
 pub(crate) fn config(field: &'static str, problem: &'static str) -> JsValue {
     from_core(&Error::InvalidConfig { field, problem })
 }
 
 /// `INVALID_ARGUMENT` for `argument`.
+#[cold]
+#[inline(never)]
 pub(crate) fn argument(argument: &'static str, problem: &'static str) -> JsValue {
     from_core(&Error::InvalidArgument { argument, problem })
 }
 
 /// `RATE_LIMITED`, with the rule that refused and the wait.
+#[cold]
+#[inline(never)]
 pub(crate) fn rate_limited(retry_after_ms: u64, reason: Limited) -> JsValue {
     let message = match reason {
         Limited::Cooldown => "resend cooldown: wait before requesting another code",
@@ -107,6 +126,8 @@ pub(crate) fn rate_limited(retry_after_ms: u64, reason: Limited) -> JsValue {
 }
 
 /// `ACTIVE_OTP_EXISTS` (from `generate`), with the active code's expiry.
+#[cold]
+#[inline(never)]
 pub(crate) fn active_exists(expires_at: u64) -> JsValue {
     otp_error(
         "ACTIVE_OTP_EXISTS",

@@ -49,7 +49,9 @@ fn now(clock: &JsValue) -> Result<Millis, JsValue> {
     let t = if clock.is_undefined() {
         web_time::SystemTime::now()
             .duration_since(web_time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_millis() as f64)
+            .map_or(0.0, |d| {
+                d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis())
+            })
     } else {
         // `configure` checked that the option is a function.
         let f: &Function = clock.unchecked_ref();
@@ -125,3 +127,45 @@ pub(crate) fn check_user(user: &JsValue) -> Result<(), JsValue> {
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// Checks a user id as every operation does (`INVALID_ARGUMENT`), for callers that must
+/// refuse bad input before reaching an engine (the Durable Object client, before its RPC).
+#[wasm_bindgen(js_name = checkUser)]
+pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
+    check_user(user)
+}
+
+/// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
+/// else is `INVALID_ARGUMENT`.
+#[wasm_bindgen(js_name = checkCode)]
+pub fn check_code(code: &JsValue) -> Result<(), JsValue> {
+    check_submitted(code, "code")
+}
+
+/// A submitted code or link token (`argument`): any string, else `INVALID_ARGUMENT`.
+pub(crate) fn check_submitted(value: &JsValue, argument: &'static str) -> Result<(), JsValue> {
+    if value.is_string() {
+        Ok(())
+    } else {
+        Err(errors::argument(argument, "must be a string"))
+    }
+}
+
+/// A placeholder secret of the minimum length, only for [`check_client_options`]' probe
+/// (no engine is built from them).
+const PROBE_SECRET: &str = "scope-probe-0123";
+
+/// Checks a client's `scope` and `normalizeUser` exactly as those options are checked
+/// (it runs the options reader on `{ secret, scope, normalizeUser }`): `INVALID_CONFIG`
+/// naming the option otherwise. `undefined` is the default.
+#[wasm_bindgen(js_name = checkClientOptions)]
+pub fn check_client_options(scope: &JsValue, normalize_user: &JsValue) -> Result<(), JsValue> {
+    let probe = js_sys::Object::new();
+    js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
+    for (key, value) in [("scope", scope), ("normalizeUser", normalize_user)] {
+        if !value.is_undefined() {
+            js_sys::Reflect::set(&probe, &key.into(), value)?;
+        }
+    }
+    options::read(&probe).map(|_| ())
+}

@@ -27,7 +27,7 @@ const DEFAULT_SCOPE: &str = "default";
 const DEFAULT_KEY_PREFIX: &str = "otp:";
 
 /// The option names, as JS spells them.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 16] = [
     "secret",
     "ttlSeconds",
     "maxAttempts",
@@ -41,6 +41,9 @@ const KEYS: [&str; 13] = [
     "retentionSeconds",
     "now",
     "timeoutMs",
+    "onEvent",
+    "onEventError",
+    "normalizeUser",
 ];
 
 /// Everything the options say: the core policy and what the JS driver needs.
@@ -51,6 +54,27 @@ pub(crate) struct Options {
     pub retention_seconds: Option<u64>,
     pub timeout_ms: Option<u64>,
     pub clock: Option<Function>,
+    pub on_event: Option<Function>,
+    pub on_event_error: Option<Function>,
+    /// A function, or the name of a built-in normaliser (`"email"`).
+    pub normalize_user: Option<JsValue>,
+}
+
+/// The built-in user normalisers, by the name `normalizeUser` takes.
+pub(crate) const NORMALIZERS: [&str; 1] = ["email"];
+
+fn function(
+    v: Option<JsValue>,
+    field: &'static str,
+    problem: &'static str,
+) -> Result<Option<Function>> {
+    match v {
+        None => Ok(None),
+        Some(v) => v
+            .dyn_into::<Function>()
+            .map(Some)
+            .map_err(|_| config(field, problem)),
+    }
 }
 
 type Result<T> = core::result::Result<T, JsValue>;
@@ -79,10 +103,15 @@ pub(super) fn own_values<const N: usize>(
             .and_then(|k| allowed.iter().position(|a| *a == k));
         let Some(i) = slot else {
             let shown = (name.length() <= 40).then(|| name.as_string()).flatten();
-            let message = format!(
-                "invalid {field}: {unknown}: {}",
-                shown.as_deref().map_or("(a long key)", |k| k)
-            );
+            let message = [
+                "invalid ",
+                field,
+                ": ",
+                unknown,
+                ": ",
+                shown.as_deref().unwrap_or("(a long key)"),
+            ]
+            .concat();
             return Err(super::errors::otp_error(
                 "INVALID_CONFIG",
                 &message,
@@ -147,7 +176,11 @@ pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>>
     Ok(Zeroizing::new(text.as_bytes().to_vec()))
 }
 
-pub(super) fn limit(v: Option<JsValue>, default: Option<Limit>, field: &'static str) -> Result<Option<Limit>> {
+pub(super) fn limit(
+    v: Option<JsValue>,
+    default: Option<Limit>,
+    field: &'static str,
+) -> Result<Option<Limit>> {
     let Some(v) = v else { return Ok(default) };
     if v.is_null() {
         return Ok(None);
@@ -179,7 +212,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
             "must be an object with at least a secret",
         ));
     }
-    let [secret_v, ttl, max_attempts, length, alphabet, scope, key_prefix, cooldown, issue, failure, retention, now, timeout] =
+    let [secret_v, ttl, max_attempts, length, alphabet, scope, key_prefix, cooldown, issue, failure, retention, now, timeout, on_event, on_event_error, normalize_user] =
         own_values(
             options,
             &KEYS,
@@ -258,6 +291,30 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
             )
         })?),
     };
+    let on_event = function(on_event, "onEvent", "must be a function taking the event")?;
+    let on_event_error = function(
+        on_event_error,
+        "onEventError",
+        "must be a function taking (error, event)",
+    )?;
+    let normalize_user = match normalize_user {
+        None => None,
+        Some(v) if v.is_function() => Some(v),
+        Some(v) => {
+            let known = v
+                .dyn_ref::<JsString>()
+                .filter(|s| s.length() <= 16)
+                .and_then(|s| s.as_string())
+                .is_some_and(|s| NORMALIZERS.contains(&s.as_str()));
+            if !known {
+                return Err(config(
+                    "normalizeUser",
+                    "must be a function (user) => string, or \"email\"",
+                ));
+            }
+            Some(v)
+        }
+    };
     Ok(Options {
         policy,
         scope,
@@ -265,5 +322,8 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
         retention_seconds,
         timeout_ms,
         clock,
+        on_event,
+        on_event_error,
+        normalize_user,
     })
 }

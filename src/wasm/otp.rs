@@ -1,9 +1,9 @@
 //! The one-time-code binding: `configure` and the exported `Engine`, one method per
 //! operation (decode, one core call, encode).
 
-use super::answers::{to_js, Otp, PolicyJs, VerdictJs};
-use super::{check_user, errors, now, options};
-use crate::engine::{Answer, Engine, Issue, Op, Subject};
+use super::answers::{to_js, Otp, VerdictJs};
+use super::{check_submitted, check_user, errors, now, options};
+use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
 use crate::SALT_LEN;
 use serde::Serialize;
@@ -17,6 +17,152 @@ pub struct WasmEngine {
     core: Engine,
     scope: String,
     write: Option<String>,
+    event: Option<Event<'static>>,
+}
+
+/// Which arguments `checkArguments` checks besides the user id.
+#[wasm_bindgen]
+#[derive(Clone, Copy, Debug)]
+pub enum Arguments {
+    /// The user id only.
+    User,
+    /// `create` / `generate`: `{ ttlSeconds?, link? }`.
+    Issue,
+    /// `check` / `verify`: the code and `{ consume? }`.
+    Code,
+    /// `checkToken` / `verifyToken`: the token.
+    Token,
+}
+
+/// What the last operation did, for `onEvent` (taken by `takeEvent`, which adds the
+/// scope and user). Never a code or token.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    scope: &'a str,
+    user: &'a str,
+    at: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_left: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<f64>,
+}
+
+impl Event<'static> {
+    fn new(kind: &'static str, at: u64) -> Event<'static> {
+        Event {
+            kind,
+            scope: "",
+            user: "",
+            at: at as f64,
+            attempts_left: None,
+            retry_after_ms: None,
+            expires_at: None,
+        }
+    }
+
+    /// The event of an operation's answer; `None` for reads (`getLatestOtp`).
+    fn of(op: &Op<'_>, answer: &Answer, at: u64) -> Option<Event<'static>> {
+        let e = Event::new;
+        Some(match answer {
+            Answer::Issue(Issue::Issued(v)) => Event {
+                expires_at: Some(v.expires_at as f64),
+                ..e("issued", at)
+            },
+            Answer::Issue(Issue::RateLimited { retry_after_ms, .. }) => Event {
+                retry_after_ms: Some(*retry_after_ms as f64),
+                ..e("rate_limited", at)
+            },
+            Answer::Issue(Issue::ActiveOtpExists { expires_at }) => Event {
+                expires_at: Some(*expires_at as f64),
+                ..e("active_exists", at)
+            },
+            Answer::Latest(_) => return None,
+            Answer::Verdict(v) => match *v {
+                Verdict::Invalid { attempts_left } => Event {
+                    attempts_left: Some(attempts_left),
+                    ..e("invalid", at)
+                },
+                Verdict::LockedOut { retry_after_ms } => Event {
+                    retry_after_ms: Some(retry_after_ms as f64),
+                    ..e("locked", at)
+                },
+                other => e(other.reason(), at),
+            },
+            Answer::Flag(_) => match op {
+                Op::ResetAttempts => e("reset", at),
+                _ => e("invalidated", at),
+            },
+        })
+    }
+}
+
+/// Reads the per-call options object of an operation (`undefined`: none): own keys only,
+/// each in `allowed`, or `INVALID_ARGUMENT`.
+fn call_options<const N: usize>(
+    v: &JsValue,
+    allowed: [&'static str; N],
+) -> Result<[Option<JsValue>; N], JsValue> {
+    let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
+    if v.is_undefined() {
+        return Ok(out);
+    }
+    if !options::is_record(v) {
+        return Err(errors::argument("options", "must be an object"));
+    }
+    let obj: &js_sys::Object = v.unchecked_ref();
+    for key in js_sys::Object::keys(obj).iter() {
+        let name: &js_sys::JsString = key.unchecked_ref();
+        let slot = (name.length() <= 32)
+            .then(|| name.as_string())
+            .flatten()
+            .and_then(|k| allowed.iter().position(|a| *a == k))
+            .ok_or_else(|| errors::argument("options", "has an unknown key"))?;
+        let value = js_sys::Reflect::get(obj, &key)?;
+        if !value.is_undefined() {
+            out[slot] = Some(value);
+        }
+    }
+    Ok(out)
+}
+
+fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<bool, JsValue> {
+    match v {
+        None => Ok(default),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| errors::argument(argument, "must be a boolean")),
+    }
+}
+
+/// `{ ttlSeconds?, link? }` of `create` / `generate`.
+fn issue_options(v: &JsValue) -> Result<IssueOptions, JsValue> {
+    let [ttl, link] = call_options(v, ["ttlSeconds", "link"])?;
+    let ttl_seconds = match ttl {
+        None => None,
+        Some(t) => Some(
+            t.as_f64()
+                .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n <= 1e15)
+                .map(|n| n as u64)
+                .ok_or_else(|| {
+                    errors::argument("ttlSeconds", "must be a whole number of seconds")
+                })?,
+        ),
+    };
+    Ok(IssueOptions {
+        ttl_seconds,
+        link: boolean(link, "link", false)?,
+    })
+}
+
+/// `{ consume? }` of `check` / `verify`.
+fn consume_option(v: &JsValue) -> Result<bool, JsValue> {
+    let [consume] = call_options(v, ["consume"])?;
+    boolean(consume, "consume", true)
 }
 
 #[derive(Serialize)]
@@ -26,7 +172,8 @@ struct PutOptions {
 }
 
 /// Validates `options` (every key, once) and builds an engine for them. Answers
-/// `{ engine, poolKey, keyPrefix, putOptions, timeoutMs, now, policy }`; throws
+/// `{ engine, poolKey, keyPrefix, putOptions, timeoutMs, now, onEvent, onEventError,
+/// normalizeUser }`; throws
 /// `OtpError` `INVALID_CONFIG`, or what a throwing getter threw.
 #[wasm_bindgen]
 pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
@@ -37,18 +184,13 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         pool_key.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
         pool_key.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
     }
-    let key_prefix = format!("{}{}:", o.key_prefix, o.scope);
-    let policy = to_js(&PolicyJs::new(
-        core.policy(),
-        &o.scope,
-        &o.key_prefix,
-        o.retention_seconds,
-        o.timeout_ms,
-    ))?;
+    let key_prefix = [o.key_prefix.as_str(), &o.scope, ":"].concat();
+    let longest = core.policy().longest_window_seconds();
     let engine = WasmEngine {
         core,
         scope: o.scope,
         write: None,
+        event: None,
     };
     /// `configure`'s answer.
     #[derive(Serialize)]
@@ -62,8 +204,13 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         timeout_ms: Option<f64>,
         #[serde(with = "serde_wasm_bindgen::preserve")]
         now: JsValue,
+        longest_window_seconds: f64,
         #[serde(with = "serde_wasm_bindgen::preserve")]
-        policy: JsValue,
+        on_event: JsValue,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        on_event_error: JsValue,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        normalize_user: JsValue,
     }
     to_js(&Out {
         engine: engine.into(),
@@ -74,8 +221,24 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         }),
         timeout_ms: o.timeout_ms.map(|t| t as f64),
         now: o.clock.map_or(JsValue::UNDEFINED, JsValue::from),
-        policy,
+        longest_window_seconds: longest as f64,
+        on_event: o.on_event.map_or(JsValue::UNDEFINED, JsValue::from),
+        on_event_error: o.on_event_error.map_or(JsValue::UNDEFINED, JsValue::from),
+        normalize_user: o.normalize_user.unwrap_or(JsValue::UNDEFINED),
     })
+}
+
+/// The built-in `"email"` user normaliser: trim, Unicode NFKC, lower case (with the JS
+/// engine's own Unicode tables, so the wasm carries none). A non-string is handed back
+/// unchanged (the user check then refuses it).
+#[wasm_bindgen(js_name = normalizeEmail)]
+pub fn normalize_email(user: JsValue) -> JsValue {
+    match user.dyn_ref::<js_sys::JsString>() {
+        Some(s) if s.length() <= 4 * crate::MAX_USER_BYTES as u32 => {
+            s.trim().normalize("NFKC").to_lower_case().into()
+        }
+        _ => user,
+    }
 }
 
 fn core_err(e: Error) -> JsValue {
@@ -84,22 +247,29 @@ fn core_err(e: Error) -> JsValue {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Checks a user id before the driver forms its storage key: a string of 1 to 256
-    /// bytes of UTF-8 without lone surrogates. Throws `INVALID_ARGUMENT` (nothing is copied
-    /// for a string over the limit).
-    #[wasm_bindgen(js_name = checkUser)]
-    pub fn check_user(&self, user: &JsValue) -> Result<(), JsValue> {
-        check_user(user)
-    }
-
-    /// Checks a submitted code before any storage call: any string is a guess; anything
-    /// else throws `INVALID_ARGUMENT`.
-    #[wasm_bindgen(js_name = checkCode)]
-    pub fn check_code(&self, code: &JsValue) -> Result<(), JsValue> {
-        if code.is_string() {
-            Ok(())
-        } else {
-            Err(errors::argument("code", "must be a string"))
+    /// Checks an operation's arguments before any storage call, or throws
+    /// `INVALID_ARGUMENT`: the user id (a string of 1 to 256 bytes of UTF-8 without lone
+    /// surrogates; nothing is copied for a longer one), and for `kind` the submitted code
+    /// or token (any string is a guess) and the per-call options.
+    #[wasm_bindgen(js_name = checkArguments)]
+    pub fn check_arguments(
+        &self,
+        user: &JsValue,
+        kind: Arguments,
+        submitted: &JsValue,
+        options: &JsValue,
+    ) -> Result<(), JsValue> {
+        check_user(user)?;
+        match kind {
+            Arguments::User => Ok(()),
+            Arguments::Issue => issue_options(options)?
+                .ttl_ms(self.core.policy())
+                .map(drop)
+                .map_err(core_err),
+            Arguments::Code => {
+                check_submitted(submitted, "code").and_then(|()| consume_option(options).map(drop))
+            }
+            Arguments::Token => check_submitted(submitted, "token"),
         }
     }
 
@@ -113,6 +283,7 @@ impl WasmEngine {
         clock: &JsValue,
     ) -> Result<Answer, JsValue> {
         self.write = None;
+        self.event = None;
         let now = now(clock)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut draw = || {
@@ -124,10 +295,11 @@ impl WasmEngine {
             .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
             .map_err(core_err)?;
         self.write = write.map(|r| r.encode());
+        self.event = Event::of(&op, &answer, now);
         Ok(answer)
     }
 
-    fn issue(
+    fn issued(
         &mut self,
         op: Op<'_>,
         user: &str,
@@ -135,7 +307,7 @@ impl WasmEngine {
         clock: &JsValue,
     ) -> Result<JsValue, JsValue> {
         match self.run(op, user, stored, clock)? {
-            Answer::Issue(Issue::Issued(v)) => to_js(&Otp::new(&v, false)),
+            Answer::Issue(Issue::Issued(v)) => to_js(&Otp::issued(&v)),
             Answer::Issue(Issue::RateLimited {
                 retry_after_ms,
                 reason,
@@ -147,24 +319,25 @@ impl WasmEngine {
         }
     }
 
-    /// `create`: a new code (the previous one can never verify again), or `RATE_LIMITED`.
-    pub fn create(
+    /// `create(user, { ttlSeconds?, link? })` (`generate` false): a new code (the previous
+    /// one can never verify again), with its link `token` when asked; or `RATE_LIMITED`.
+    /// `generate(...)` (`generate` true): the same, but `ACTIVE_OTP_EXISTS` while a code
+    /// is active.
+    pub fn issue(
         &mut self,
         user: &str,
         stored: Option<String>,
         clock: &JsValue,
+        options: &JsValue,
+        generate: bool,
     ) -> Result<JsValue, JsValue> {
-        self.issue(Op::Create, user, stored, clock)
-    }
-
-    /// `generate`: like `create`, but `ACTIVE_OTP_EXISTS` while a code is active.
-    pub fn generate(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        clock: &JsValue,
-    ) -> Result<JsValue, JsValue> {
-        self.issue(Op::Generate, user, stored, clock)
+        let o = issue_options(options)?;
+        let op = if generate {
+            Op::GenerateWith(o)
+        } else {
+            Op::CreateWith(o)
+        };
+        self.issued(op, user, stored, clock)
     }
 
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
@@ -180,7 +353,8 @@ impl WasmEngine {
         }
     }
 
-    /// `check`: the structured verdict `{ ok, reason, attemptsLeft, retryAfterMs? }`.
+    /// `check(user, code, { consume? })`: the structured verdict `{ ok, reason,
+    /// attemptsLeft, retryAfterMs? }`, or with `boolean` (`verify`) whether it verified.
     /// `code` is `undefined` when it is too long to be copied: a wrong guess.
     pub fn check(
         &mut self,
@@ -188,57 +362,92 @@ impl WasmEngine {
         code: Option<String>,
         stored: Option<String>,
         clock: &JsValue,
+        options: &JsValue,
+        boolean: bool,
     ) -> Result<JsValue, JsValue> {
+        let consume = consume_option(options)?;
         let code = code.unwrap_or_default();
-        match self.run(Op::Verify(&code), user, stored, clock)? {
-            Answer::Verdict(v) => to_js(&VerdictJs::from(v)),
-            _ => Err(unexpected()),
-        }
+        let v = self.verdict(
+            Op::Check {
+                code: &code,
+                consume,
+            },
+            user,
+            stored,
+            clock,
+        )?;
+        verdict_js(v, boolean)
     }
 
-    /// `verify`: whether the code verified (the same rule as `check`, boolean answer).
-    pub fn verify(
-        &mut self,
-        user: &str,
-        code: Option<String>,
-        stored: Option<String>,
-        clock: &JsValue,
-    ) -> Result<bool, JsValue> {
-        let code = code.unwrap_or_default();
-        match self.run(Op::Verify(&code), user, stored, clock)? {
-            Answer::Verdict(v) => Ok(v.is_ok()),
-            _ => Err(unexpected()),
-        }
-    }
-
-    /// `resetAttempts`: true if there was a current code; clears the failure budget.
-    #[wasm_bindgen(js_name = resetAttempts)]
-    pub fn reset_attempts(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        clock: &JsValue,
-    ) -> Result<bool, JsValue> {
-        self.flag(Op::ResetAttempts, user, stored, clock)
-    }
-
-    /// `invalidate`: true if there was an active code, now revoked.
-    pub fn invalidate(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        clock: &JsValue,
-    ) -> Result<bool, JsValue> {
-        self.flag(Op::Invalidate, user, stored, clock)
-    }
-
-    fn flag(
+    fn verdict(
         &mut self,
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
         clock: &JsValue,
+    ) -> Result<Verdict, JsValue> {
+        match self.run(op, user, stored, clock)? {
+            Answer::Verdict(v) => Ok(v),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// `checkToken(user, token)`: the verdict for a link token (same shape as `check`),
+    /// or with `boolean` (`verifyToken`) whether it verified. `token` is `undefined` when
+    /// it is too long to be copied: a wrong token.
+    #[wasm_bindgen(js_name = checkToken)]
+    pub fn check_token(
+        &mut self,
+        user: &str,
+        token: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+        boolean: bool,
+    ) -> Result<JsValue, JsValue> {
+        let token = token.unwrap_or_default();
+        let v = self.verdict(Op::Token(&token), user, stored, clock)?;
+        verdict_js(v, boolean)
+    }
+
+    /// `forget`: whether there was a record (any value: erasure works on corrupt ones
+    /// too). The driver deletes it when the answer is true.
+    pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> Result<bool, JsValue> {
+        self.write = None;
+        let now = now(clock)?;
+        Subject::new(&self.scope, user).map_err(core_err)?;
+        self.event = Some(Event::new("forgotten", now));
+        Ok(present)
+    }
+
+    /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
+    /// expiresAt? }`, once; `undefined` for reads. Never a code or token.
+    #[wasm_bindgen(js_name = takeEvent)]
+    pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
+        match self.event.take() {
+            None => Ok(JsValue::UNDEFINED),
+            Some(event) => to_js(&Event {
+                scope: &self.scope,
+                user,
+                ..event
+            }),
+        }
+    }
+
+    /// `resetAttempts` (`invalidate` false): true if there was a current code; its
+    /// attempts and the failure budget are cleared. `invalidate`: true if there was an
+    /// active code, now revoked.
+    pub fn flag(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        clock: &JsValue,
+        invalidate: bool,
     ) -> Result<bool, JsValue> {
+        let op = if invalidate {
+            Op::Invalidate
+        } else {
+            Op::ResetAttempts
+        };
         match self.run(op, user, stored, clock)? {
             Answer::Flag(f) => Ok(f),
             _ => Err(unexpected()),
@@ -250,6 +459,15 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = takeWrite)]
     pub fn take_write(&mut self) -> Option<String> {
         self.write.take()
+    }
+}
+
+/// A verdict as JS receives it: the object, or (`verify`) a boolean.
+fn verdict_js(v: Verdict, boolean: bool) -> Result<JsValue, JsValue> {
+    if boolean {
+        Ok(JsValue::from_bool(v.is_ok()))
+    } else {
+        to_js(&VerdictJs::from(v))
     }
 }
 

@@ -33,23 +33,42 @@ export interface OtpOptions {
   now?: () => number;
   /** How long one storage call may take before the operation rejects with TIMEOUT; null = no limit. Default 10000. */
   timeoutMs?: number | null;
+  /** Called once per operation (not getLatestOtp) after its write succeeded. Never given a code or token. */
+  onEvent?: (event: OtpEvent) => unknown;
+  /** Gets what onEvent threw or rejected with. Default: globalThis.reportError, else console.error. */
+  onEventError?: (error: unknown, event: OtpEvent) => unknown;
+  /** Applied to every user id before anything else: a function, or "email" (trim, Unicode NFKC, lower case). */
+  normalizeUser?: "email" | ((user: string) => string);
 }
 
-/** A manager's effective settings, defaults filled in (`otp.policy`). */
-export interface OtpPolicy {
+/** Per-call choices of `create` and `generate`. Unknown keys are INVALID_ARGUMENT. */
+export interface IssueOptions {
+  /** This code's lifetime, 1 .. the policy's ttlSeconds. */
+  ttlSeconds?: number;
+  /** Also return `token`, the issuance's link token (for a magic link). */
+  link?: boolean;
+}
+
+/** Per-call choices of `check` and `verify`. */
+export interface CheckOptions {
+  /** false: a right code stays active (a wrong one still spends an attempt). Default true. */
+  consume?: boolean;
+}
+
+export type OtpEventType =
+  | "issued" | "verified" | "invalid" | "expired" | "exhausted" | "used" | "none" | "locked"
+  | "rate_limited" | "active_exists" | "reset" | "invalidated" | "forgotten";
+
+/** What `onEvent` receives. */
+export interface OtpEvent {
+  type: OtpEventType;
   scope: string;
-  keyPrefix: string;
-  ttlSeconds: number;
-  maxAttempts: number;
-  length: number;
-  alphabet: string;
-  /** How many distinct codes exist: alphabet.length ** length. */
-  codeSpace: number;
-  resendCooldownSeconds: number;
-  issueLimit: Limit | null;
-  failureLimit: Limit | null;
-  retentionSeconds: number | null;
-  timeoutMs: number | null;
+  user: string;
+  /** The operation's time (ms since the epoch). */
+  at: number;
+  attemptsLeft?: number;
+  retryAfterMs?: number;
+  expiresAt?: number;
 }
 
 /** A freshly issued code. */
@@ -61,6 +80,8 @@ export interface IssuedOtp {
   maxAttempts: number;
   /** The earliest time another code can be issued (cooldown, issue limit, lockout); no cooldown once the code is used. */
   resendAvailableAt: number;
+  /** With `{ link: true }`: the link token (22 URL-safe base64 characters, 128 bits), never stored. */
+  token?: string;
 }
 
 export type OtpStatus = "active" | "expired" | "exhausted" | "used" | "superseded";

@@ -156,6 +156,18 @@ test("no-CAS store, sequential-but-overlapping pairs: under-count per wave", asy
   assert.ok(attempts >= 50 && attempts <= 100);
 });
 
+test("100 parallel verifyToken with the right token: exactly one true (one instance, no CAS; and across instances with CAS)", async () => {
+  for (const [label, Manager, cas] of [["one instance, no CAS", OtpManager, false], ["across instances, CAS", Spread, true]]) {
+    const store = yieldingStorage({ cas, seed: SEED + 90 });
+    const otp = new Manager(store, { secret: SECRET, now: () => T0 });
+    const { token } = await otp.create("linked", { link: true });
+    const rs = await settle(Array.from({ length: 100 }, () => otp.verifyToken("linked", token)));
+    const trues = rs.filter((r) => r.ok && r.value === true).length;
+    report(`verifyToken storm (${label})`, { trues, errors: rs.filter((r) => !r.ok).length });
+    assert.equal(trues, 1, label);
+  }
+});
+
 test("whole-space sweep in one burst (10^4 parallel guesses, 4 digits): CAS vs no CAS", async () => {
   // The attacker's best move on a store without compare-and-swap: send every code at
   // once. Each guess reads the record before any write lands, so each one is compared.

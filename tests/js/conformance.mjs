@@ -159,6 +159,164 @@ const settle = (promises) => Promise.allSettled(promises);
 
 export const cases = [
   {
+    name: "create/generate { ttlSeconds }: that lifetime, up to the policy's; unknown per-call keys are refused",
+    async run(ctx) {
+      const { assert, otp, user, clock, rejects, expectCalls } = await setup(ctx, { resendCooldownSeconds: 0 });
+      const u = user();
+      const a = await otp.create(u, { ttlSeconds: 60 });
+      assert.equal(a.expiresAt, a.createdAt + 60_000);
+      clock.set(a.expiresAt - 1);
+      assert.equal((await otp.getLatestOtp(u)).status, "active");
+      clock.set(a.expiresAt);
+      assert.deepEqual(await otp.check(u, a.code), verdict("expired"));
+      const g = await otp.generate(u, { ttlSeconds: 1 });
+      assert.equal(g.expiresAt, g.createdAt + 1000);
+      for (const bad of [{ ttlSeconds: 0 }, { ttlSeconds: 3601 }, { ttlSeconds: 1.5 }, { ttlSeconds: "60" }, { ttl: 60 }, { link: 1 }, null, "60"]) {
+        await expectCalls("bad per-call options", 0, 0, () => rejects(() => otp.create(user(), bad), "INVALID_ARGUMENT", JSON.stringify(bad)));
+      }
+    },
+  },
+  {
+    name: "check/verify { consume: false }: a right code stays active, a wrong one spends an attempt",
+    async run(ctx) {
+      const { assert, otp, user, expectCalls } = await setup(ctx);
+      const u = user();
+      const { code } = await otp.create(u);
+      assert.deepEqual(await expectCalls("peek right", 1, 0, () => otp.check(u, code, { consume: false })), verdict("verified"));
+      assert.equal(await otp.verify(u, code, { consume: false }), true);
+      assert.deepEqual(await expectCalls("peek wrong", 1, 1, () => otp.check(u, wrongCode(code), { consume: false })), verdict("invalid", 2));
+      assert.equal((await otp.getLatestOtp(u)).status, "active");
+      assert.equal(await otp.verify(u, code), true, "a later consuming verify succeeds once");
+      assert.equal(await otp.verify(u, code), false);
+      assert.deepEqual(await otp.check(u, code, { consume: false }), verdict("used"));
+    },
+  },
+  {
+    name: "link tokens: one issuance with the code; either uses both; newer issuance supersedes; wrong token spends the budget only",
+    async run(ctx) {
+      const { assert, otp, user, clock, rejects, inner } = await setup(ctx, { resendCooldownSeconds: 0 });
+      const u = user();
+      const a = await otp.create(u, { link: true });
+      assert.ok(/^[A-Za-z0-9_-]{22}$/.test(a.token), `token ${a.token}`);
+      assert.equal((await otp.create(user())).token, undefined, "no token unless asked");
+      assert.equal(await otp.verifyToken(u, a.token), true);
+      assert.deepEqual(await otp.check(u, a.code), verdict("used"), "the code is used with it");
+      assert.deepEqual(await otp.checkToken(u, a.token), verdict("used"));
+      const b = await otp.create(u, { link: true });
+      assert.notEqual(b.token, a.token);
+      assert.equal(await otp.verify(u, b.code), true);
+      assert.equal(await otp.verifyToken(u, b.token), false, "the token is used with the code");
+      const c = await otp.generate(u, { link: true });
+      const d = await otp.create(u, { link: true });
+      assert.deepEqual(await otp.checkToken(u, c.token), verdict("invalid", 3), "superseded token: a wrong token");
+      const wrong = await otp.checkToken(u, "A".repeat(22));
+      assert.deepEqual(wrong, verdict("invalid", 3), "the code's attempts are untouched");
+      assert.equal((await otp.getLatestOtp(u)).attempts, 0);
+      assert.equal(await otp.verifyToken(u, d.token), true);
+      await rejects(() => otp.checkToken(u, 42), "INVALID_ARGUMENT", "non-string token");
+      assert.equal(await otp.verifyToken(u, "x".repeat(100_000)), false, "any string is a guess");
+      for (const v of Object.values(Object.fromEntries([...(inner.map ?? new Map())]))) {
+        assert.ok(typeof v !== "string" || (!v.includes(d.token) && !v.includes(d.code)), "never stored");
+      }
+      clock.advance(1);
+    },
+  },
+  {
+    name: "link tokens: wrong tokens spend the failure budget until locked",
+    async run(ctx) {
+      const { assert, otp, user } = await setup(ctx, { failureLimit: { count: 3, windowSeconds: 600 } });
+      const u = user();
+      const a = await otp.create(u, { link: true });
+      for (let i = 0; i < 3; i++) assert.equal((await otp.checkToken(u, `${i}`.repeat(22))).reason, "invalid");
+      const locked = await otp.checkToken(u, a.token);
+      assert.equal(locked.reason, "locked");
+      assert.ok(locked.retryAfterMs > 0);
+    },
+  },
+  {
+    name: "onEvent: once per operation after the write, never a code or token; onEventError gets its failures",
+    async run(ctx) {
+      const { assert, manager, user, clock } = await setup(ctx);
+      const events = [];
+      const failures = [];
+      const otp = manager({
+        scope: "audit",
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === "reset") throw new Error("sink down");
+          if (e.type === "invalidated") return Promise.reject(new Error("async sink down"));
+        },
+        onEventError: (error, event) => failures.push([error.message, event.type]),
+      });
+      const u = user();
+      const a = await otp.create(u, { link: true });
+      await otp.check(u, wrongCode(a.code));
+      await otp.getLatestOtp(u);
+      await otp.create(u).catch(() => {});
+      await otp.generate(u).catch(() => {});
+      assert.equal(await otp.resetAttempts(u), true, "an onEvent exception does not change the answer");
+      assert.equal(await otp.verify(u, a.code), true);
+      assert.equal(await otp.invalidate(u), false);
+      await new Promise((r) => setTimeout(r, 0));
+      assert.deepEqual(events.map((e) => e.type), ["issued", "invalid", "rate_limited", "active_exists", "reset", "verified", "invalidated"]);
+      const [issued, invalid, limited] = events;
+      assert.deepEqual(issued, { type: "issued", scope: "audit", user: u, at: clock.t, expiresAt: a.expiresAt });
+      assert.deepEqual(invalid, { type: "invalid", scope: "audit", user: u, at: clock.t, attemptsLeft: 2 });
+      assert.equal(limited.retryAfterMs, 30_000);
+      for (const e of events) {
+        const text = JSON.stringify(e);
+        assert.ok(!text.includes(a.code) && !text.includes(a.token), `event leaks: ${text}`);
+      }
+      assert.deepEqual(failures, [["sink down", "reset"], ["async sink down", "invalidated"]]);
+    },
+  },
+  {
+    name: "forget: deletes the record (and with it the limits) through delete; without delete, INVALID_CONFIG",
+    async run(ctx) {
+      const { assert, otp, user, inner, rejects, storage } = await setup(ctx);
+      const u = user();
+      const { code } = await otp.create(u);
+      if (typeof inner.delete !== "function") {
+        await rejects(() => otp.forget(u), "INVALID_CONFIG", "forget without delete");
+        assert.equal(await otp.verify(u, code), true, "nothing changed");
+        return;
+      }
+      await otp.create(u).catch(() => {}); // cooldown: limits are in the record
+      assert.equal(await otp.forget(u), true);
+      assert.equal(storage.calls.at(-1).op, "delete");
+      assert.equal(await otp.getLatestOtp(u), null);
+      assert.equal(await otp.forget(u), false);
+      assert.ok((await otp.create(u)).code, "no cooldown left after erasure");
+    },
+  },
+  {
+    name: "normalizeUser \"email\": spellings of one address share one record and one budget",
+    async run(ctx) {
+      const { assert, manager, user } = await setup(ctx);
+      const otp = manager({ normalizeUser: "email", failureLimit: { count: 10, windowSeconds: 3600 }, maxAttempts: 1000 });
+      const base = user("ada").replace("ada", "ad\u00e9");
+      const { code } = await otp.create(base);
+      const variants = [
+        base.toUpperCase(),
+        ` ${base} `,
+        base.normalize("NFD"),
+        [...base].map((c) => (c >= "a" && c <= "z" ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join(""),
+      ];
+      assert.equal(otp.keyFor(variants[0]), otp.keyFor(base));
+      let answered = 0;
+      for (let round = 0; round < 5; round++) {
+        for (const v of variants) {
+          const r = await otp.check(v, wrongCode(code));
+          if (r.reason === "invalid") answered++;
+        }
+      }
+      assert.equal(answered, 10, "one budget for every spelling");
+      const custom = manager({ scope: "custom", normalizeUser: (x) => String(x).split("+")[0] });
+      const c = await custom.create("bob+1");
+      assert.equal(await custom.verify("bob+2", c.code), true);
+    },
+  },
+  {
     name: "resendAvailableAt: create is refused exactly until then, and a used code has no cooldown",
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx, { resendCooldownSeconds: 45 });

@@ -286,6 +286,15 @@ describe("options", () => {
     ["ttlSeconds: 30 days + 1 s", { ...base, ttlSeconds: 2_592_001 }, "INVALID_CONFIG"],
     ["retentionSeconds: 59", { ...base, retentionSeconds: 59 }, "INVALID_CONFIG"],
     ["retentionSeconds: below the longest window", { ...base, retentionSeconds: 3599 }, "INVALID_CONFIG"],
+    ["timeoutMs: 0", { ...base, timeoutMs: 0 }, "INVALID_CONFIG"],
+    ["timeoutMs: a string", { ...base, timeoutMs: "10" }, "INVALID_CONFIG"],
+    ["timeoutMs: null (no limit)", { ...base, timeoutMs: null }, "ok"],
+    ["onEvent: a number", { ...base, onEvent: 1 }, "INVALID_CONFIG"],
+    ["onEventError: a string", { ...base, onEventError: "console.error" }, "INVALID_CONFIG"],
+    ["normalizeUser: an unknown name", { ...base, normalizeUser: "phone" }, "INVALID_CONFIG"],
+    ["normalizeUser: a number", { ...base, normalizeUser: 42 }, "INVALID_CONFIG"],
+    ["normalizeUser: 1 MiB name", { ...base, normalizeUser: "e".repeat(MiB) }, "INVALID_CONFIG"],
+    ["normalizeUser: email", { ...base, normalizeUser: "email" }, "ok"],
   );
   for (const [name, options, want] of CASES) {
     hostile(`option ${name} → ${want}`, async () => {

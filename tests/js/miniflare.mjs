@@ -15,7 +15,7 @@
 //     support (`assets.directory`), the same thing `[assets]` does in wrangler.toml;
 //     requests that match no file fall through to the Worker.
 //
-// Bindings: KV namespace OTP_KV, Durable Object namespace OTP_DO (class
+// Bindings: KV namespace OTP_KV, Durable Object namespace OTP (class
 // OtpDurableObject, SQLite-backed), vars OTP_SECRET / OTP_MODE / OTP_DEMO.
 //
 // startConformanceWorker() builds tests/js/fixtures/conformance-worker.js the same way
@@ -207,7 +207,7 @@ export async function startWorker({
     name: "edge-otp-example",
     bindings,
     kvNamespaces: ["OTP_KV"],
-    durableObjects: { OTP_DO: { className: "OtpDurableObject", useSQLite: true } },
+    durableObjects: { OTP: { className: "OtpDurableObject", useSQLite: true } },
     ...(assetsDir
       ? { assets: { directory: assetsDir, routerConfig: { has_user_worker: true } } }
       : {}),
@@ -219,7 +219,7 @@ export async function startWorker({
   return {
     ...server,
     kv: () => mf.getKVNamespace("OTP_KV"),
-    doNamespace: () => mf.getDurableObjectNamespace("OTP_DO"),
+    doNamespace: () => mf.getDurableObjectNamespace("OTP"),
   };
 }
 

@@ -117,13 +117,14 @@ describe("node server: HTTP API", () => {
     assert.equal(wrong.status, 200);
     assert.deepEqual(wrong.json, { ok: false, reason: "invalid", attemptsLeft: 2 });
     const s1 = await demo.request("GET", `/api/otp?user=${encodeURIComponent(user)}`);
-    assert.deepEqual(s1.json, { status: "active", createdAt: T0, expiresAt: T0 + 3_600_000, attempts: 1, maxAttempts: 3 });
+    assert.deepEqual(s1.json, { status: "active", createdAt: T0, expiresAt: T0 + 3_600_000, attempts: 1, maxAttempts: 3, resendAvailableAt: T0 + 30_000 });
     const right = await demo.request("POST", "/api/otp/verify", { body: { user, code: c.json.code, scope: "login" } });
     assert.deepEqual(right.json, { ok: true, reason: "verified", attemptsLeft: 0 });
     const again = await demo.request("POST", "/api/otp/verify", { body: { user, code: c.json.code } });
     assert.deepEqual(again.json, { ok: false, reason: "used", attemptsLeft: 0 });
     const s2 = await demo.request("GET", `/api/otp?user=${encodeURIComponent(user)}&scope=login`);
     assert.equal(s2.json.status, "used");
+    assert.equal(s2.json.resendAvailableAt, T0, "a used code has no cooldown (the library says so)");
   });
 
   test("GET status never includes the code; {status: none} without one; HEAD has no body", async () => {
@@ -134,7 +135,7 @@ describe("node server: HTTP API", () => {
     const { json: created } = await demo.request("POST", "/api/otp", { body: { user } });
     for (const scope of ["", "&scope=login"]) {
       const r = await demo.request("GET", `/api/otp?user=${user}${scope}`);
-      assert.deepEqual(Object.keys(r.json).sort(), ["attempts", "createdAt", "expiresAt", "maxAttempts", "status"]);
+      assert.deepEqual(Object.keys(r.json).sort(), ["attempts", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt", "status"]);
       assert.ok(!("code" in r.json));
       assert.ok(!r.text.includes('"code"'));
     }

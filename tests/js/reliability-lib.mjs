@@ -111,6 +111,9 @@ export function acrossInstances(classes) {
     verify(...a) { return this.#pick().verify(...a); }
     resetAttempts(...a) { return this.#pick().resetAttempts(...a); }
     invalidate(...a) { return this.#pick().invalidate(...a); }
+    checkToken(...a) { return this.#pick().checkToken(...a); }
+    verifyToken(...a) { return this.#pick().verifyToken(...a); }
+    forget(...a) { return this.#pick().forget(...a); }
   };
 }
 

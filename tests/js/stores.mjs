@@ -67,7 +67,7 @@ export async function memory(api) {
   return mod.memoryStorage();
 }
 
-const STORAGE_METHODS = ["get", "put", "compareAndSwap"];
+const STORAGE_METHODS = ["get", "put", "compareAndSwap", "delete"];
 
 /**
  * Wraps `store`, forwarding get/put/compareAndSwap (only those it has: a store without

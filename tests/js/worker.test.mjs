@@ -119,6 +119,7 @@ for (const mode of ["kv", "durable-object"]) {
         expiresAt: c.json.expiresAt,
         attempts: 0,
         maxAttempts: 3,
+        resendAvailableAt: c.json.resendAvailableAt,
       });
       assert.ok(!("code" in s.json));
       assert.ok(!s.text.includes(`"${c.json.code}"`));

@@ -1,5 +1,6 @@
 // edge-otp example: a Cloudflare Worker (module syntax) exposing the shared
-// OTP HTTP API on top of Workers KV (default) or a Durable Object per user.
+// OTP HTTP API on top of Workers KV (default) or the package's Durable Object
+// (edge-otp/durable-object: one object per scope and user, the engine inside).
 // Routing, validation, error mapping and response bodies live in
 // ../../shared/http-api.js (shared with the Node example); this file keeps the
 // Workers parts: Request/Response, env bindings, KV and Durable Object routing.
@@ -14,18 +15,20 @@
 //
 // Env:
 //   OTP_SECRET   (required) HMAC secret, >= 16 bytes. Use `wrangler secret put OTP_SECRET`.
-//   OTP_MODE     "kv" (default, binding OTP_KV) | "durable-object" (binding OTP_DO).
+//   OTP_MODE     "kv" (default, binding OTP_KV) | "durable-object" (binding OTP).
 //   OTP_DEMO     "1" puts the code into POST /api/otp responses. NEVER enable in production.
-//   OTP_TTL_SECONDS, OTP_RESEND_COOLDOWN_SECONDS  optional integer overrides.
+//   OTP_TTL_SECONDS, OTP_RESEND_COOLDOWN_SECONDS, ...  optional policy overrides, read
+//                by edge-otp's optionsFromEnv in both modes (the Durable Object reads
+//                them itself; the secret never leaves it).
 //
 // KV is eventually consistent and last-writer-wins: concurrent verifies in
 // different locations can each see the same attempt counter. Use the Durable
-// Object mode when the attempt limit must hold under concurrency.
+// Object mode when the attempt limit must hold under concurrency: one RPC per
+// operation, exact counting, and an alarm forgets idle users.
 
-import { DurableObject } from "cloudflare:workers";
 import { OtpManager, OtpError } from "edge-otp";
+import { OtpDurableObject, durableOtp, optionsFromEnv } from "edge-otp/durable-object";
 import {
-  DEFAULT_RESEND_COOLDOWN_SECONDS,
   MAX_BODY_BYTES,
   MAX_DECLARED_BODY_BYTES,
   bodyTooLarge,
@@ -42,8 +45,10 @@ import {
 
 /** KV records expire this long after their last write (rate-limit windows are <= 1 h). */
 const KV_RETENTION_SECONDS = 86400;
-/** A Durable Object wipes its storage after this much inactivity (alarm). */
-const DO_RETENTION_MS = 86400 * 1000;
+
+// The Durable Object class, as the package ships it: wrangler.toml binds it as OTP and
+// declares it in a new_sqlite_classes migration. Its policy comes from the env vars.
+export { OtpDurableObject };
 
 // ---------------------------------------------------------------- responses
 
@@ -80,18 +85,10 @@ function intVar(env, name, fallback) {
   return n;
 }
 
-/** OtpManager options shared by both modes (scope and storage-specific bits added by callers). */
+/** KV mode's OtpManager options: the env's policy (the same mapping the Durable Object uses). */
 function managerOptions(env, scope) {
-  const secret = env.OTP_SECRET;
-  if (typeof secret !== "string" || secret === "") throw new Error("OTP_SECRET is not set");
-  const options = {
-    secret,
-    scope,
-    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
-  };
-  const ttl = intVar(env, "OTP_TTL_SECONDS", undefined); // library default (3600) unless set
-  if (ttl !== undefined) options.ttlSeconds = ttl;
-  return options;
+  if (typeof env.OTP_SECRET !== "string" || env.OTP_SECRET === "") throw new Error("OTP_SECRET is not set");
+  return { ...optionsFromEnv(env), scope };
 }
 
 const isDemo = (env) => env.OTP_DEMO === "1";
@@ -132,10 +129,7 @@ async function parseOperation(request) {
 
 /** Runs one operation against a manager; returns the JSON response. */
 async function execute(manager, operation, env) {
-  const body = await runOperation(manager, operation, {
-    demo: isDemo(env),
-    resendCooldownSeconds: intVar(env, "OTP_RESEND_COOLDOWN_SECONDS", DEFAULT_RESEND_COOLDOWN_SECONDS),
-  });
+  const body = await runOperation(manager, operation, { demo: isDemo(env) });
   return json(200, body);
 }
 
@@ -157,47 +151,21 @@ function kvManager(env, scope) {
   return manager;
 }
 
-// ------------------------------------------------------------ Durable Object
+// ------------------------------------------------------------ Durable Object mode
 
-/**
- * One object per `scope + ":" + user` (idFromName), so all requests for a user
- * run in a single thread against strongly consistent storage. Input gates keep
- * each OtpManager read-modify-write atomic with respect to other requests.
- */
-export class OtpDurableObject extends DurableObject {
-  constructor(ctx, env) {
-    super(ctx, env);
-    this.managers = new Map(); // scope -> OtpManager (in practice exactly one per object)
-  }
+// One durableOtp client per scope (each call is one RPC to the user's object).
+const doClients = new WeakMap();
 
-  manager(scope) {
-    let manager = this.managers.get(scope);
-    if (!manager) {
-      // ctx.storage passed as is; it has no compareAndSwap, which is fine here.
-      manager = new OtpManager(this.ctx.storage, managerOptions(this.env, scope));
-      this.managers.set(scope, manager);
-    }
-    return manager;
+function doClient(env, scope) {
+  let byScope = doClients.get(env);
+  if (!byScope) doClients.set(env, (byScope = new Map()));
+  let client = byScope.get(scope);
+  if (!client) {
+    if (!env.OTP) throw new Error("Durable Object binding OTP is missing");
+    client = durableOtp(env.OTP, { scope });
+    byScope.set(scope, client);
   }
-
-  /** Internal endpoint: the Worker forwards the already validated operation as JSON. */
-  async fetch(request) {
-    try {
-      const operation = await request.json();
-      const response = await execute(this.manager(operation.scope), operation, this.env);
-      if (operation.op !== "status") {
-        // Forget the user after a day of inactivity (DO storage has no TTL).
-        await this.ctx.storage.setAlarm(Date.now() + DO_RETENTION_MS);
-      }
-      return response;
-    } catch (e) {
-      return errorResponse(e);
-    }
-  }
-
-  async alarm() {
-    await this.ctx.storage.deleteAll();
-  }
+  return client;
 }
 
 // ------------------------------------------------------------ entry point
@@ -209,18 +177,8 @@ async function handle(request, env) {
     throw notFound();
   }
   const operation = await parseOperation(request);
-  let response;
-  if (mode(env) === "durable-object") {
-    if (!env.OTP_DO) throw new Error("Durable Object binding OTP_DO is missing");
-    const stub = env.OTP_DO.get(env.OTP_DO.idFromName(`${operation.scope}:${operation.user}`));
-    response = await stub.fetch("https://otp-do.internal/op", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(operation),
-    });
-  } else {
-    response = await execute(kvManager(env, operation.scope), operation, env);
-  }
+  const manager = mode(env) === "durable-object" ? doClient(env, operation.scope) : kvManager(env, operation.scope);
+  const response = await execute(manager, operation, env);
   return request.method === "HEAD" ? new Response(null, response) : response;
 }
 

@@ -194,6 +194,17 @@ export async function misuse(otp: OtpManager): Promise<void> {
   await otp.create(42);
   // @ts-expect-error the code is a string
   await otp.verify("alice", 1234);
+  const linked = await otp.create("alice", { ttlSeconds: 60, link: true });
+  const t: string | undefined = linked.token;
+  const peek: boolean = await otp.verify("alice", "1234", { consume: false });
+  const tv: Verdict = await otp.checkToken("alice", t ?? "");
+  const gone: boolean = await otp.forget("alice");
+  new OtpManager(mem, { secret: "x".repeat(16), normalizeUser: "email", onEvent: (e) => void e.type, onEventError: (err, e) => void [err, e.at] });
+  void [peek, tv, gone];
+  // @ts-expect-error unknown per-call option
+  await otp.create("alice", { ttl: 60 });
+  // @ts-expect-error not a normaliser name
+  new OtpManager(mem, { secret: "x".repeat(16), normalizeUser: "phone" });
   // @ts-expect-error not a reason
   const reason: VerdictReason = "ok";
   // @ts-expect-error not a status

@@ -1,0 +1,66 @@
+// Types of edge-otp/durable-object (Cloudflare Workers only). Self-contained: no
+// dependency on @cloudflare/workers-types.
+import type { OtpOptions, IssuedOtp, LatestOtp, Verdict } from "./index.js";
+import { OtpError } from "./index.js";
+
+export { OtpError };
+
+/** The OtpManager options read from a Worker's environment (OTP_SECRET and the OTP_* overrides). */
+export function optionsFromEnv(env: Record<string, unknown> | null | undefined): Partial<OtpOptions>;
+
+/** An error as it crosses RPC (returned, not thrown). */
+export interface OtpErrorValue {
+  code: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * The Durable Object with the engine inside: re-export it from the Worker, bind it (e.g.
+ * as `OTP`) and declare it in a `new_sqlite_classes` migration.
+ */
+export class OtpDurableObject<Env = Record<string, unknown>> {
+  constructor(ctx: unknown, env: Env);
+  protected readonly ctx: any;
+  protected readonly env: Env;
+  /** The policy for `scope` (default: `optionsFromEnv(env)`); `scope` is added when absent. */
+  options(env: Env, scope: string | undefined): OtpOptions | Partial<OtpOptions>;
+  /** The one RPC method `durableOtp` calls. */
+  otp(
+    scope: string | undefined,
+    operation: "create" | "generate" | "getLatestOtp" | "check" | "verify" | "resetAttempts" | "invalidate",
+    user: string,
+    code?: string,
+  ): Promise<{ value: unknown } | { error: OtpErrorValue }>;
+  /** Deletes the object's storage once its record is past every window. */
+  alarm(): Promise<void>;
+  /** The synchronous store over `ctx.storage.kv` the engine uses. */
+  static store(kv: unknown): {
+    get(key: string): string | null;
+    put(key: string, value: string): void;
+    delete(key: string): boolean;
+  };
+}
+
+/** What `durableOtp` needs of a Durable Object namespace binding. */
+export interface OtpNamespace {
+  getByName?(name: string): { otp: OtpDurableObject["otp"] };
+  idFromName?(name: string): unknown;
+  get?(id: any): { otp: OtpDurableObject["otp"] };
+}
+
+/** The OtpManager methods for one scope; each call is one RPC. */
+export interface DurableOtp {
+  readonly scope: string | undefined;
+  /** The Durable Object name of `user`'s object. */
+  nameFor(user: string): string;
+  create(user: string): Promise<IssuedOtp>;
+  generate(user: string): Promise<IssuedOtp>;
+  getLatestOtp(user: string): Promise<LatestOtp | null>;
+  verify(user: string, code: string): Promise<boolean>;
+  check(user: string, code: string): Promise<Verdict>;
+  resetAttempts(user: string): Promise<boolean>;
+  invalidate(user: string): Promise<boolean>;
+}
+
+export function durableOtp(namespace: OtpNamespace | object, options?: { scope?: string }): DurableOtp;

@@ -1,0 +1,299 @@
+// edge-otp/durable-object (workerd only): exact one-time codes on Cloudflare Workers with
+// no glue. `OtpDurableObject` runs the engine inside a SQLite-backed Durable Object, one
+// object per scope and user, over its synchronous `ctx.storage.kv`; `durableOtp(namespace,
+// { scope })` is the client: the OtpManager methods, one RPC per call.
+//
+// What only JS can do: route, carry errors across RPC as values, schedule the alarm. Every
+// rule (user, code and scope checks, defaults, the longest window a record matters, error
+// codes and messages) comes from the wasm module.
+
+import { DurableObject } from "cloudflare:workers";
+import { OtpManager, OtpError } from "./workerd.js";
+import { checkUser, checkCode, checkClientOptions, limits } from "./wasm/edge_otp.js";
+import { userNormalizer } from "./normalize.js";
+
+export { OtpError };
+
+// The operations (the OtpManager API), and what each takes besides the user: a submitted
+// code ("code"), a link token ("token"), per-call options ("options": create/generate
+// { ttlSeconds, link }; "code+options": check/verify { consume }) or nothing.
+const OPERATIONS = new Map([
+  ["create", "options"],
+  ["generate", "options"],
+  ["getLatestOtp", ""],
+  ["check", "code+options"],
+  ["verify", "code+options"],
+  ["checkToken", "token"],
+  ["verifyToken", "token"],
+  ["resetAttempts", ""],
+  ["invalidate", ""],
+  ["forget", ""],
+]);
+
+// env variable → [option, how its string value is read]. Only these names are read, so
+// other OTP_* variables stay the app's. Values that are not strings (JSON vars) pass as
+// they are; validation is the wasm module's (INVALID_CONFIG names the option).
+const ENV_OPTIONS = [
+  ["OTP_SECRET", "secret", "string"],
+  ["OTP_TTL_SECONDS", "ttlSeconds", "number"],
+  ["OTP_MAX_ATTEMPTS", "maxAttempts", "number"],
+  ["OTP_LENGTH", "length", "number"],
+  ["OTP_ALPHABET", "alphabet", "string"],
+  ["OTP_KEY_PREFIX", "keyPrefix", "string"],
+  ["OTP_RESEND_COOLDOWN_SECONDS", "resendCooldownSeconds", "number"],
+  ["OTP_ISSUE_LIMIT", "issueLimit", "limit"],
+  ["OTP_FAILURE_LIMIT", "failureLimit", "limit"],
+];
+
+// A string that is a number becomes that number; anything else is left for the wasm
+// module to refuse with the option's name.
+function number(s) {
+  const n = s.trim() === "" ? NaN : Number(s);
+  return Number.isFinite(n) ? n : s;
+}
+
+// "COUNT/WINDOW_SECONDS" (e.g. "5/3600"), "off" or "null" (no limit), or a JSON object.
+function limit(s) {
+  const t = s.trim();
+  if (t === "off" || t === "null") return null;
+  const m = /^(\d+)\s*\/\s*(\d+)$/.exec(t);
+  if (m) return { count: Number(m[1]), windowSeconds: Number(m[2]) };
+  if (t.startsWith("{")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+const READ = { string: (s) => s, number, limit };
+
+/**
+ * The OtpManager options an `OtpDurableObject` takes from its environment: `OTP_SECRET`
+ * (required) and the optional overrides listed in the README (unset or `undefined`
+ * variables are left to the defaults).
+ */
+export function optionsFromEnv(env) {
+  const options = {};
+  if (env === null || env === undefined) return options;
+  for (const [name, option, kind] of ENV_OPTIONS) {
+    if (!Object.hasOwn(env, name)) continue;
+    const v = env[name];
+    if (v === undefined) continue;
+    options[option] = typeof v === "string" ? READ[kind](v) : v;
+  }
+  return options;
+}
+
+// Where the object keeps the time its storage may go (the last write plus the longest
+// window): a key without ":", which no record key (keyPrefix + scope + ":" + user) is.
+const DEADLINE_KEY = "edge-otp-deadline";
+
+// The object's name for a scope and user: a scope never contains ":", and no scope
+// (the default) is the empty prefix, which no valid scope is.
+const objectName = (scope, user) => `${scope === undefined ? "" : scope}:${user}`;
+
+// An OtpError as a value that crosses RPC (which keeps only an error's message):
+// its code, message and fields (retryAfterMs, expiresAt, field, argument, reason, ...).
+function errorValue(e) {
+  const { name: _name, code, ...fields } = { ...e };
+  return { code, message: e.message, fields };
+}
+
+function revive({ code, message, fields }) {
+  const e = new OtpError(code, "", fields);
+  e.message = message;
+  return e;
+}
+
+/**
+ * A Durable Object with the engine inside: one object per scope and user (named by
+ * `durableOtp`), its record in the synchronous `ctx.storage.kv` of a SQLite-backed class
+ * (`new_sqlite_classes`), so no two operations on it interleave. Re-export it from the
+ * Worker and bind it; the policy comes from `options(env, scope)` (default:
+ * `optionsFromEnv(env)`). Once its record is past every window (the policy's
+ * `longestWindowSeconds` after the last write), an alarm deletes the object's storage.
+ */
+export class OtpDurableObject extends DurableObject {
+  #managers = new Map(); // scope ("" for none) → OtpManager
+  #store;
+  #writes = 0;
+  #alarmMs = 0;
+  #alarmSet; // true once an alarm is known to be pending; undefined: not known yet
+
+  constructor(ctx, env) {
+    super(ctx, env);
+    // `options` (the subclass's or this class's) as an own property: workerd then does not
+    // offer it over RPC, so no holder of a stub can ask an object for its policy.
+    Object.defineProperty(this, "options", { value: this.options, enumerable: false });
+    const inner = this.constructor.store(ctx.storage.kv);
+    const wrote = (r) => {
+      this.#writes++;
+      return r;
+    };
+    this.#store = {
+      get: (key) => inner.get(key),
+      put: (...args) => wrote(inner.put(...args)),
+      delete: (key) => wrote(inner.delete(key)),
+    };
+    if (typeof inner.compareAndSwap === "function") {
+      this.#store.compareAndSwap = (...args) => wrote(inner.compareAndSwap(...args));
+    }
+  }
+
+  /**
+   * The store the engine uses over `kv` (`ctx.storage.kv`): synchronous get, put and
+   * delete. Override (static) only to instrument it.
+   */
+  static store(kv) {
+    return {
+      get(key) {
+        const v = kv.get(key);
+        return v === undefined ? null : v;
+      },
+      // A Durable Object's storage has no expiry: the alarm deletes it.
+      put(key, value) {
+        kv.put(key, value);
+      },
+      delete(key) {
+        return kv.delete(key);
+      },
+    };
+  }
+
+  /**
+   * The OtpManager options for `scope` (`undefined`: the default scope). Override to take
+   * the policy from elsewhere than the environment; `scope` is added when the answer has
+   * none. It is not callable over RPC (the constructor hides it from RPC), so it may
+   * read `this.env` too.
+   */
+  options(env, _scope) {
+    return optionsFromEnv(env);
+  }
+
+  #manager(scope) {
+    const k = scope === undefined ? "" : scope;
+    let m = this.#managers.get(k);
+    if (m === undefined) {
+      const options = { ...this.options(this.env, scope) };
+      if (scope !== undefined && !Object.hasOwn(options, "scope")) options.scope = scope;
+      m = new OtpManager(this.#store, options);
+      this.#managers.set(k, m);
+      this.#alarmMs = Math.max(this.#alarmMs, m.longestWindowSeconds * 1000);
+    }
+    return m;
+  }
+
+  /**
+   * The one RPC method, called by `durableOtp`: runs `operation` for `user` and answers
+   * `{ value }` or `{ error: { code, message, fields } }` for an OtpError.
+   */
+  async otp(scope, operation, user, code, options) {
+    const takes = OPERATIONS.get(operation);
+    if (takes === undefined) throw new TypeError(`edge-otp: unknown operation ${String(operation)}`);
+    try {
+      const m = this.#manager(scope);
+      const writes = this.#writes;
+      const value = await (takes === "options" ? m[operation](user, options)
+        : takes === "code+options" ? m[operation](user, code, options)
+          : takes === "token" ? m[operation](user, code)
+            : m[operation](user));
+      if (this.#writes !== writes) await this.#wrote();
+      return { value };
+    } catch (e) {
+      if (e instanceof OtpError) return { error: errorValue(e) };
+      throw e;
+    }
+  }
+
+  // After a write: the storage may go once the record is past every window from now. The
+  // deadline is written with the record (same synchronous batch); an alarm is set only
+  // when none is pending (once per window, not per write), and moves on when it fires early.
+  async #wrote() {
+    const deadline = Date.now() + this.#alarmMs;
+    this.ctx.storage.kv.put(DEADLINE_KEY, deadline);
+    if (this.#alarmSet === undefined) this.#alarmSet = (await this.ctx.storage.getAlarm()) !== null;
+    if (!this.#alarmSet) {
+      await this.ctx.storage.setAlarm(deadline);
+      this.#alarmSet = true;
+    }
+  }
+
+  /** Deletes the object's storage once its deadline has passed (else waits for it). */
+  async alarm() {
+    const deadline = this.ctx.storage.kv.get(DEADLINE_KEY);
+    if (typeof deadline === "number" && Date.now() < deadline) {
+      await this.ctx.storage.setAlarm(deadline);
+      this.#alarmSet = true;
+      return;
+    }
+    this.#alarmSet = false;
+    await this.ctx.storage.deleteAll();
+  }
+}
+
+/**
+ * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
+ * each call exactly one RPC to the object of `scope` and the user. Bad input is refused
+ * before the RPC with the same OtpError as OtpManager; errors from the object are
+ * rethrown as OtpError with their code and fields.
+ */
+export function durableOtp(namespace, options) {
+  const byName = namespace?.getByName;
+  if (typeof byName !== "function" &&
+      (typeof namespace?.idFromName !== "function" || typeof namespace?.get !== "function")) {
+    throw new TypeError("edge-otp: durableOtp needs a Durable Object namespace binding (e.g. env.OTP)");
+  }
+  if (options !== undefined && (options === null || typeof options !== "object" ||
+      Object.keys(options).some((k) => k !== "scope" && k !== "normalizeUser"))) {
+    // The policy is the object's (its env, or options(env, scope)), never the client's.
+    throw new TypeError("edge-otp: durableOtp takes { scope, normalizeUser } only; the policy is the Durable Object's");
+  }
+  const scope = options !== undefined && Object.hasOwn(options, "scope") ? options.scope : undefined;
+  const chosen = options !== undefined && Object.hasOwn(options, "normalizeUser") ? options.normalizeUser : undefined;
+  checkClientOptions(scope, chosen);
+  const normalize = userNormalizer(chosen);
+  const maxCodeUnits = limits().maxCodeUnits;
+  const stubFor = (name) =>
+    typeof byName === "function" ? byName.call(namespace, name) : namespace.get(namespace.idFromName(name));
+
+  async function call(operation, rawUser, code, callOptions) {
+    // The object's name comes from the user id, so the client normalises it first (the
+    // same normaliser as the object's normalizeUser; idempotent if both apply it).
+    const user = normalize === undefined ? rawUser : normalize(rawUser);
+    checkUser(user);
+    if (OPERATIONS.get(operation).startsWith("code")) {
+      checkCode(code);
+      // A longer code is a wrong guess either way; no need to carry all of it.
+      if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
+    } else if (OPERATIONS.get(operation) === "token" && typeof code === "string" && code.length > maxCodeUnits) {
+      code = code.slice(0, maxCodeUnits + 1);
+    }
+    const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code, callOptions);
+    if (r.error !== undefined) throw revive(r.error);
+    return r.value;
+  }
+
+  return {
+    /** The scope (undefined: the default scope). */
+    scope,
+    /** The Durable Object name of `user`'s object. */
+    nameFor(rawUser) {
+      const user = normalize === undefined ? rawUser : normalize(rawUser);
+      checkUser(user);
+      return objectName(scope, user);
+    },
+    create: (user, o) => call("create", user, undefined, o),
+    generate: (user, o) => call("generate", user, undefined, o),
+    getLatestOtp: (user) => call("getLatestOtp", user),
+    check: (user, code, o) => call("check", user, code, o),
+    verify: (user, code, o) => call("verify", user, code, o),
+    checkToken: (user, token) => call("checkToken", user, token),
+    verifyToken: (user, token) => call("verifyToken", user, token),
+    resetAttempts: (user) => call("resetAttempts", user),
+    invalidate: (user) => call("invalidate", user),
+    forget: (user) => call("forget", user),
+  };
+}

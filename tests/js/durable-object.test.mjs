@@ -1,0 +1,304 @@
+// edge-otp/durable-object inside workerd (Miniflare), FROM THE PACKED TARBALL as a user
+// installs it: `npm pack` pkg/, install the tarball into an empty project, bundle the
+// fixture Worker (tests/js/fixtures/durable-object-worker.js) with esbuild against the
+// installed copy, run it on Miniflare with SQLite-backed objects.
+//
+//   - the conformance suite through durableOtp (one object per scope and user);
+//   - storms: 1000 wrong checks from 1000 parallel requests and from Promise.all in one
+//     request -> exactly maxAttempts "invalid"; 100 parallel right verifies -> one true;
+//     100 parallel creates under issueLimit 5 -> exactly 5 issued;
+//   - errors across RPC as OtpError with code and fields; bad input before any RPC;
+//   - the alarm empties an idle object; one RPC per operation.
+//
+//   node --test tests/js/durable-object.test.mjs
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { buildWorker, serveBuild, packageBuilt, ROOT, PKG_DIR, TEST_SECRET } from "./miniflare.mjs";
+
+if (!packageBuilt()) throw new Error("package not built: run `bash .ci/build` first");
+
+const report = (figures) => console.log(JSON.stringify(figures));
+
+function run(cmd, args, { cwd, env } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, timeout: 120_000, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        err.message += `\n--- stdout\n${stdout}\n--- stderr\n${stderr}`;
+        return reject(err);
+      }
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+const npmEnv = { npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", npm_config_loglevel: "error" };
+
+/** Packs pkg/ and installs the tarball into a fresh project; answers the installed package's directory. */
+export async function installTarball() {
+  const dir = mkdtempSync(path.join(tmpdir(), "edge-otp-do-"));
+  const project = path.join(dir, "project");
+  mkdirSync(project);
+  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: PKG_DIR, env: npmEnv });
+  const [info] = JSON.parse(stdout.slice(stdout.indexOf("[")));
+  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "edge-otp-do-consumer", private: true, type: "module" }));
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", path.join(dir, info.filename)], {
+    cwd: project,
+    env: npmEnv,
+  });
+  return { dir, installed: path.join(project, "node_modules/edge-otp"), files: info.files.map((f) => f.path) };
+}
+
+// conformance.mjs' default loader imports pkg/node.js; it is never called inside workerd.
+const stubNodeEntry = {
+  name: "stub-node-entry",
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
+    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents: 'throw new Error("pkg/node.js is not available inside workerd");',
+      loader: "js",
+    }));
+  },
+};
+
+const MAX_ATTEMPTS = 3;
+const ISSUE_LIMIT = 5;
+const work = {};
+let seq = 0;
+const freshUser = (tag) => `${tag}-${process.pid}-${++seq}@example.com`;
+
+async function post(pathname, body = {}) {
+  const res = await work.server.mf.dispatchFetch(`http://do${pathname}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${pathname}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+const op = (body) => post("/op", body);
+const wrongCode = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
+
+describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
+  before(async () => {
+    const { dir, installed, files } = await installTarball();
+    work.dir = dir;
+    work.project = path.dirname(path.dirname(installed));
+    assert.ok(files.includes("durable-object.js") && files.includes("durable-object.d.ts"), "durable-object entry in the tarball");
+    const build = await buildWorker({
+      entry: path.join(ROOT, "tests/js/fixtures/durable-object-worker.js"),
+      pkgDir: installed,
+      plugins: [stubNodeEntry],
+    });
+    work.server = await serveBuild(build, {
+      name: "edge-otp-durable-object",
+      bindings: {
+        OTP_SECRET: TEST_SECRET,
+        OTP_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+        OTP_RESEND_COOLDOWN_SECONDS: "0",
+        OTP_ISSUE_LIMIT: `${ISSUE_LIMIT}/3600`,
+        OTP_MODE: "not an option: other OTP_* variables are the app's",
+      },
+      durableObjects: {
+        OTP: { className: "OtpDO", useSQLite: true },
+        SHORT: { className: "ShortOtpDO", useSQLite: true },
+        TEST: { className: "TestOtpDO", useSQLite: true },
+        NOSECRET: { className: "NoSecretDO", useSQLite: true },
+      },
+    });
+  });
+  after(async () => {
+    await work.server?.dispose();
+    if (work.dir) rmSync(work.dir, { recursive: true, force: true });
+  });
+
+  // The object's policy is the object's: a client cannot bring another secret to the
+  // same records (by design), so the case that needs two secrets on one store does not apply.
+  const notApplicable = {
+    "a second manager with the same secret shares the records; another secret does not verify them":
+      "a durableOtp client has no secret of its own: the object's policy applies to every client",
+  };
+
+  test("conformance suite through durableOtp", async () => {
+    const names = await (await work.server.mf.dispatchFetch("http://do/cases")).json();
+    assert.ok(names.length >= 30);
+    const results = { passed: 0, skipped: 0, failed: [] };
+    for (const name of names) {
+      if (notApplicable[name]) {
+        results.skipped++;
+        continue;
+      }
+      const r = await post("/conformance", { name });
+      if (r.status === "passed") results.passed++;
+      else if (r.status === "skipped") results.skipped++;
+      else results.failed.push({ name, ...r });
+    }
+    report({ suite: "conformance", through: "durableOtp", cases: names.length, passed: results.passed, skipped: results.skipped, failed: results.failed.length });
+    assert.deepEqual(results.failed, []);
+    assert.equal(results.skipped, Object.keys(notApplicable).length);
+  });
+
+  test("storm: 1000 wrong checks from 1000 parallel requests -> exactly maxAttempts invalid", async () => {
+    const user = freshUser("wrong");
+    const { value: issued } = await op({ op: "create", user });
+    const bad = wrongCode(issued.code);
+    const answers = await Promise.all(Array.from({ length: 1000 }, () => op({ op: "check", user, code: bad })));
+    const reasons = tally(answers.map((a) => a.value?.reason ?? a.error?.code));
+    report({ storm: "wrong", from: "1000 requests", n: 1000, maxAttempts: MAX_ATTEMPTS, answers: reasons });
+    assert.equal(reasons.invalid, MAX_ATTEMPTS);
+    assert.equal(reasons.exhausted, 1000 - MAX_ATTEMPTS);
+    assert.equal((await op({ op: "getLatestOtp", user })).value.attempts, MAX_ATTEMPTS);
+  });
+
+  test("storm: 1000 wrong checks from Promise.all in one request -> exactly maxAttempts invalid", async () => {
+    const user = freshUser("wrong-all");
+    const { value: issued } = await op({ op: "create", user });
+    const { answers } = await post("/all", { op: "check", user, code: wrongCode(issued.code), n: 1000 });
+    const reasons = tally(answers.map((a) => a.value?.reason ?? a.error?.code));
+    report({ storm: "wrong", from: "Promise.all in one request", n: 1000, maxAttempts: MAX_ATTEMPTS, answers: reasons });
+    assert.equal(reasons.invalid, MAX_ATTEMPTS);
+    assert.equal(reasons.exhausted, 1000 - MAX_ATTEMPTS);
+  });
+
+  test("storm: 100 parallel right verifies -> exactly one true", async () => {
+    const user = freshUser("right");
+    const { value: issued } = await op({ op: "create", user });
+    const answers = await Promise.all(Array.from({ length: 100 }, () => op({ op: "verify", user, code: issued.code })));
+    const values = tally(answers.map((a) => String(a.value ?? a.error?.code)));
+    report({ storm: "right", from: "100 requests", n: 100, answers: values });
+    assert.equal(values.true, 1);
+    assert.equal(values.false, 99);
+  });
+
+  test("storm: 100 parallel creates with issue limit 5 -> exactly 5 issued", async () => {
+    const user = freshUser("create");
+    const answers = await Promise.all(Array.from({ length: 100 }, () => op({ op: "create", user })));
+    const outcomes = tally(answers.map((a) => (a.value ? "issued" : `${a.error.code}:${a.error.reason}`)));
+    report({ storm: "create", from: "100 requests", n: 100, limit: ISSUE_LIMIT, outcomes });
+    assert.equal(outcomes.issued, ISSUE_LIMIT);
+    assert.equal(outcomes["RATE_LIMITED:issue_limit"], 100 - ISSUE_LIMIT);
+    const latest = (await op({ op: "getLatestOtp", user })).value;
+    const last = answers.find((a) => a.value?.code === latest.code);
+    assert.ok(last, "the latest code is one of those issued");
+    assert.equal((await op({ op: "verify", user, code: latest.code })).value, true);
+  });
+
+  test("errors cross RPC as OtpError with code and fields; bad input and scope before any RPC", async () => {
+    const e = await post("/errors");
+    assert.equal(e.generate.code, "ACTIVE_OTP_EXISTS");
+    assert.equal(e.generate.isOtpError, true);
+    assert.equal(typeof e.generate.expiresAt, "number");
+    assert.match(e.generate.message, /^edge-otp: /);
+    assert.equal(e.create.code, "RATE_LIMITED");
+    assert.equal(e.create.isOtpError, true);
+    assert.equal(e.create.reason, "issue_limit");
+    assert.ok(e.create.retryAfterMs > 0 && e.create.retryAfterMs <= 3_600_000, `retryAfterMs ${e.create.retryAfterMs}`);
+    for (const k of ["emptyUser", "numberUser", "longUser"]) {
+      assert.equal(e[k].code, "INVALID_ARGUMENT", k);
+      assert.equal(e[k].argument, "user", k);
+      assert.equal(e[k].isOtpError, true, k);
+    }
+    assert.equal(e.badCode.code, "INVALID_ARGUMENT");
+    assert.equal(e.badCode.argument, "code");
+    assert.equal(e.badScope.code, "INVALID_CONFIG");
+    assert.equal(e.badScope.field, "scope");
+    assert.equal(e.badScope.isOtpError, true);
+    assert.equal(e.policyKey.name, "TypeError", "a policy option on the client is refused");
+    assert.equal(e.optionsOverRpc.value, undefined, "the policy (with the secret) is not offered over RPC");
+    assert.match(e.optionsOverRpc.error, /does not implement/);
+    assert.equal(e.noSecret.code, "INVALID_CONFIG");
+    assert.equal(e.noSecret.field, "secret");
+    assert.equal(e.noSecret.isOtpError, true);
+  });
+
+  test("one RPC per operation (getByName, and idFromName + get); none for bad input", async () => {
+    const counts = await post("/rpcs");
+    report({ rpcsPerOperation: counts });
+    for (const [how, c] of Object.entries(counts)) {
+      for (const opName of ["create", "generate", "getLatestOtp", "check", "verify", "resetAttempts", "invalidate"]) {
+        assert.equal(c[opName], 1, `${how} ${opName}`);
+      }
+      assert.equal(c.badUser, 0, `${how} bad user`);
+      assert.equal(c.badCode, 0, `${how} bad code`);
+    }
+  });
+
+  test("optionsFromEnv: the documented OTP_* variables, numbers and limits parsed; others left alone", async () => {
+    const env = {
+      OTP_SECRET: "s".repeat(16),
+      OTP_TTL_SECONDS: "600",
+      OTP_MAX_ATTEMPTS: " 5 ",
+      OTP_LENGTH: "6",
+      OTP_ALPHABET: "23456789",
+      OTP_KEY_PREFIX: "app:",
+      OTP_RESEND_COOLDOWN_SECONDS: "0",
+      OTP_ISSUE_LIMIT: "5/3600",
+      OTP_FAILURE_LIMIT: "off",
+      OTP_MODE: "kv",
+      OTHER: "x",
+    };
+    assert.deepEqual(await post("/env", { env }), {
+      secret: "s".repeat(16),
+      ttlSeconds: 600,
+      maxAttempts: 5,
+      length: 6,
+      alphabet: "23456789",
+      keyPrefix: "app:",
+      resendCooldownSeconds: 0,
+      issueLimit: { count: 5, windowSeconds: 3600 },
+      failureLimit: null,
+    });
+    // Not numbers / not limits: passed on as they are, for the wasm module to refuse by name.
+    assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: "10m", OTP_ISSUE_LIMIT: "five", OTP_FAILURE_LIMIT: '{"count":3,"windowSeconds":60}' } }), {
+      ttlSeconds: "10m",
+      issueLimit: "five",
+      failureLimit: { count: 3, windowSeconds: 60 },
+    });
+    // JSON vars (non-strings) pass as they are.
+    assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: 90, OTP_ISSUE_LIMIT: null } }), { ttlSeconds: 90, issueLimit: null });
+  });
+
+  test("TypeScript consumer (strict) of edge-otp/durable-object against the installed tarball", async () => {
+    copyFileSync(path.join(ROOT, "tests/js/types/consumer-durable-object.ts"), path.join(work.project, "consumer.ts"));
+    writeFileSync(path.join(work.project, "tsconfig.json"), JSON.stringify({
+      compilerOptions: {
+        strict: true, exactOptionalPropertyTypes: true, noUnusedLocals: true, noEmit: true, skipLibCheck: false,
+        skipDefaultLibCheck: true, target: "es2022", module: "nodenext", moduleResolution: "nodenext",
+        lib: ["es2022", "esnext.disposable"], types: [],
+      },
+      files: ["consumer.ts"],
+    }));
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
+  });
+
+  test("the alarm deletes an idle object's storage once its record is past every window", async () => {
+    const user = freshUser("idle");
+    assert.ok((await post("/short", { op: "create", user })).value.code);
+    const during = await post("/inspect", { user });
+    assert.equal(during.keys.length, 2, "the record and its deadline are stored");
+    assert.equal(typeof during.alarm, "number", "an alarm is set");
+    // Writes within the window push the deadline on: the object lives while it is used.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok((await post("/short", { op: "create", user })).value.code);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await post("/inspect", { user })).keys.length, 2, "still there 1.2 s after the first write");
+    const deadline = Date.now() + 10_000;
+    let after;
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      after = await post("/inspect", { user });
+    } while (after.keys.length > 0 && Date.now() < deadline);
+    report({ alarm: "idle object", keysBefore: during.keys.length, keysAfter: after.keys.length, alarmAfter: after.alarm });
+    assert.deepEqual(after.keys, []);
+    assert.equal(after.alarm, null);
+  });
+});
+
+function tally(list) {
+  const t = {};
+  for (const x of list) t[x] = (t[x] ?? 0) + 1;
+  return t;
+}

@@ -1,0 +1,33 @@
+// Strict TypeScript consumer of edge-otp/durable-object (tests/js/durable-object.test.mjs
+// compiles it against the installed tarball).
+import { OtpDurableObject, durableOtp, optionsFromEnv, OtpError } from "edge-otp/durable-object";
+import type { DurableOtp, OtpNamespace } from "edge-otp/durable-object";
+import type { IssuedOtp, Verdict, LatestOtp, OtpOptions } from "edge-otp";
+
+export { OtpDurableObject };
+
+interface Env {
+  OTP_SECRET: string;
+}
+
+export class PerScope extends OtpDurableObject<Env> {
+  override options(env: Env, scope: string | undefined): OtpOptions {
+    return { secret: env.OTP_SECRET, ttlSeconds: scope === "reset" ? 900 : 300 };
+  }
+}
+
+export async function flow(ns: OtpNamespace, submitted: string): Promise<[IssuedOtp, Verdict, LatestOtp | null, boolean]> {
+  const otp: DurableOtp = durableOtp(ns, { scope: "login" });
+  const issued = await otp.create("ada@example.com");
+  const verdict = await otp.check("ada@example.com", submitted);
+  const latest = await otp.getLatestOtp("ada@example.com");
+  let retry = 0;
+  try {
+    await otp.generate("ada@example.com");
+  } catch (e) {
+    if (e instanceof OtpError && e.code === "RATE_LIMITED") retry = e.retryAfterMs ?? 0;
+  }
+  const name: string = otp.nameFor("ada@example.com");
+  const options = optionsFromEnv({ OTP_SECRET: "x" });
+  return [issued, verdict, latest, retry > 0 && name.length > 0 && options.secret !== undefined];
+}
