@@ -9,7 +9,8 @@
 // argument) removed: these entries always pass the inlined bytes, and bundlers (Vite,
 // webpack) turn that expression into an emitted copy of the .wasm beside the inlined one.
 // error.js stays a module of its own in the package bundles (`../error.js` from dist/), so
-// that every entry shares one OtpError class.
+// that every entry shares one OtpError class, and so does the base64 .wasm
+// (dist/wasm-inline.js), so that the package carries it once.
 //
 //   node .ci/entries.mjs   (from the repository root; .ci/build runs it)
 import { readFileSync } from "node:fs";
@@ -36,6 +37,8 @@ const plugin = (externalError) => ({
   setup(build) {
     if (externalError) {
       build.onResolve({ filter: /(^|\/)error\.js$/ }, () => ({ path: "../error.js", external: true }));
+      // The inlined bytes stay one shared module too (dist/wasm-inline.js, beside the bundles).
+      build.onResolve({ filter: /(^|\/)wasm-inline\.js$/ }, () => ({ path: "./wasm-inline.js", external: true }));
     }
     build.onLoad({ filter: /[\\/]pkg[\\/]wasm[\\/]edge_otp\.js$/ }, () => ({
       contents: glueWithoutUrl,
@@ -60,6 +63,8 @@ for (const b of builds) {
   const errorImports = out.match(/from "\.\.\/error\.js"/g)?.length ?? 0;
   if (b.plugins[0] && rel.startsWith("pkg/") && errorImports < 1) throw new Error(`${rel} does not import ../error.js`);
   if (/from "\.\/error\.js"/.test(out)) throw new Error(`${rel} imports ./error.js`);
+  const inlined = /const b64 = |var b64 = /.test(out);
+  if (rel.startsWith("pkg/") === inlined) throw new Error(`${rel}: the base64 .wasm should be ${inlined ? "imported" : "inlined"}`);
 }
 if (/^await /m.test(readFileSync(path.join(PKG, "dist/edge-light.mjs"), "utf8"))) {
   throw new Error("pkg/dist/edge-light.mjs has a top-level await");
