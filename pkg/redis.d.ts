@@ -21,6 +21,8 @@ export interface RedisStorage extends OtpStorage {
     value: string,
     options?: RedisWriteOptions,
   ): Promise<boolean>;
+  /** `DEL key` (used by edge-otp/totp's `disable`); resolves to whether a key was removed. */
+  delete(key: string): Promise<boolean>;
 }
 
 /**
@@ -29,6 +31,8 @@ export interface RedisStorage extends OtpStorage {
  */
 export interface NodeRedisClientLike {
   get(key: string): Promise<unknown>;
+  /** Used only by `delete` (edge-otp/totp's `disable`). */
+  del?(key: string): Promise<unknown>;
   set(key: string, value: string, options?: any): Promise<unknown>;
   eval(script: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
   evalSha(sha1: string, options?: { keys?: string[]; arguments?: string[] }): Promise<unknown>;
@@ -40,6 +44,8 @@ export interface NodeRedisClientLike {
  */
 export interface IORedisClientLike {
   get(key: string): Promise<string | null>;
+  /** Used only by `delete` (edge-otp/totp's `disable`). */
+  del?(key: string): Promise<number>;
   set(key: string, value: string, ...args: any[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;

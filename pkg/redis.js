@@ -111,6 +111,7 @@ function isNoScript(err) {
  *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
  *   compareAndSwap(key: string, expected: string | null, value: string,
  *                  options?: { expirationTtl?: number }): Promise<boolean>,
+ *   delete(key: string): Promise<boolean>,
  * }}
  */
 export function redisStorage(client, options = {}) {
@@ -174,6 +175,11 @@ export function redisStorage(client, options = {}) {
         ttl === null ? "" : String(ttl),
       ]);
       return Number(reply) === 1;
+    },
+
+    // edge-otp/totp's disable() deletes the enrollment.
+    async delete(key) {
+      return Number(await client.del(key)) > 0;
     },
   };
 }

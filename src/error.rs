@@ -54,6 +54,9 @@ pub enum DecodeError {
     /// The fields are well-formed but cannot occur together
     /// (attempts above the maximum, expiry before creation, ...).
     ImpossibleState,
+    /// A sealed field does not open: the record was written for another user or scope,
+    /// under another app secret, or altered (TOTP records).
+    Unauthentic,
 }
 
 impl Error {
@@ -79,6 +82,9 @@ impl DecodeError {
             DecodeError::FieldCount => "stored record has the wrong number of fields",
             DecodeError::OutOfRange => "stored record has a value out of range",
             DecodeError::ImpossibleState => "stored record describes an impossible state",
+            DecodeError::Unauthentic => {
+                "stored record was sealed for another user or secret, or altered"
+            }
         }
     }
 }

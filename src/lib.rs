@@ -48,6 +48,12 @@
 //!
 //! For a ready driver with a store, a clock and randomness, see `OtpManager`
 //! (not on wasm, where the npm package is the driver).
+//!
+//! ## Authenticator apps
+//!
+//! The [`totp`] module is the same kind of core for authenticator-app codes (TOTP,
+//! RFC 6238) with recovery codes: replay protection by the last accepted time step, the
+//! failure budget, and seeds encrypted at rest, over the same one-record-per-user stores.
 #![forbid(unsafe_code)]
 
 extern crate alloc;
@@ -58,10 +64,14 @@ mod error;
 mod policy;
 mod record;
 mod time;
+pub mod totp;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
-#[cfg(all(target_arch = "wasm32", feature = "binding"))]
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "binding", feature = "totp-binding")
+))]
 mod wasm;
 
 pub use code::{Code, Token, ROUNDS, SALT_LEN, TOKEN_LEN};

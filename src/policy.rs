@@ -155,7 +155,7 @@ fn bad(field: &'static str, problem: &'static str) -> Error {
     Error::InvalidConfig { field, problem }
 }
 
-fn limit(l: Option<Limit>, field: &'static str) -> Result<Option<WindowLimit>, Error> {
+pub(crate) fn limit(l: Option<Limit>, field: &'static str) -> Result<Option<WindowLimit>, Error> {
     let Some(l) = l else { return Ok(None) };
     if !(1..=MAX_LIMIT_COUNT).contains(&l.count) {
         return Err(bad(field, "count must be between 1 and 1000000"));

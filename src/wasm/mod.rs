@@ -24,12 +24,19 @@
 //! Nothing here panics on any input: with `panic = "abort"` a panic would kill the
 //! instance for every later caller.
 
+// The TOTP module (`--no-default-features --features totp-binding`) uses only part of these.
+#[cfg_attr(not(feature = "binding"), allow(dead_code))]
 mod answers;
+#[cfg_attr(not(feature = "binding"), allow(dead_code))]
 mod errors;
+#[cfg_attr(not(feature = "binding"), allow(dead_code))]
 mod options;
 // The one-time-code binding (`Engine`, `configure`): the `edge-otp` module.
 #[cfg(feature = "binding")]
 mod otp;
+// The authenticator-app binding (`TotpEngine`, `configureTotp`): the `edge-otp/totp` module.
+#[cfg(feature = "totp-binding")]
+mod totp;
 
 use crate::error::{DecodeError, Error};
 use crate::record::ENCODED_MAX;

@@ -114,7 +114,10 @@ export type OtpErrorCode =
   | "DISPOSED"
   | "NOT_INITIALIZED"
   | "ENTROPY"
-  | "INTERNAL";
+  | "INTERNAL"
+  // edge-otp/totp: enroll on an active enrollment; newRecoveryCodes without one.
+  | "ALREADY_ENROLLED"
+  | "NOT_ENROLLED";
 
 /** Which rule refused to issue (`OtpError.reason` with RATE_LIMITED). */
 export type RateLimitReason = "cooldown" | "issue_limit" | "locked";

@@ -1,0 +1,204 @@
+// edge-otp/totp, runtime-neutral core of the entry: TotpManager (authenticator-app codes,
+// RFC 6238, with recovery codes), OtpError, memoryStorage.
+//
+// The same conventions as slim.js (OtpManager): every rule, limit, default, message and
+// error code lives in Rust (src/totp/, src/wasm/totp.rs); options are validated there.
+// Here we load the TOTP wasm module (its own module, pkg/wasm-totp/, so that the
+// one-time-code bundle does not carry it), share engines between managers with equal
+// options, and hand each operation (one synchronous wasm call) to the storage driver
+// (driver.js: turns per key, compare-and-swap, timeouts, delete). Entry files per runtime
+// (totp-node.js, totp-workerd.js, totp-browser.js) initialise the wasm.
+
+import wasmInit, {
+  initSync as wasmInitSync, configureTotp, totpLimits, fault, Fault, corruptRecord,
+} from "./wasm-totp/edge_otp_totp.js";
+import { OtpError } from "./error.js";
+import { StoreDriver, DELETE } from "./driver.js";
+
+export { OtpError };
+export { memoryStorage } from "./memory.js";
+
+let ready = false;
+// What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
+const wasm = { fault, Fault, corruptRecord, limits: undefined };
+let maxCodeUnits;
+
+function loaded() {
+  ready = true;
+  wasm.limits = totpLimits();
+  maxCodeUnits = wasm.limits.maxCodeUnits;
+}
+
+// What crosses for a submitted code: the string, or undefined when it is too long to be
+// copied (the core then counts it as the wrong guess it must be).
+const guess = (code) => (code.length > maxCodeUnits ? undefined : code);
+
+/** Loads the TOTP wasm module asynchronously (a `WebAssembly.Module`, bytes, a `Response`, a URL). */
+export async function init(input) {
+  if (ready) return;
+  await wasmInit(input === undefined ? undefined : { module_or_path: input });
+  loaded();
+}
+
+/** Loads the TOTP wasm module synchronously from a `WebAssembly.Module` or bytes (or `{ module }`). */
+export function initSync(input) {
+  if (ready) return;
+  const withOptions = input !== null && typeof input === "object" && "module" in input;
+  wasmInitSync({ module: withOptions ? input.module : input });
+  loaded();
+}
+
+// Engines are shared by managers with equal options (same secret, policy and scope):
+// wasm linear memory never shrinks, so a manager per request must not cost an engine per
+// request. An engine is freed when its last manager is disposed or collected.
+const pool = new Map(); // poolKey → { key, engine, refs, locks }
+function release(shared) {
+  if (--shared.refs === 0) {
+    pool.delete(shared.key);
+    shared.engine.free();
+  }
+}
+const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;
+const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
+
+const NO_CODE = Symbol("no code");
+
+/**
+ * Authenticator-app codes (TOTP) and recovery codes for one scope, with replay protection
+ * and a failure budget, over any key-value store with `get` / `put` / `delete` (sync or
+ * Promise-returning) and an optional `compareAndSwap`.
+ */
+export class TotpManager {
+  #shared;
+  #driver;
+  #prefix;
+  #clock;
+  #policy;
+  #token = {};
+
+  constructor(storage, options) {
+    if (!ready) {
+      throw new OtpError(
+        "NOT_INITIALIZED",
+        "the TOTP wasm module is not initialised: call init() or initSync() from edge-otp/totp-slim first",
+      );
+    }
+    const c = configureTotp(options);
+    let driver;
+    try {
+      driver = new StoreDriver(storage, c, wasm);
+    } catch (e) {
+      c.engine.free();
+      throw e;
+    }
+    let shared = pool.get(c.poolKey);
+    if (shared === undefined) {
+      shared = { key: c.poolKey, engine: c.engine, refs: 0, locks: new Map() };
+      pool.set(c.poolKey, shared);
+    } else {
+      c.engine.free();
+    }
+    shared.refs++;
+    collected?.register(this, shared, this.#token);
+    this.#shared = shared;
+    this.#driver = driver;
+    this.#prefix = c.keyPrefix;
+    this.#clock = c.now;
+    for (const k of ["failureLimit", "recoveryCodes"]) if (c.policy[k]) Object.freeze(c.policy[k]);
+    this.#policy = Object.freeze(c.policy);
+  }
+
+  /** The effective settings, defaults filled in. */
+  get policy() {
+    return this.#policy;
+  }
+
+  /** The storage key of `user`: keyPrefix + scope + ":" + user. */
+  keyFor(user) {
+    this.#engine().checkUser(user);
+    return this.#prefix + user;
+  }
+
+  #engine() {
+    if (this.#shared === null) throw fault(Fault.Disposed, 0);
+    return this.#shared.engine;
+  }
+
+  /** Frees this manager's share of its engine; later calls throw DISPOSED. */
+  dispose() {
+    const shared = this.#shared;
+    if (shared === null) return;
+    this.#shared = null;
+    collected?.unregister(this.#token);
+    release(shared);
+  }
+
+  // Runs `call(engine, stored, clock)` (one synchronous wasm call) for `user`, after the
+  // operations already running or waiting on the same key in this engine. Arguments are
+  // checked before any storage call, so bad input writes nothing.
+  #run(user, call, check) {
+    let key, locks;
+    try {
+      const engine = this.#engine();
+      engine.checkUser(user);
+      check?.(engine);
+      key = this.#prefix + user;
+      locks = this.#shared.locks;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const engine = this.#shared.engine;
+    const clock = this.#clock;
+    return this.#driver.run(key, locks, (stored) => {
+      if (this.#shared === null) throw fault(Fault.Disposed, 0);
+      return call(engine, stored, clock);
+    }, () => {
+      // undefined: nothing; a string: put; null: delete.
+      const write = engine.takeWrite();
+      return write === null ? DELETE : write;
+    });
+  }
+
+  /** Enrolls `user` (pending until the first right code): `{ uri, secret, status: "pending" }`. */
+  enroll(user, options) {
+    return this.#run(user, (e, stored, now) => e.enroll(user, options, stored, now),
+      (e) => e.checkEnrollOptions(options));
+  }
+
+  /** Whether `code` is right for a step later than the last accepted one (then accepted). */
+  verify(user, code) {
+    return this.#run(user, (e, stored, now) => e.verify(user, guess(code), stored, now),
+      (e) => e.checkCode(code));
+  }
+
+  /** The full verdict for `code`: `{ ok, reason, retryAfterMs? }`. */
+  check(user, code) {
+    return this.#run(user, (e, stored, now) => e.check(user, guess(code), stored, now),
+      (e) => e.checkCode(code));
+  }
+
+  /** "none" | "pending" | "active". Never writes. */
+  status(user) {
+    return this.#run(user, (e, stored, now) => e.status(user, stored, now));
+  }
+
+  /** Deletes the enrollment (seed, recovery codes, counters); true if there was one. */
+  disable(user) {
+    return this.#run(user, (e, stored, now) => e.disable(user, stored, now));
+  }
+
+  /** A new set of recovery codes (shown once), replacing the previous set. */
+  newRecoveryCodes(user) {
+    return this.#run(user, (e, stored, now) => e.newRecoveryCodes(user, stored, now));
+  }
+
+  /** Spends a recovery code: true once per code. */
+  useRecoveryCode(user, code) {
+    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now),
+      (e) => e.checkCode(code));
+  }
+}
+
+if (disposeSymbol !== undefined) {
+  TotpManager.prototype[disposeSymbol] = TotpManager.prototype.dispose;
+}

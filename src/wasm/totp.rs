@@ -1,0 +1,616 @@
+//! The authenticator-app (TOTP) binding: `configureTotp` and the exported `TotpEngine`,
+//! one method per operation (decode, one core call, encode), for the `edge-otp/totp`
+//! module (feature `totp-binding`, built without the one-time-code engine).
+//!
+//! The same conventions as the one-time-code binding: options read once with js-sys (own
+//! keys only, unknown keys refused, `null` never a default), strings in, serde answers
+//! out, `OtpError` with codes written here, the app's clock or web-time, and randomness
+//! (seeds, nonces, recovery codes) from getrandom inside wasm. `takeWrite()` answers
+//! `undefined` (write nothing), a record string (put), or `null` (delete the record);
+//! pkg/totp-slim.js maps `null` to pkg/driver.js's `DELETE`.
+
+use super::answers::to_js;
+use super::options::{is_record, limit, own_values, secret, short_string, whole};
+use super::{check_user, errors, now, MAX_SUBMITTED_UNITS};
+use crate::engine::Subject;
+use crate::error::Error;
+use crate::policy::Limit;
+use crate::totp::{
+    Algorithm, EnrollOptions, Enrollment, RecoveryCodes, RecoveryCodesConfig, TotpConfig,
+    TotpEngine, TotpPolicy, TotpStatus, TotpStep, TotpVerdict, TotpWrite, ENROLL_ENTROPY_BYTES,
+    MAX_ISSUER_CHARS, MAX_LABEL_BYTES, MAX_RECORD_BYTES,
+};
+use hmac::{KeyInit, Mac};
+use js_sys::{JsString, Object, Reflect};
+use serde::Serialize;
+use std::string::String;
+use std::vec::Vec;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+/// `OtpError` code: `enroll` on an active enrollment without `{ replace: true }`.
+pub(crate) const ALREADY_ENROLLED: &str = Enrollment::ALREADY_ENROLLED;
+/// `OtpError` code: `newRecoveryCodes` for a user who is not enrolled.
+pub(crate) const NOT_ENROLLED: &str = "NOT_ENROLLED";
+
+/// Default `scope` of TOTP managers.
+const DEFAULT_SCOPE: &str = "totp";
+/// Default `keyPrefix` (as for one-time codes: keys are `otp:totp:<user>`).
+const DEFAULT_KEY_PREFIX: &str = "otp:";
+/// Longest `keyPrefix`, in UTF-16 units.
+const MAX_KEY_PREFIX: u32 = 64;
+/// Longest `timeoutMs` (the largest delay `setTimeout` takes).
+const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
+/// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
+const MAX_SEED_TEXT_UNITS: u32 = 256;
+
+/// The option names, as JS spells them.
+const KEYS: [&str; 13] = [
+    "secret",
+    "issuer",
+    "scope",
+    "algorithm",
+    "digits",
+    "periodSeconds",
+    "window",
+    "failureLimit",
+    "recoveryCodes",
+    "keyPrefix",
+    "retentionSeconds",
+    "now",
+    "timeoutMs",
+];
+
+/// The core TOTP engine for one policy and scope, plus what the last operation asked to
+/// do with the record (taken by `takeWrite`).
+#[wasm_bindgen(js_name = TotpEngine)]
+pub struct WasmTotpEngine {
+    core: TotpEngine,
+    scope: String,
+    write: TotpWrite,
+}
+
+/// `totp.policy`: every option with its value, defaults filled in.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TotpPolicyJs<'a> {
+    scope: &'a str,
+    key_prefix: &'a str,
+    issuer: &'a str,
+    algorithm: &'static str,
+    digits: u32,
+    period_seconds: f64,
+    window: u32,
+    failure_limit: Option<LimitJs>,
+    recovery_codes: RecoveryJs,
+    retention_seconds: Option<f64>,
+    timeout_ms: Option<f64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitJs {
+    count: u32,
+    window_seconds: f64,
+}
+
+#[derive(Serialize)]
+struct RecoveryJs {
+    count: u32,
+    length: u32,
+}
+
+/// The pool key: equal for managers with equal secret, settings and scope, revealing
+/// nothing of the secret (HMAC-SHA256 keyed with it, 128 bits in hex).
+fn pool_key(c: &TotpConfig, scope: &str) -> String {
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&c.secret)
+        .expect("HMAC takes keys of any length");
+    mac.update(b"edge-otp totp engine pool\0");
+    mac.update(&(scope.len() as u64).to_le_bytes());
+    mac.update(scope.as_bytes());
+    mac.update(&(c.issuer.len() as u64).to_le_bytes());
+    mac.update(c.issuer.as_bytes());
+    let limit = c
+        .failure_limit
+        .map_or([0; 2], |l| [1 + l.count as u64, l.window_seconds]);
+    for n in [
+        c.algorithm.as_str().len() as u64,
+        u64::from(c.digits),
+        c.period_seconds,
+        u64::from(c.window),
+        limit[0],
+        limit[1],
+        u64::from(c.recovery_codes.count),
+        u64::from(c.recovery_codes.length),
+    ] {
+        mac.update(&n.to_le_bytes());
+    }
+    mac.update(c.algorithm.as_str().as_bytes());
+    let tag = mac.finalize().into_bytes();
+    let mut out = String::with_capacity(32);
+    for b in &tag[..16] {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn whole_u32(v: &JsValue, field: &'static str) -> Result<u32, JsValue> {
+    Ok(u32::try_from(whole(v, field)?).unwrap_or(u32::MAX))
+}
+
+/// Validates `options` (every key, once) and builds a TOTP engine for them. Answers
+/// `{ engine, poolKey, keyPrefix, putOptions, timeoutMs, now, policy }`; throws
+/// `OtpError` `INVALID_CONFIG`, or what a throwing getter threw.
+#[wasm_bindgen(js_name = configureTotp)]
+pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
+    if !is_record(options) || options.is_function() {
+        return Err(errors::config(
+            "options",
+            "must be an object with at least a secret and an issuer",
+        ));
+    }
+    let [secret_v, issuer, scope, algorithm, digits, period, window, failure, recovery, key_prefix, retention, clock, timeout] =
+        own_values(
+            options,
+            &KEYS,
+            "options",
+            "unknown key (options are camelCase: periodSeconds, failureLimit, ...)",
+        )?;
+    let mut c = TotpConfig::new(Vec::new(), "");
+    c.secret = secret(secret_v)?;
+    let issuer_problem = "must be a string of 1 to 64 characters";
+    c.issuer = match issuer {
+        None => return Err(errors::config("issuer", issuer_problem)),
+        Some(v) => short_string(&v, 2 * MAX_ISSUER_CHARS as u32, "issuer", issuer_problem)?,
+    };
+    if let Some(v) = algorithm {
+        let problem = "must be \"SHA1\", \"SHA256\" or \"SHA512\"";
+        let name = short_string(&v, 8, "algorithm", problem)?;
+        c.algorithm =
+            Algorithm::from_name(&name).ok_or_else(|| errors::config("algorithm", problem))?;
+    }
+    if let Some(v) = digits {
+        c.digits = whole_u32(&v, "digits")?;
+    }
+    if let Some(v) = period {
+        c.period_seconds = whole(&v, "periodSeconds")?;
+    }
+    if let Some(v) = window {
+        c.window = whole_u32(&v, "window")?;
+    }
+    c.failure_limit = limit(failure, c.failure_limit, "failureLimit")?;
+    if let Some(v) = recovery {
+        let problem = "must be { count, length }";
+        if !is_record(&v) {
+            return Err(errors::config("recoveryCodes", problem));
+        }
+        let [count, length] = own_values(
+            &v,
+            &["count", "length"],
+            "recoveryCodes",
+            "unknown key (only count and length)",
+        )?;
+        let mut r = c.recovery_codes;
+        if let Some(n) = count {
+            r.count = whole_u32(&n, "recoveryCodes")?;
+        }
+        if let Some(n) = length {
+            r.length = whole_u32(&n, "recoveryCodes")?;
+        }
+        c.recovery_codes = r;
+    }
+    let policy = TotpPolicy::new(c.clone()).map_err(|e| errors::from_core(&e))?;
+
+    let scope_problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
+    let scope = match scope {
+        None => DEFAULT_SCOPE.into(),
+        Some(v) => short_string(&v, crate::MAX_SCOPE_BYTES as u32, "scope", scope_problem)?,
+    };
+    crate::check_scope(&scope).map_err(|_| errors::config("scope", scope_problem))?;
+    let key_prefix = match key_prefix {
+        None => DEFAULT_KEY_PREFIX.into(),
+        Some(v) => short_string(
+            &v,
+            MAX_KEY_PREFIX,
+            "keyPrefix",
+            "must be a string of at most 64 characters",
+        )?,
+    };
+    // Enrollments never expire: a record written with a TTL would silently unenroll a
+    // user who does not sign in for that long (a replayed or locked check writes nothing,
+    // so the TTL would not even be refreshed). Only "no expiry" is accepted.
+    if retention.is_some_and(|v| !v.is_null()) {
+        return Err(errors::config(
+            "retentionSeconds",
+            "must be null: TOTP enrollments are kept until disable()",
+        ));
+    }
+    let timeout_ms = match timeout {
+        None => Some(super::options::DEFAULT_TIMEOUT_MS),
+        Some(v) if v.is_null() => None,
+        Some(v) => match whole(&v, "timeoutMs")? {
+            t @ 1..=MAX_TIMEOUT_MS => Some(t),
+            _ => {
+                return Err(errors::config(
+                    "timeoutMs",
+                    "must be between 1 and 2147483647, or null for none",
+                ))
+            }
+        },
+    };
+    let clock = match clock {
+        None => JsValue::UNDEFINED,
+        Some(v) if v.is_function() => v,
+        Some(_) => {
+            return Err(errors::config(
+                "now",
+                "must be a function returning milliseconds since the epoch",
+            ))
+        }
+    };
+
+    let full_prefix = format!("{key_prefix}{scope}:");
+    let policy_js = to_js(&TotpPolicyJs {
+        scope: &scope,
+        key_prefix: &key_prefix,
+        issuer: policy.issuer(),
+        algorithm: policy.algorithm().as_str(),
+        digits: policy.digits(),
+        period_seconds: policy.period_seconds() as f64,
+        window: policy.window(),
+        failure_limit: c.failure_limit.map(|l: Limit| LimitJs {
+            count: l.count,
+            window_seconds: l.window_seconds as f64,
+        }),
+        recovery_codes: {
+            let RecoveryCodesConfig { count, length } = c.recovery_codes;
+            RecoveryJs { count, length }
+        },
+        retention_seconds: None,
+        timeout_ms: timeout_ms.map(|t| t as f64),
+    })?;
+    let pool_key = pool_key(&c, &scope);
+    drop(c);
+    let engine = WasmTotpEngine {
+        core: TotpEngine::new(policy),
+        scope,
+        write: TotpWrite::Nothing,
+    };
+    /// `configureTotp`'s answer.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out {
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        engine: JsValue,
+        pool_key: String,
+        key_prefix: String,
+        put_options: Option<()>,
+        timeout_ms: Option<f64>,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        now: JsValue,
+        #[serde(with = "serde_wasm_bindgen::preserve")]
+        policy: JsValue,
+    }
+    to_js(&Out {
+        engine: engine.into(),
+        pool_key,
+        key_prefix: full_prefix,
+        put_options: None,
+        timeout_ms: timeout_ms.map(|t| t as f64),
+        now: clock,
+        policy: policy_js,
+    })
+}
+
+/// What the TOTP driver copies into wasm, at most.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Limits {
+    max_tries: usize,
+    max_record_units: usize,
+    max_code_units: u32,
+}
+
+/// The TOTP driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }`.
+#[wasm_bindgen(js_name = totpLimits)]
+pub fn totp_limits() -> Result<JsValue, JsValue> {
+    to_js(&Limits {
+        max_tries: crate::MAX_TRIES,
+        max_record_units: MAX_RECORD_BYTES,
+        max_code_units: MAX_SUBMITTED_UNITS,
+    })
+}
+
+/// The answer of `enroll`.
+#[derive(Serialize)]
+struct EnrolledJs<'a> {
+    uri: &'a str,
+    secret: &'a str,
+    status: &'static str,
+}
+
+/// The structured verdict of `check`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TotpVerdictJs {
+    ok: bool,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<f64>,
+}
+
+fn core_err(e: Error) -> JsValue {
+    errors::from_core(&e)
+}
+
+/// Reads `enroll`'s options object (own keys `label`, `secret`, `replace`); `undefined`
+/// is no options. Anything wrong is `INVALID_ARGUMENT`.
+struct EnrollArgs {
+    label: Option<String>,
+    secret: Option<Zeroizing<String>>,
+    replace: bool,
+}
+
+fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
+    let mut out = EnrollArgs {
+        label: None,
+        secret: None,
+        replace: false,
+    };
+    if options.is_undefined() {
+        return Ok(out);
+    }
+    if !is_record(options) || options.is_function() {
+        return Err(errors::argument(
+            "options",
+            "must be an object { label, secret, replace } or undefined",
+        ));
+    }
+    let obj: &Object = options.unchecked_ref();
+    for key in Object::keys(obj).iter() {
+        let name = key.as_string().unwrap_or_default();
+        let v = Reflect::get(obj, &key)?;
+        if v.is_undefined() {
+            continue;
+        }
+        match name.as_str() {
+            "label" => {
+                out.label = Some(text(&v, MAX_LABEL_BYTES as u32).ok_or_else(|| {
+                    errors::argument(
+                        "label",
+                        "must be 1 to 256 bytes of utf-8 without control characters",
+                    )
+                })?)
+            }
+            "secret" => {
+                out.secret = Some(Zeroizing::new(text(&v, MAX_SEED_TEXT_UNITS).ok_or_else(
+                    || errors::argument("secret", "must be base32 (rfc 4648) of 10 to 64 bytes"),
+                )?))
+            }
+            "replace" => {
+                out.replace = v
+                    .as_bool()
+                    .ok_or_else(|| errors::argument("replace", "must be a boolean"))?
+            }
+            _ => {
+                return Err(errors::argument(
+                    "options",
+                    "unknown key (only label, secret and replace)",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A well-formed JS string of at most `max` UTF-16 units, copied; else `None`.
+fn text(v: &JsValue, max: u32) -> Option<String> {
+    let s = v.dyn_ref::<JsString>()?;
+    (s.length() <= max && s.is_well_formed())
+        .then(|| s.as_string())
+        .flatten()
+}
+
+fn draw(buf: &mut [u8]) -> Result<(), JsValue> {
+    getrandom::fill(buf).map_err(|_| core_err(Error::EntropyUnavailable))
+}
+
+#[wasm_bindgen(js_class = TotpEngine)]
+impl WasmTotpEngine {
+    /// Checks a user id before the driver forms its storage key (as the OTP engine).
+    #[wasm_bindgen(js_name = checkUser)]
+    pub fn check_user(&self, user: &JsValue) -> Result<(), JsValue> {
+        check_user(user)
+    }
+
+    /// Checks a submitted code (TOTP or recovery) before any storage call: any string is
+    /// a guess; anything else throws `INVALID_ARGUMENT`.
+    #[wasm_bindgen(js_name = checkCode)]
+    pub fn check_code(&self, code: &JsValue) -> Result<(), JsValue> {
+        if code.is_string() {
+            Ok(())
+        } else {
+            Err(errors::argument("code", "must be a string"))
+        }
+    }
+
+    /// Checks `enroll`'s options before any storage call (the same reading as `enroll`).
+    #[wasm_bindgen(js_name = checkEnrollOptions)]
+    pub fn check_enroll_options(&self, options: &JsValue) -> Result<(), JsValue> {
+        enroll_args(options).map(|_| ())
+    }
+
+    fn keep<T>(&mut self, step: TotpStep<T>) -> T {
+        self.write = step.write;
+        step.answer
+    }
+
+    /// `enroll`: `{ uri, secret, status: "pending" }`, or `ALREADY_ENROLLED`.
+    pub fn enroll(
+        &mut self,
+        user: &str,
+        options: &JsValue,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let args = enroll_args(options)?;
+        let now = now(clock)?;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let mut entropy = Zeroizing::new([0u8; ENROLL_ENTROPY_BYTES]);
+        draw(&mut entropy[..])?;
+        let opts = EnrollOptions {
+            label: args.label.as_deref(),
+            secret: args.secret.as_deref().map(|s| s.as_str()),
+            replace: args.replace,
+        };
+        let step = self
+            .core
+            .enroll(&subject, stored.as_deref(), now, &opts, &entropy)
+            .map_err(core_err)?;
+        match self.keep(step) {
+            Enrollment::Enrolled(e) => to_js(&EnrolledJs {
+                uri: &e.uri,
+                secret: &e.secret,
+                status: e.status.as_str(),
+            }),
+            Enrollment::AlreadyEnrolled => Err(errors::otp_error(
+                ALREADY_ENROLLED,
+                "the user has an active enrollment; pass { replace: true } to replace it",
+                errors::Fields::default(),
+            )),
+        }
+    }
+
+    fn verdict(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<TotpVerdict, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let now = now(clock)?;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let code = code.map(Zeroizing::new).unwrap_or_default();
+        let step = self
+            .core
+            .check(&subject, stored.as_deref(), &code, now)
+            .map_err(core_err)?;
+        Ok(self.keep(step))
+    }
+
+    /// `check`: `{ ok, reason, retryAfterMs? }`. `code` is `undefined` when it is too
+    /// long to be copied: a wrong guess.
+    pub fn check(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let v = self.verdict(user, code, stored, clock)?;
+        to_js(&TotpVerdictJs {
+            ok: v.is_ok(),
+            reason: v.reason(),
+            retry_after_ms: v.retry_after_ms().map(|t| t as f64),
+        })
+    }
+
+    /// `verify`: whether the code verified (the rule of `check`, boolean answer).
+    pub fn verify(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        Ok(self.verdict(user, code, stored, clock)?.is_ok())
+    }
+
+    /// `status`: `"none"`, `"pending"` or `"active"`. Never writes.
+    pub fn status(
+        &mut self,
+        _user: &str,
+        stored: Option<String>,
+        _clock: &JsValue,
+    ) -> Result<String, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let s: TotpStatus = self.core.status(stored.as_deref()).map_err(core_err)?;
+        Ok(s.as_str().into())
+    }
+
+    /// `disable`: true if there was an enrollment, which is deleted.
+    pub fn disable(
+        &mut self,
+        _user: &str,
+        stored: Option<String>,
+        _clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let step = self.core.disable(stored.as_deref());
+        Ok(self.keep(step))
+    }
+
+    /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`.
+    #[wasm_bindgen(js_name = newRecoveryCodes)]
+    pub fn new_recovery_codes(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
+        _clock: &JsValue,
+    ) -> Result<Vec<String>, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
+        draw(&mut entropy)?;
+        let step = self
+            .core
+            .new_recovery_codes(&subject, stored.as_deref(), &entropy)
+            .map_err(core_err)?;
+        match self.keep(step) {
+            RecoveryCodes::Issued(codes) => Ok(codes),
+            RecoveryCodes::NoEnrollment => Err(errors::otp_error(
+                NOT_ENROLLED,
+                "the user is not enrolled; enroll first",
+                errors::Fields::default(),
+            )),
+        }
+    }
+
+    /// `useRecoveryCode`: true once per code. `code` is `undefined` when it is too long
+    /// to be copied: a wrong guess.
+    #[wasm_bindgen(js_name = useRecoveryCode)]
+    pub fn use_recovery_code(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> Result<bool, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let now = now(clock)?;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let code = code.map(Zeroizing::new).unwrap_or_default();
+        let step = self
+            .core
+            .use_recovery_code(&subject, stored.as_deref(), &code, now)
+            .map_err(core_err)?;
+        Ok(self.keep(step).is_ok())
+    }
+
+    /// What the last operation asked to do with the record, once: `undefined` (nothing),
+    /// the record string (put) or `null` (delete).
+    #[wasm_bindgen(js_name = takeWrite)]
+    pub fn take_write(&mut self) -> JsValue {
+        match core::mem::replace(&mut self.write, TotpWrite::Nothing) {
+            TotpWrite::Nothing => JsValue::UNDEFINED,
+            TotpWrite::Put(record) => JsValue::from_str(&record),
+            TotpWrite::Delete => JsValue::NULL,
+        }
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPESCRIPT_TOTP: &'static str = include_str!("types-totp.d.ts");

@@ -1,0 +1,80 @@
+/** Options of `new TotpManager(storage, options)`. Unknown keys are refused; only own properties are read. */
+export interface TotpOptions {
+  /** The app's secret, 16 to 1024 bytes: seeds are encrypted and recovery codes hashed under keys derived from it. Required. */
+  secret: string | Uint8Array;
+  /** The name authenticator apps show, 1 to 64 characters, no ":". Required. */
+  issuer: string;
+  /** Purpose namespace, [A-Za-z0-9_-]{1,32}. Default "totp". */
+  scope?: string;
+  /** HMAC hash of new enrollments. Default "SHA1" (what authenticator apps assume). */
+  algorithm?: TotpAlgorithm;
+  /** Code length of new enrollments, 6..8. Default 6. */
+  digits?: number;
+  /** Time step of new enrollments in seconds, 1..300. Default 30. */
+  periodSeconds?: number;
+  /** Steps accepted either side of now, 0..10. Default 1 (3 codes accepted per check). */
+  window?: number;
+  /** Wrong codes (TOTP and recovery together) per user per window; null = off. Default { count: 5, windowSeconds: 900 }. */
+  failureLimit?: Limit | null;
+  /** The recovery code sets: count 1..20, length 8..16. Default { count: 10, length: 10 }. */
+  recoveryCodes?: { count?: number; length?: number };
+  /** Storage key = keyPrefix + scope + ":" + user. Default "otp:". */
+  keyPrefix?: string;
+  /** Only null: TOTP enrollments never expire (they are kept until disable()). Default null. */
+  retentionSeconds?: null;
+  /** Clock injection: milliseconds since the Unix epoch. Default: the system clock. */
+  now?: () => number;
+  /** How long one storage call may take before the operation rejects with TIMEOUT; null = no limit. Default 10000. */
+  timeoutMs?: number | null;
+}
+
+export type TotpAlgorithm = "SHA1" | "SHA256" | "SHA512";
+
+/** A TOTP manager's effective settings, defaults filled in (`totp.policy`). */
+export interface TotpPolicy {
+  scope: string;
+  keyPrefix: string;
+  issuer: string;
+  algorithm: TotpAlgorithm;
+  digits: number;
+  periodSeconds: number;
+  window: number;
+  failureLimit: Limit | null;
+  recoveryCodes: { count: number; length: number };
+  retentionSeconds: null;
+  timeoutMs: number | null;
+}
+
+/** Options of `enroll(user, options)`. */
+export interface EnrollOptions {
+  /** The account name authenticator apps show, 1 to 256 bytes. Default the user id. */
+  label?: string;
+  /** An existing seed to import, base32 (RFC 4648; case, spaces and "=" ignored), 10 to 64 bytes. Default a new 160-bit seed. */
+  secret?: string;
+  /** Enroll over an active enrollment (else ALREADY_ENROLLED). Default false. */
+  replace?: boolean;
+}
+
+/** A new enrollment, to show once: `uri` as a QR code, `secret` for typing in. */
+export interface TotpEnrollment {
+  /** otpauth://totp/ISSUER:LABEL?secret=…&issuer=…&algorithm=…&digits=…&period=… */
+  uri: string;
+  /** The seed in base32, upper case, no padding. */
+  secret: string;
+  status: "pending";
+}
+
+export type TotpStatus = "none" | "pending" | "active";
+
+export type TotpReason = "verified" | "invalid" | "replayed" | "none" | "locked";
+
+/** The structured answer of `TotpManager.check`. */
+export interface TotpVerdict {
+  ok: boolean;
+  reason: TotpReason;
+  /** With reason "locked": milliseconds until checking is allowed again. */
+  retryAfterMs?: number;
+}
+
+/** `OtpError.code` values of edge-otp/totp besides the shared ones. */
+export type TotpErrorCode = "ALREADY_ENROLLED" | "NOT_ENROLLED";

@@ -1,0 +1,132 @@
+// edge-otp/totp in Node: the TOTP suite (tests/js/totp-suite.mjs) over memoryStorage, a
+// Promise-returning CAS store and a plain get/put store; storms over package instances;
+// the entries' loading and errors.
+//
+//   node --test tests/js/totp.test.mjs
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { cases } from "./totp-suite.mjs";
+import { loadTotpInstances, rightStorm, wrongStorm } from "./totp-concurrency.mjs";
+import { yieldingStorage } from "./reliability-lib.mjs";
+import * as api from "../../pkg/totp-node.js";
+import { OtpError as RootOtpError } from "../../pkg/error.js";
+
+function withDelete(store) {
+  store.delete = async (key) => store.map.delete(key);
+  return store;
+}
+
+const STORES = {
+  "memoryStorage (sync, compare-and-swap)": () => api.memoryStorage(),
+  "async store with compare-and-swap": () => withDelete(yieldingStorage({ cas: true, maxDelayMs: 0 })),
+  "async store without compare-and-swap": () => withDelete(yieldingStorage({ cas: false, maxDelayMs: 0 })),
+};
+
+for (const [name, makeStorage] of Object.entries(STORES)) {
+  describe(`TOTP suite on ${name}`, () => {
+    for (const c of cases) {
+      test(c.name, () => c.run({ makeStorage: async () => makeStorage(), api, assert }));
+    }
+  });
+}
+
+describe("TOTP storms over 4 package instances", () => {
+  let classes;
+  test("load", async () => {
+    classes = await loadTotpInstances(4);
+    assert.equal(new Set(classes).size, 4);
+  });
+  for (const [name, make] of [
+    ["memoryStorage", () => api.memoryStorage()],
+    ["a yielding compare-and-swap store", () => withDelete(yieldingStorage({ cas: true, seed: 7, maxDelayMs: 2 }))],
+  ]) {
+    test(`100 parallel right verifies on ${name}: exactly one true`, async () => {
+      const r = await rightStorm(classes, make(), 100);
+      assert.deepEqual(r.answers, { true: 1, false: 99 });
+      assert.equal(r.status, "active");
+    });
+    test(`1000 parallel wrong checks on ${name}: exactly the failure budget (5) counted`, async () => {
+      const r = await wrongStorm(classes, make(), 1000);
+      assert.deepEqual(r.answers, { invalid: 5, locked: 995 });
+      assert.equal(r.after, "locked");
+    });
+  }
+});
+
+describe("edge-otp/totp entries", () => {
+  test("one OtpError class with edge-otp", async () => {
+    const root = await import("../../pkg/node.js");
+    assert.equal(api.OtpError, RootOtpError);
+    assert.equal(api.OtpError, root.OtpError);
+  });
+  test("slim: NOT_INITIALIZED before init", async () => {
+    const slim = await import("../../pkg/totp-slim.js?uninitialised");
+    assert.throws(() => new slim.TotpManager(slim.memoryStorage(), { secret: "x".repeat(16), issuer: "A" }),
+      (e) => e instanceof RootOtpError && e.code === "NOT_INITIALIZED");
+  });
+  test("a store without delete: disable throws INVALID_CONFIG, nothing else needs it", async () => {
+    const m = new Map();
+    const store = { get: (k) => m.get(k) ?? null, put: (k, v) => void m.set(k, v) };
+    const totp = new api.TotpManager(store, { secret: "s".repeat(20), issuer: "Acme" });
+    await totp.enroll("ada");
+    await assert.rejects(totp.disable("ada"), (e) => e.code === "INVALID_CONFIG" && e.field === "storage");
+    assert.equal(await totp.status("ada"), "pending");
+  });
+  test("corrupt and oversized records are CORRUPT_RECORD", async () => {
+    const store = api.memoryStorage();
+    const totp = new api.TotpManager(store, { secret: "s".repeat(20), issuer: "Acme" });
+    for (const v of ["garbage", "x".repeat(100_000), JSON.stringify([1, 2, 3])]) {
+      store.put(totp.keyFor("ada"), v);
+      await assert.rejects(totp.check("ada", "123456"), (e) => e.code === "CORRUPT_RECORD");
+    }
+  });
+  test("policy: defaults filled in, frozen", () => {
+    const totp = new api.TotpManager(api.memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+    assert.deepEqual(totp.policy, {
+      scope: "totp", keyPrefix: "otp:", issuer: "Acme", algorithm: "SHA1", digits: 6, periodSeconds: 30,
+      window: 1, failureLimit: { count: 5, windowSeconds: 900 }, recoveryCodes: { count: 10, length: 10 },
+      retentionSeconds: null, timeoutMs: 10000,
+    });
+    assert.ok(Object.isFrozen(totp.policy) && Object.isFrozen(totp.policy.failureLimit));
+    assert.equal(totp.keyFor("ada"), "otp:totp:ada");
+  });
+  test("a polluted Object.prototype changes nothing", async () => {
+    Object.prototype.digits = 8;
+    Object.prototype.replace = true;
+    try {
+      const totp = new api.TotpManager(api.memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+      assert.equal(totp.policy.digits, 6);
+      await totp.enroll("ada", {});
+    } finally {
+      delete Object.prototype.digits;
+      delete Object.prototype.replace;
+    }
+  });
+});
+
+describe("edge-otp/totp browser entry", () => {
+  test("an esbuild browser bundle of totp-browser.js (inlined wasm, top-level await) runs", async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { createRequire } = await import("node:module");
+    const esbuild = createRequire(import.meta.url)("esbuild");
+    const dir = mkdtempSync(path.join(tmpdir(), "edge-otp-totp-browser-"));
+    try {
+      const entry = path.join(dir, "entry.js");
+      writeFileSync(entry, `
+        import { TotpManager, memoryStorage, OtpError } from ${JSON.stringify(new URL("../../pkg/totp-browser.js", import.meta.url).pathname)};
+        const totp = new TotpManager(memoryStorage(), { secret: "browser secret 0123456789", issuer: "Acme" });
+        const e = await totp.enroll("ada");
+        export const result = { status: e.status, uri: e.uri.startsWith("otpauth://totp/Acme:ada?"), isClass: typeof OtpError === "function",
+          check: await totp.check("ada", "abcdef") };
+      `);
+      const out = path.join(dir, "bundle.mjs");
+      await esbuild.build({ entryPoints: [entry], bundle: true, format: "esm", platform: "browser", outfile: out, logLevel: "error" });
+      const { result } = await import(out);
+      assert.deepEqual(result, { status: "pending", uri: true, isClass: true, check: { ok: false, reason: "invalid" } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,108 @@
+// The "Authenticator app" demo: edge-otp/totp running in this page (www/vendor/edge-otp-totp.js,
+// the package's browser build) over memoryStorage(); the QR code of the key URI is drawn
+// here (www/vendor/qrcode.js, qrcode-generator), no network. The demo secret is random,
+// made in this browser: a real app secret never goes to a browser.
+import { TotpManager, memoryStorage, OtpError } from "./vendor/edge-otp-totp.js";
+import qrcode from "./vendor/qrcode.js";
+
+const $ = (id) => document.getElementById(id);
+const bytes = crypto.getRandomValues(new Uint8Array(32));
+const totp = new TotpManager(memoryStorage(), { secret: bytes, issuer: "edge-otp demo" });
+const user = () => $("user").value.trim() || "ada@example.com";
+
+const MESSAGES = {
+  verified: ["Verified: the code was right for a new time step.", "good"],
+  invalid: ["Wrong code: one failure spent (5 per 15 minutes).", "bad"],
+  replayed: ["Replayed: this code (or an earlier one) was already accepted. Not a failure.", "warn"],
+  none: ["Not enrolled.", "warn"],
+  locked: ["Locked: too many failures. Nothing is compared until the window ends.", "bad"],
+  accepted: ["Recovery code accepted (it will not work again).", "good"],
+  rejected: ["Recovery code refused (wrong, used, or locked).", "bad"],
+};
+
+function say(reason, extra = "") {
+  const [text, tone] = MESSAGES[reason] ?? [reason, "info"];
+  const m = $("message");
+  m.textContent = text + extra;
+  m.dataset.reason = reason;
+  m.dataset.tone = tone;
+}
+
+async function refresh() {
+  const s = await totp.status(user());
+  $("status").textContent = s;
+  $("status").dataset.status = s;
+}
+
+function fail(e) {
+  say(e instanceof OtpError ? `${e.code}: ${e.message}` : String(e));
+}
+
+$("enroll-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    const e = await totp.enroll(user(), { replace: true });
+    const qr = qrcode(0, "M");
+    qr.addData(e.uri);
+    qr.make();
+    $("qr").innerHTML = qr.createSvgTag({ cellSize: 6, margin: 4, scalable: false });
+    $("qr").dataset.uri = e.uri;
+    $("seed").textContent = e.secret.replace(/(.{4})/g, "$1 ").trim();
+    $("uri").textContent = e.uri;
+    $("qr-figure").hidden = false;
+    $("codes").replaceChildren();
+    say("Enrolled (pending): scan the QR code, then enter the first code.");
+    $("message").dataset.reason = "enrolled";
+    await refresh();
+  } catch (e) {
+    fail(e);
+  }
+});
+
+$("verify-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    const v = await totp.check(user(), $("code").value);
+    say(v.reason, v.retryAfterMs ? ` Retry in ${Math.ceil(v.retryAfterMs / 1000)} s.` : "");
+    await refresh();
+  } catch (e) {
+    fail(e);
+  }
+});
+
+$("new-codes").addEventListener("click", async () => {
+  try {
+    const codes = await totp.newRecoveryCodes(user());
+    $("codes").replaceChildren(...codes.map((c) => Object.assign(document.createElement("li"), { textContent: c })));
+    say("A new set of recovery codes: the previous set no longer works.");
+    $("message").dataset.reason = "codes";
+  } catch (e) {
+    fail(e);
+  }
+});
+
+$("recovery-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    say((await totp.useRecoveryCode(user(), $("recovery").value)) ? "accepted" : "rejected");
+  } catch (e) {
+    fail(e);
+  }
+});
+
+$("disable").addEventListener("click", async () => {
+  try {
+    const had = await totp.disable(user());
+    $("qr-figure").hidden = true;
+    $("codes").replaceChildren();
+    say(had ? "Disabled: the enrollment was deleted." : "Nothing to disable.");
+    $("message").dataset.reason = "disabled";
+    await refresh();
+  } catch (e) {
+    fail(e);
+  }
+});
+
+$("user").addEventListener("change", refresh);
+document.documentElement.dataset.ready = "1";
+refresh();
