@@ -13,53 +13,32 @@ import wasmInit, {
   initSync as wasmInitSync, configureTotp, totpLimits, fault, Fault, corruptRecord,
 } from "./wasm-totp/edge_otp_totp.js";
 import { OtpError } from "./error.js";
-import { StoreDriver, DELETE } from "./driver.js";
+import { DELETE } from "./driver.js";
+import { loader, enginePool, disposeSymbol } from "./engines.js";
 
 export { OtpError };
 export { memoryStorage } from "./memory.js";
 
-let ready = false;
 // What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
 const wasm = { fault, Fault, corruptRecord, limits: undefined };
 let maxCodeUnits;
 
-function loaded() {
-  ready = true;
+const glue = loader(wasmInit, wasmInitSync, () => {
   wasm.limits = totpLimits();
   maxCodeUnits = wasm.limits.maxCodeUnits;
-}
+});
 
 // What crosses for a submitted code: the string, or undefined when it is too long to be
 // copied (the core then counts it as the wrong guess it must be).
 const guess = (code) => (code.length > maxCodeUnits ? undefined : code);
 
-/** Loads the TOTP wasm module asynchronously (a `WebAssembly.Module`, bytes, a `Response`, a URL). */
-export async function init(input) {
-  if (ready) return;
-  await wasmInit(input === undefined ? undefined : { module_or_path: input });
-  loaded();
-}
+/** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
+export const init = (input) => glue.init(input);
 
-/** Loads the TOTP wasm module synchronously from a `WebAssembly.Module` or bytes (or `{ module }`). */
-export function initSync(input) {
-  if (ready) return;
-  const withOptions = input !== null && typeof input === "object" && "module" in input;
-  wasmInitSync({ module: withOptions ? input.module : input });
-  loaded();
-}
+/** Loads the wasm module synchronously from a `WebAssembly.Module` or bytes (or `{ module }`). */
+export const initSync = (input) => glue.initSync(input);
 
-// Engines are shared by managers with equal options (same secret, policy and scope):
-// wasm linear memory never shrinks, so a manager per request must not cost an engine per
-// request. An engine is freed when its last manager is disposed or collected.
-const pool = new Map(); // poolKey → { key, engine, refs, locks }
-function release(shared) {
-  if (--shared.refs === 0) {
-    pool.delete(shared.key);
-    shared.engine.free();
-  }
-}
-const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;
-const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
+const engines = enginePool();
 
 const NO_CODE = Symbol("no code");
 
@@ -77,29 +56,14 @@ export class TotpManager {
   #token = {};
 
   constructor(storage, options) {
-    if (!ready) {
+    if (!glue.ready) {
       throw new OtpError(
         "NOT_INITIALIZED",
         "the TOTP wasm module is not initialised: call init() or initSync() from edge-otp/totp-slim first",
       );
     }
     const c = configureTotp(options);
-    let driver;
-    try {
-      driver = new StoreDriver(storage, c, wasm);
-    } catch (e) {
-      c.engine.free();
-      throw e;
-    }
-    let shared = pool.get(c.poolKey);
-    if (shared === undefined) {
-      shared = { key: c.poolKey, engine: c.engine, refs: 0, locks: new Map() };
-      pool.set(c.poolKey, shared);
-    } else {
-      c.engine.free();
-    }
-    shared.refs++;
-    collected?.register(this, shared, this.#token);
+    const { shared, driver } = engines.open(this, this.#token, c, storage, wasm);
     this.#shared = shared;
     this.#driver = driver;
     this.#prefix = c.keyPrefix;
@@ -129,8 +93,7 @@ export class TotpManager {
     const shared = this.#shared;
     if (shared === null) return;
     this.#shared = null;
-    collected?.unregister(this.#token);
-    release(shared);
+    engines.close(shared, this.#token);
   }
 
   // Runs `call(engine, stored, clock)` (one synchronous wasm call) for `user`, after the

@@ -46,6 +46,8 @@ import {
   createOperation,
   checkOperation,
   runOperation,
+  checkTokenOperation,
+  linkPage,
 } from "../shared/http-api.js";
 
 /** Redis keys expire this long after their last write (rate-limit windows are <= 1 h). */
@@ -124,6 +126,9 @@ async function handleApi(req, res, url, app) {
       break;
     case "check":
       operation = checkOperation(await readJsonObject(req));
+      break;
+    case "checkToken":
+      operation = checkTokenOperation(await readJsonObject(req));
       break;
     default: {
       // Unlike the Worker (statusOperation), this server has always checked scope before user.
@@ -221,14 +226,19 @@ function parseUrl(target) {
 export function createServer(options = {}) {
   const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
   // One manager per scope, built up front (so a bad secret or option fails at start-up).
-  const managers = new Map(SCOPES.map((scope) => [scope, new OtpManager(storage, { ...otp, secret, scope })]));
+  const managers = new Map(SCOPES.map((scope) => [scope, new OtpManager(storage, { normalizeUser: "email", ...otp, secret, scope })]));
   const root = realpathSync(www);
   const app = { demo: Boolean(demo), manager: (scope) => managers.get(scope) };
 
   const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, async (req, res) => {
     try {
       const url = parseUrl(req.url);
-      if (url.pathname === "/api" || url.pathname.startsWith("/api/")) await handleApi(req, res, url, app);
+      if (url.pathname === "/link" && (req.method === "GET" || req.method === "HEAD")) {
+        // The magic link's confirmation page: changes nothing (mail scanners open links).
+        const html = linkPage(url.searchParams);
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" });
+        res.end(req.method === "HEAD" ? undefined : html);
+      } else if (url.pathname === "/api" || url.pathname.startsWith("/api/")) await handleApi(req, res, url, app);
       else await serveStatic(req, res, url, root);
     } catch (e) {
       if (res.headersSent) res.destroy();

@@ -206,7 +206,62 @@ export function apiRoute(method, pathname) {
     if (method === "POST") return "check";
     throw methodNotAllowed("POST");
   }
+  if (pathname === "/api/otp/verify-link") {
+    if (method === "POST") return "checkToken";
+    throw methodNotAllowed("POST");
+  }
   throw notFound();
+}
+
+/**
+ * The "checkToken" operation from a POST /api/otp/verify-link body (user, token, scope):
+ * what the confirmation page of a magic link sends when the person clicks.
+ * @param {Record<string, unknown>} body
+ * @returns {Operation}
+ */
+export function checkTokenOperation(body) {
+  return {
+    op: "checkToken",
+    user: requireString(body.user, "user"),
+    token: requireString(body.token, "token"),
+    scope: parseScope(body.scope),
+  };
+}
+
+const escapeHtml = (s) =>
+  String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+/**
+ * The page behind a magic link (GET /link?user=&scope=&token=): it changes nothing, so a
+ * mail scanner that opens links cannot use the token; the person's click sends it with
+ * POST /api/otp/verify-link.
+ * @param {URLSearchParams} searchParams
+ * @returns {string} HTML
+ */
+export function linkPage(searchParams) {
+  const field = (k) => escapeHtml(searchParams.get(k) ?? "");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>Confirm sign-in</title></head>
+<body><main>
+<h1>Confirm sign-in</h1>
+<p>Signing in as <strong>${field("user")}</strong>. Opening this page did nothing yet.</p>
+<form id="confirm" data-user="${field("user")}" data-scope="${field("scope")}" data-token="${field("token")}">
+<button type="submit">Sign in</button></form>
+<p id="result" role="status"></p>
+<script>
+document.getElementById("confirm").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const d = event.target.dataset;
+  const body = { user: d.user, token: d.token };
+  if (d.scope) body.scope = d.scope;
+  const res = await fetch("/api/otp/verify-link", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const v = await res.json();
+  document.getElementById("result").textContent = v.ok ? "Signed in." : "This link cannot be used (" + (v.reason || (v.error && v.error.code)) + ").";
+});
+</script>
+</main></body></html>
+`;
 }
 
 /**
@@ -215,7 +270,9 @@ export function apiRoute(method, pathname) {
  * @returns {Operation}
  */
 export function createOperation(body) {
-  return { op: "create", user: requireString(body.user, "user"), scope: parseScope(body.scope) };
+  const operation = { op: "create", user: requireString(body.user, "user"), scope: parseScope(body.scope) };
+  if (body.link === true) operation.link = true;
+  return operation;
 }
 
 /**
@@ -270,7 +327,7 @@ export function statusOperation(searchParams) {
 export async function runOperation(manager, operation, { demo }) {
   switch (operation.op) {
     case "create": {
-      const r = await manager.create(operation.user);
+      const r = await manager.create(operation.user, operation.link ? { link: true } : undefined);
       const body = {
         createdAt: r.createdAt,
         expiresAt: r.expiresAt,
@@ -278,7 +335,20 @@ export async function runOperation(manager, operation, { demo }) {
         maxAttempts: r.maxAttempts,
         resendAvailableAt: r.resendAvailableAt,
       };
-      if (demo) body.code = r.code; // demo only: a real app e-mails or texts the code
+      if (demo) {
+        // demo only: a real app e-mails or texts the code, and the link with the token
+        body.code = r.code;
+        if (r.token !== undefined) {
+          const q = new URLSearchParams({ user: operation.user, scope: operation.scope, token: r.token });
+          body.link = `/link?${q}`;
+        }
+      }
+      return body;
+    }
+    case "checkToken": {
+      const r = await manager.checkToken(operation.user, operation.token);
+      const body = { ok: r.ok, reason: r.reason, attemptsLeft: r.attemptsLeft };
+      if (r.retryAfterMs !== undefined && r.retryAfterMs !== null) body.retryAfterMs = r.retryAfterMs;
       return body;
     }
     case "check": {

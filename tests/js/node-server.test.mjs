@@ -127,6 +127,26 @@ describe("node server: HTTP API", () => {
     assert.equal(s2.json.resendAvailableAt, T0, "a used code has no cooldown (the library says so)");
   });
 
+  test("magic link: GET /link is a page that changes nothing; POST verify-link uses the issuance", async () => {
+    const user = "Link.User@Example.com ";
+    const c = await demo.request("POST", "/api/otp", { body: { user, link: true } });
+    assert.equal(c.status, 200, c.text);
+    assert.match(c.json.link, /^\/link\?/);
+    const before = await demo.request("GET", `/api/otp?user=${encodeURIComponent("link.user@example.com")}`);
+    assert.equal(before.json.status, "active", "the e-mail address was normalised");
+    const page = await demo.request("GET", c.json.link);
+    assert.equal(page.status, 200);
+    assert.match(page.headers["content-type"], /text\/html/);
+    assert.ok(!page.text.includes(c.json.code), "the page never shows the code");
+    const after = await demo.request("GET", `/api/otp?user=${encodeURIComponent(user)}`);
+    assert.equal(after.json.status, "active", "opening the link (as a mail scanner does) changed nothing");
+    const token = new URLSearchParams(c.json.link.split("?")[1]).get("token");
+    const v = await demo.request("POST", "/api/otp/verify-link", { body: { user, token } });
+    assert.deepEqual(v.json, { ok: true, reason: "verified", attemptsLeft: 0 });
+    const code = await demo.request("POST", "/api/otp/verify", { body: { user, code: c.json.code } });
+    assert.equal(code.json.reason, "used", "the code belongs to the same issuance");
+  });
+
   test("GET status never includes the code; {status: none} without one; HEAD has no body", async () => {
     const none = await demo.request("GET", "/api/otp?user=nobody%40example.com");
     assert.equal(none.status, 200);

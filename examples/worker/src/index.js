@@ -41,6 +41,8 @@ import {
   checkOperation,
   statusOperation,
   runOperation,
+  checkTokenOperation,
+  linkPage,
 } from "../../shared/http-api.js";
 
 /** KV records expire this long after their last write (rate-limit windows are <= 1 h). */
@@ -88,7 +90,7 @@ function intVar(env, name, fallback) {
 /** KV mode's OtpManager options: the env's policy (the same mapping the Durable Object uses). */
 function managerOptions(env, scope) {
   if (typeof env.OTP_SECRET !== "string" || env.OTP_SECRET === "") throw new Error("OTP_SECRET is not set");
-  return { ...optionsFromEnv(env), scope };
+  return { normalizeUser: "email", ...optionsFromEnv(env), scope };
 }
 
 const isDemo = (env) => env.OTP_DEMO === "1";
@@ -120,6 +122,8 @@ async function parseOperation(request) {
       return createOperation(await readJsonObject(request));
     case "check":
       return checkOperation(await readJsonObject(request));
+    case "checkToken":
+      return checkTokenOperation(await readJsonObject(request));
     default:
       return statusOperation(searchParams);
   }
@@ -162,7 +166,7 @@ function doClient(env, scope) {
   let client = byScope.get(scope);
   if (!client) {
     if (!env.OTP) throw new Error("Durable Object binding OTP is missing");
-    client = durableOtp(env.OTP, { scope });
+    client = durableOtp(env.OTP, { scope, normalizeUser: "email" });
     byScope.set(scope, client);
   }
   return client;
@@ -171,7 +175,13 @@ function doClient(env, scope) {
 // ------------------------------------------------------------ entry point
 
 async function handle(request, env) {
-  const { pathname } = new URL(request.url);
+  const { pathname, searchParams } = new URL(request.url);
+  if (pathname === "/link" && (request.method === "GET" || request.method === "HEAD")) {
+    // The magic link's confirmation page: changes nothing (mail scanners open links).
+    return new Response(request.method === "HEAD" ? null : linkPage(searchParams), {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" },
+    });
+  }
   if (!pathname.startsWith("/api/")) {
     // Static files are answered by the assets layer before the Worker runs.
     throw notFound();

@@ -1,0 +1,77 @@
+// What the managers (OtpManager, TotpManager) share besides the storage driver: loading
+// their wasm module once, and sharing engines between managers with equal options (wasm
+// linear memory never shrinks, so a manager per request must not cost an engine per
+// request). An engine is freed when its last manager is disposed or garbage-collected.
+import { StoreDriver } from "./driver.js";
+
+/**
+ * `init` / `initSync` over a wasm-bindgen glue's loaders; `loaded()` runs once, after the
+ * module is instantiated.
+ */
+export function loader(wasmInit, wasmInitSync, loaded) {
+  let ready = false;
+  return {
+    get ready() {
+      return ready;
+    },
+    async init(input) {
+      if (ready) return;
+      await wasmInit(input === undefined ? undefined : { module_or_path: input });
+      loaded();
+      ready = true;
+    },
+    initSync(input) {
+      if (ready) return;
+      const withOptions = input !== null && typeof input === "object" && "module" in input;
+      wasmInitSync({ module: withOptions ? input.module : input });
+      loaded();
+      ready = true;
+    },
+  };
+}
+
+/** A pool of engines keyed by the `poolKey` of their module's configure answer. */
+export function enginePool() {
+  const pool = new Map(); // poolKey → { key, engine, refs, locks }
+  const release = (shared) => {
+    if (--shared.refs === 0) {
+      pool.delete(shared.key);
+      shared.engine.free();
+    }
+  };
+  const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;
+  return {
+    /**
+     * For `owner` (a manager, with its unregister `token`): the storage driver over
+     * `storage` and the shared engine of configure answer `c` (its fresh engine is freed
+     * when an equal one is pooled, or when the storage is refused).
+     */
+    open(owner, token, c, storage, wasm) {
+      let driver;
+      try {
+        driver = new StoreDriver(storage, c, wasm);
+      } catch (e) {
+        c.engine.free();
+        throw e;
+      }
+      let shared = pool.get(c.poolKey);
+      if (shared === undefined) {
+        shared = { key: c.poolKey, engine: c.engine, refs: 0, locks: new Map() };
+        pool.set(c.poolKey, shared);
+      } else {
+        c.engine.free();
+      }
+      shared.refs++;
+      collected?.register(owner, shared, token);
+      return { shared, driver };
+    },
+    /** `owner`'s share goes back (on dispose). */
+    close(shared, token) {
+      collected?.unregister(token);
+      release(shared);
+    },
+  };
+}
+
+/** `Symbol.dispose`, where the runtime has it. */
+export const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
