@@ -98,7 +98,7 @@ describe("packaging: the npm tarball", { skip }, () => {
   test("contents: the .wasm, glue, entries and types; no Rust sources or build leftovers", () => {
     const files = work.info.files.map((f) => f.path).sort();
     for (const f of ["package.json", "wasm/edge_otp_bg.wasm", "wasm/edge_otp.js", "slim.js", "node.js", "workerd.js",
-      "browser.js", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "index.d.cts", "slim.d.ts"]) {
+      "deno.js", "dist/browser.mjs", "dist/edge-light.mjs", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "index.d.cts", "slim.d.ts"]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     for (const f of files) {
@@ -253,9 +253,9 @@ describe("packaging: the npm tarball", { skip }, () => {
       "--conditions=browser", "--log-level=error", "--metafile=browser-meta.json", "--outfile=browser-bundle.mjs"], { cwd: work.project });
     const meta = JSON.parse(readFileSync(path.join(work.project, "browser-meta.json"), "utf8"));
     const inputs = Object.keys(meta.inputs);
-    assert.ok(inputs.includes("node_modules/edge-otp/browser.js"), inputs.join(", "));
-    assert.ok(inputs.includes("node_modules/edge-otp/dist/wasm-inline.js"));
-    assert.ok(!inputs.some((i) => /edge-otp\/(node\.js|workerd\.js|dist\/node\.cjs)$/.test(i)), inputs.join(", "));
+    assert.ok(inputs.includes("node_modules/edge-otp/dist/browser.mjs"), inputs.join(", "));
+    assert.ok(inputs.includes("node_modules/edge-otp/error.js"), inputs.join(", "));
+    assert.ok(!inputs.some((i) => /edge-otp\/(node\.js|workerd\.js|deno\.js|slim\.js|dist\/node\.mjs|wasm\/)/.test(i)), inputs.join(", "));
     const bundle = readFileSync(path.join(work.project, "browser-bundle.mjs"), "utf8");
     assert.doesNotMatch(bundle, /from\s*["']node:|require\(["'](node:)?fs["']\)/, "the browser bundle uses no Node built-ins");
     const out = await node("browser-bundle.mjs");
@@ -275,7 +275,7 @@ describe("packaging: the npm tarball", { skip }, () => {
     const inputs = Object.keys(meta.inputs);
     assert.ok(inputs.includes("node_modules/edge-otp/workerd.js"), inputs.join(", "));
     assert.ok(inputs.includes("node_modules/edge-otp/wasm/edge_otp_bg.wasm"), inputs.join(", "));
-    assert.ok(!inputs.some((i) => /edge-otp\/(node\.js|browser\.js|dist\/)/.test(i)), inputs.join(", "));
+    assert.ok(!inputs.some((i) => /edge-otp\/(node\.js|deno\.js|dist\/)/.test(i)), inputs.join(", "));
   });
 
   test("TypeScript consumer (strict) against the installed tarball (nodenext resolution)", async () => {

@@ -1,0 +1,131 @@
+// Deno 2 and Bun, from the packed tarball (npm `deno` and `bun` ship the binaries; root
+// devDependencies, installed by .ci/setup). A missing binary fails the test, never skips.
+//
+//   node --test tests/js/deno-bun.test.mjs
+//
+// In a temporary project with only package.json + node_modules (no deno.json, no bunfig):
+//  * Deno: `import { OtpManager } from "edge-otp"` under `deno run --no-prompt` with NO
+//    permission flags resolves to the `deno` entry (the .wasm is a source phase import,
+//    not a file read) and does create + verify; the whole conformance suite passes there
+//    on four stores. Control: the Node entry (a file read) is refused without --allow-read,
+//    so the permission sandbox is really on.
+//  * Bun: the conformance suite passes (Bun matches `bun`, `node`, `import`: the Node
+//    ESM bundle), and require("edge-otp") works.
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { installTarball, run, lastJson, tool, ROOT } from "./tarball.mjs";
+
+const roundTrip = (importLine) => `${importLine}
+const otp = new OtpManager(memoryStorage(), { secret: "runtime test secret 0123456789" });
+const issued = await otp.create("alice@example.com");
+const wrong = await otp.check("alice@example.com", issued.code === "0000" ? "1111" : "0000");
+const right = await otp.verify("alice@example.com", issued.code);
+let error;
+try { await otp.create(""); } catch (e) { error = { code: e.code, isOtpError: e instanceof OtpError }; }
+console.log(JSON.stringify({ code: issued.code, wrong, right, error, resolved: import.meta.resolve("edge-otp") }));
+`;
+
+function assertRoundTrip(out) {
+  assert.match(out.code, /^[0-9]{4}$/);
+  assert.deepEqual(out.wrong, { ok: false, reason: "invalid", attemptsLeft: 2 });
+  assert.equal(out.right, true);
+  assert.deepEqual(out.error, { code: "INVALID_ARGUMENT", isOtpError: true });
+}
+
+/** Asserts a conformance-cli.mjs report: every case ran on every store, none failed. */
+function assertConformance(report) {
+  const failed = report.results.filter((r) => r.status === "failed");
+  assert.deepEqual(failed.map((r) => `[${r.store}] ${r.name}: ${r.message}\n${r.stack}`), [], `${report.runtime}: failed cases`);
+  assert.ok(report.cases >= 30, `only ${report.cases} cases`);
+  assert.equal(report.results.length, report.cases * 4);
+  const passed = report.results.filter((r) => r.status === "passed").length;
+  // Only the compare-and-swap cases skip, on the two stores without compareAndSwap.
+  const skipped = report.results.filter((r) => r.status === "skipped");
+  assert.ok(skipped.every((r) => r.store === "syncMap" || r.store === "promiseMap"), JSON.stringify(skipped));
+  assert.ok(passed >= report.cases * 4 - skipped.length);
+}
+
+const work = {};
+before(async () => {
+  work.t = await installTarball({
+    prefix: "edge-otp-deno-bun-",
+    files: {
+      "conformance-cli.mjs": { copy: path.join(ROOT, "tests/js/fixtures/conformance-cli.mjs") },
+      "conformance.mjs": { copy: path.join(ROOT, "tests/js/conformance.mjs") },
+      "stores.mjs": { copy: path.join(ROOT, "tests/js/stores.mjs") },
+      "deno-main.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
+      "deno-node-entry.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "./node_modules/edge-otp/dist/node.mjs";'),
+      "bun-main.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
+      "bun-require.cjs": `const { OtpManager, memoryStorage, OtpError } = require("edge-otp");
+        const otp = new OtpManager(memoryStorage(), { secret: "runtime test secret 0123456789" });
+        otp.create("bob@example.com").then(async (c) => console.log(JSON.stringify({
+          right: await otp.verify("bob@example.com", c.code), resolved: require.resolve("edge-otp"),
+          sameClass: OtpError === (await import("edge-otp")).OtpError })));`,
+    },
+  });
+  work.denoDir = mkdtempSync(path.join(tmpdir(), "edge-otp-deno-dir-"));
+});
+after(() => {
+  work.t?.cleanup();
+  if (work.denoDir) rmSync(work.denoDir, { recursive: true, force: true });
+});
+
+describe("Deno 2 (npm deno), no permission flags", () => {
+  const deno = (args, opts = {}) =>
+    run(tool("deno"), ["run", "--no-prompt", ...args], {
+      cwd: work.t.project,
+      env: { DENO_DIR: work.denoDir, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+      ...opts,
+    });
+
+  test("deno --version is the pinned one", async () => {
+    const { stdout } = await run(tool("deno"), ["--version"]);
+    const pinned = JSON.parse((await import("node:fs")).readFileSync(path.join(ROOT, "package.json"), "utf8")).devDependencies.deno;
+    assert.match(stdout, new RegExp(`^deno ${pinned.replace(/\./g, "\\.")} `));
+  });
+
+  test('import { OtpManager } from "edge-otp" resolves to deno.js and does create + verify', async () => {
+    const out = lastJson((await deno(["deno-main.mjs"])).stdout);
+    assertRoundTrip(out);
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/deno\.js$/);
+  });
+
+  test("control: the Node entry's file read is refused without --allow-read", async () => {
+    const r = await deno(["deno-node-entry.mjs"], { allowFail: true });
+    assert.notEqual(r.code, 0, `expected a permission error, got: ${r.stdout}`);
+    assert.match(r.stderr, /NotCapable|Requires read access/);
+  });
+
+  test("the conformance suite on four stores", async () => {
+    const report = lastJson((await deno(["conformance-cli.mjs"], { timeout: 120_000 })).stdout);
+    assert.match(report.runtime, /^deno 2\./);
+    assert.match(report.resolved, /\/node_modules\/edge-otp\/deno\.js$/);
+    assertConformance(report);
+  });
+});
+
+describe("Bun (npm bun)", () => {
+  const bun = (args, opts = {}) => run(tool("bun"), args, { cwd: work.t.project, env: { NO_COLOR: "1" }, ...opts });
+
+  test("import from \"edge-otp\" does create + verify", async () => {
+    const out = lastJson((await bun(["bun-main.mjs"])).stdout);
+    assertRoundTrip(out);
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/dist\/node\.mjs$/);
+  });
+
+  test("require(\"edge-otp\") works and shares OtpError with import", async () => {
+    const out = lastJson((await bun(["bun-require.cjs"])).stdout);
+    assert.equal(out.right, true);
+    assert.equal(out.sameClass, true);
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/node\.cjs$/);
+  });
+
+  test("the conformance suite on four stores", async () => {
+    const report = lastJson((await bun(["conformance-cli.mjs"], { timeout: 120_000 })).stdout);
+    assert.match(report.runtime, /^bun 1\./);
+    assertConformance(report);
+  });
+});
