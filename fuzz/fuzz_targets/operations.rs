@@ -553,6 +553,24 @@ fn direct(
             let st = e.invalidate(r, now)?;
             (Answer::Flag(st.answer), st.write)
         }
+        // The per-call forms (the generator does not produce them yet; `direct` still
+        // answers them so that every operation can be compared with `apply`).
+        Op::CreateWith(o) => {
+            let st = e.issue(s, r, now, &mut || Some(salt), o)?;
+            (Answer::Issue(st.answer), st.write)
+        }
+        Op::GenerateWith(o) => {
+            let st = e.generate_issue(s, r, now, &mut || Some(salt), o)?;
+            (Answer::Issue(st.answer), st.write)
+        }
+        Op::Check { code, consume } => {
+            let st = e.check(s, r, code, now, consume)?;
+            (Answer::Verdict(st.answer), st.write)
+        }
+        Op::Token(token) => {
+            let st = e.verify_token(s, r, token, now)?;
+            (Answer::Verdict(st.answer), st.write)
+        }
     })
 }
 
