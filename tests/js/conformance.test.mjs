@@ -1,15 +1,19 @@
 // The conformance suite (conformance.mjs) against the in-process stores, through the
-// Node entry (pkg/node.js):
+// Node entry of the package as users get it (npm pack, installed into an empty project,
+// dist/node.mjs: what `import "edge-otp"` resolves to in Node):
 //   node --test tests/js/conformance.test.mjs
 import { describe, test } from "node:test";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { runConformance, cases } from "./conformance.mjs";
 import { syncMap, promiseMap, promiseCasMap, memory, yielding } from "./stores.mjs";
+import { installTarball } from "./tarball.mjs";
 
-const built = existsSync(fileURLToPath(new URL("../../pkg/wasm/edge_otp_bg.wasm", import.meta.url)));
-const skip = built ? false : "package not built (run `bash .ci/build` first)";
-const load = () => import("../../pkg/node.js");
+const tarball = await installTarball();
+process.on("exit", () => tarball.cleanup());
+const entry = pathToFileURL(path.join(tarball.project, "node_modules/edge-otp/dist/node.mjs")).href;
+const skip = false;
+const load = () => import(entry);
 
 const stores = [
   ["plain Map, sync get/put, no compareAndSwap", async () => syncMap(), { compareAndSwap: false }],

@@ -12,7 +12,9 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import path from "node:path";
+import { installTarball } from "./tarball.mjs";
 import { createClient } from "redis";
 import { Redis } from "ioredis";
 import { startRedis } from "./redis-server.mjs";
@@ -22,7 +24,13 @@ import { redisStorage } from "../../pkg/redis.js";
 
 const WORKER = fileURLToPath(new URL("./redis-hammer-worker.mjs", import.meta.url));
 const SECRET = "redis hammer test secret 0123456789";
-const load = () => import("../../pkg/node.js");
+// The conformance suite runs on the package as users get it: packed, installed into an
+// empty project, imported the way `import "edge-otp"` resolves in Node.
+const tarball = await installTarball();
+process.on("exit", () => tarball.cleanup());
+const installed = path.join(tarball.project, "node_modules/edge-otp");
+const load = () => import(pathToFileURL(path.join(installed, "dist/node.mjs")).href);
+const { redisStorage: installedRedisStorage } = await import(pathToFileURL(path.join(installed, "redis.js")).href);
 
 let redis;
 before(async () => {
@@ -67,7 +75,7 @@ for (const kind of CLIENTS) {
       test,
       async () => {
         await kind.flush(client);
-        return redisStorage(client);
+        return installedRedisStorage(client);
       },
       { load },
     );

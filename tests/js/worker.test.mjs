@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { existsSync } from "node:fs";
 import { startWorker, startConformanceWorker, packageBuilt, ROOT, WWW_DIR } from "./miniflare.mjs";
+import { installTarball } from "./tarball.mjs";
 
 const pkgDir = process.env.EDGE_OTP_PKG_DIR ? path.resolve(process.env.EDGE_OTP_PKG_DIR) : undefined;
 const built = pkgDir ? existsSync(path.join(pkgDir, "workerd.js")) : packageBuilt();
@@ -344,13 +345,19 @@ if (existsSync(conformancePath)) {
     ["do", "Durable Object storage (ctx.storage, no compareAndSwap)"],
     ["kv", "Workers KV namespace"],
   ]) {
-    describe(`conformance inside workerd: ${label}`, { skip }, () => {
+    describe(`conformance inside workerd: ${label} (the packed tarball)`, { skip }, () => {
       let cw;
+      let tarball;
       before(async () => {
-        cw = await startConformanceWorker({ pkgDir });
+        // The package as users get it: packed and installed into an empty project.
+        tarball = await installTarball();
+        cw = await startConformanceWorker({ pkgDir: path.join(tarball.project, "node_modules/edge-otp") });
         assert.deepEqual(await cw.cases(), cases.map((c) => c.name), "same suite in Node and in workerd");
       });
-      after(() => cw?.dispose());
+      after(async () => {
+        await cw?.dispose();
+        tarball?.cleanup();
+      });
       for (const c of cases) {
         const caseSkip = c.needsCompareAndSwap ? "storage has no compareAndSwap" : false;
         test(c.name, { skip: caseSkip }, async (t) => {
