@@ -259,16 +259,20 @@ export function durableOtp(namespace, options) {
   const stubFor = (name) =>
     typeof byName === "function" ? byName.call(namespace, name) : namespace.get(namespace.idFromName(name));
 
-  async function call(operation, rawUser, code, callOptions) {
-    // The object's name comes from the user id, so the client normalises it first (the
-    // same normaliser as the object's normalizeUser; idempotent if both apply it).
+  // The object's name comes from the user id, so the client normalises it first (the same
+  // normaliser as the object's normalizeUser; idempotent if both apply it) and checks it.
+  const userOf = (rawUser) => {
     const user = normalize === undefined ? rawUser : normalize(rawUser);
     checkUser(user);
-    if (OPERATIONS.get(operation).startsWith("code")) {
-      checkCode(code);
-      // A longer code is a wrong guess either way; no need to carry all of it.
-      if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
-    } else if (OPERATIONS.get(operation) === "token" && typeof code === "string" && code.length > maxCodeUnits) {
+    return user;
+  };
+
+  async function call(operation, rawUser, code, callOptions) {
+    const user = userOf(rawUser);
+    const takes = OPERATIONS.get(operation);
+    if (takes.startsWith("code")) checkCode(code);
+    // A longer code or token is a wrong guess either way; no need to carry all of it.
+    if ((takes.startsWith("code") || takes === "token") && typeof code === "string" && code.length > maxCodeUnits) {
       code = code.slice(0, maxCodeUnits + 1);
     }
     const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code, callOptions);
@@ -281,9 +285,7 @@ export function durableOtp(namespace, options) {
     scope,
     /** The Durable Object name of `user`'s object. */
     nameFor(rawUser) {
-      const user = normalize === undefined ? rawUser : normalize(rawUser);
-      checkUser(user);
-      return objectName(scope, user);
+      return objectName(scope, userOf(rawUser));
     },
     create: (user, o) => call("create", user, undefined, o),
     generate: (user, o) => call("generate", user, undefined, o),

@@ -5,28 +5,39 @@
 import { StoreDriver } from "./driver.js";
 
 /**
- * Once-only loading of a wasm-bindgen module: `loaded()` runs once, after the module is
- * instantiated. The entries call `init`/`initSync` with the glue's own loaders, so that a
- * bundle that never calls `init` drops the glue's asynchronous loader (tree-shaking).
+ * Once-only loading of a wasm-bindgen module. `readLimits()` runs once, after the module is
+ * instantiated, and answers the module's limits (`{ maxTries, maxRecordUnits,
+ * maxCodeUnits }`, from Rust). The entries call `init`/`initSync` with the glue's own
+ * loaders, so that a bundle that never calls `init` drops the glue's asynchronous loader
+ * (tree-shaking).
  */
-export function loader(loaded) {
-  let ready = false;
+export function loader(readLimits) {
+  let limits;
   return {
     get ready() {
-      return ready;
+      return limits !== undefined;
+    },
+    /** The module's limits, once loaded. */
+    get limits() {
+      return limits;
+    },
+    /**
+     * What crosses for a submitted code or token: the string, or undefined when it is
+     * longer than wasm copies (the core counts that as the wrong guess it must be).
+     */
+    guess(value) {
+      return value.length > limits.maxCodeUnits ? undefined : value;
     },
     async init(wasmInit, input) {
-      if (ready) return;
+      if (limits !== undefined) return;
       await wasmInit(input === undefined ? undefined : { module_or_path: input });
-      loaded();
-      ready = true;
+      limits = readLimits();
     },
     initSync(wasmInitSync, input) {
-      if (ready) return;
+      if (limits !== undefined) return;
       const withOptions = input !== null && typeof input === "object" && "module" in input;
       wasmInitSync({ module: withOptions ? input.module : input });
-      loaded();
-      ready = true;
+      limits = readLimits();
     },
   };
 }

@@ -19,18 +19,17 @@ import { loader, enginePool, disposeSymbol } from "./engines.js";
 export { OtpError };
 export { memoryStorage } from "./memory.js";
 
+const glue = loader(totpLimits);
 // What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
-const wasm = { fault, Fault, corruptRecord, limits: undefined };
-let maxCodeUnits;
-
-const glue = loader(() => {
-  wasm.limits = totpLimits();
-  maxCodeUnits = wasm.limits.maxCodeUnits;
-});
-
-// What crosses for a submitted code: the string, or undefined when it is too long to be
-// copied (the core then counts it as the wrong guess it must be).
-const guess = (code) => (code.length > maxCodeUnits ? undefined : code);
+const wasm = {
+  fault,
+  Fault,
+  corruptRecord,
+  get limits() {
+    return glue.limits;
+  },
+};
+const guess = (value) => glue.guess(value);
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
 export function init(input) {
