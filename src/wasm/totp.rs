@@ -20,6 +20,7 @@ use crate::totp::{
     TotpEngine, TotpPolicy, TotpStatus, TotpStep, TotpVerdict, TotpWrite, ENROLL_ENTROPY_BYTES,
     MAX_ISSUER_CHARS, MAX_LABEL_BYTES, MAX_RECORD_BYTES,
 };
+use crate::Millis;
 use hmac::{KeyInit, Mac};
 use js_sys::{JsString, Object, Reflect};
 use serde::Serialize;
@@ -483,6 +484,30 @@ impl WasmTotpEngine {
         }
     }
 
+    /// Runs a core operation on a submitted code (`undefined` when it was too long to be
+    /// copied: the empty, wrong guess) and keeps its write.
+    fn guess<T>(
+        &mut self,
+        user: &str,
+        code: Option<String>,
+        stored: Option<String>,
+        clock: &JsValue,
+        op: impl FnOnce(
+            &TotpEngine,
+            &Subject<'_>,
+            Option<&str>,
+            &str,
+            Millis,
+        ) -> Result<TotpStep<T>, Error>,
+    ) -> Result<T, JsValue> {
+        self.write = TotpWrite::Nothing;
+        let now = now(clock)?;
+        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
+        let code = code.map(Zeroizing::new).unwrap_or_default();
+        let step = op(&self.core, &subject, stored.as_deref(), &code, now).map_err(core_err)?;
+        Ok(self.keep(step))
+    }
+
     fn verdict(
         &mut self,
         user: &str,
@@ -490,15 +515,13 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> Result<TotpVerdict, JsValue> {
-        self.write = TotpWrite::Nothing;
-        let now = now(clock)?;
-        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
-        let code = code.map(Zeroizing::new).unwrap_or_default();
-        let step = self
-            .core
-            .check(&subject, stored.as_deref(), &code, now)
-            .map_err(core_err)?;
-        Ok(self.keep(step))
+        self.guess(
+            user,
+            code,
+            stored,
+            clock,
+            |core, subject, stored, code, now| core.check(subject, stored, code, now),
+        )
     }
 
     /// `check`: `{ ok, reason, retryAfterMs? }`. `code` is `undefined` when it is too
@@ -589,15 +612,14 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> Result<bool, JsValue> {
-        self.write = TotpWrite::Nothing;
-        let now = now(clock)?;
-        let subject = Subject::new(&self.scope, user).map_err(core_err)?;
-        let code = code.map(Zeroizing::new).unwrap_or_default();
-        let step = self
-            .core
-            .use_recovery_code(&subject, stored.as_deref(), &code, now)
-            .map_err(core_err)?;
-        Ok(self.keep(step).is_ok())
+        let r = self.guess(
+            user,
+            code,
+            stored,
+            clock,
+            |core, subject, stored, code, now| core.use_recovery_code(subject, stored, code, now),
+        )?;
+        Ok(r.is_ok())
     }
 
     /// What the last operation asked to do with the record, once: `undefined` (nothing),
