@@ -225,6 +225,34 @@ struct Parser<'a> {
     i: usize,
 }
 
+/// The digits of a JSON number starting at `s[start]` (a digit), read as a safe integer:
+/// no leading zero, no fraction or exponent, at most 2^53 - 1. Answers the value and the
+/// index after its last digit. Both record codecs (this one and the TOTP record's) use it.
+#[inline(always)]
+pub(crate) fn safe_integer(s: &[u8], start: usize) -> Result<(u64, usize), DecodeError> {
+    let mut i = start;
+    let mut v: u64 = 0;
+    while let Some(&c @ b'0'..=b'9') = s.get(i) {
+        // 16 digits always fit in u64 without checks (and without the 128-bit multiply a
+        // checked one costs on wasm32); more cannot be a safe integer.
+        if i - start == 16 {
+            return Err(DecodeError::OutOfRange);
+        }
+        v = v * 10 + u64::from(c - b'0');
+        i += 1;
+    }
+    if s[start] == b'0' && i - start > 1 {
+        return Err(DecodeError::Syntax);
+    }
+    if matches!(s.get(i), Some(b'.' | b'e' | b'E')) {
+        return Err(DecodeError::WrongType);
+    }
+    if v > MAX_SAFE_INTEGER {
+        return Err(DecodeError::OutOfRange);
+    }
+    Ok((v, i))
+}
+
 impl Parser<'_> {
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
@@ -258,25 +286,8 @@ impl Parser<'_> {
             Some(b'"' | b't' | b'f' | b'n' | b'[' | b'{') => return Err(DecodeError::WrongType),
             _ => return Err(DecodeError::Syntax),
         }
-        let mut v: u64 = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            // 16 digits always fit in u64 without checks (and without the 128-bit
-            // multiply a checked one costs on wasm32); more cannot be a safe integer.
-            if self.i - start == 16 {
-                return Err(DecodeError::OutOfRange);
-            }
-            v = v * 10 + u64::from(c - b'0');
-            self.i += 1;
-        }
-        if self.s[start] == b'0' && self.i - start > 1 {
-            return Err(DecodeError::Syntax);
-        }
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return Err(DecodeError::WrongType);
-        }
-        if v > MAX_SAFE_INTEGER {
-            return Err(DecodeError::OutOfRange);
-        }
+        let (v, end) = safe_integer(self.s, start)?;
+        self.i = end;
         Ok(v)
     }
 

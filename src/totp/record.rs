@@ -26,6 +26,7 @@
 use super::keys::{MAX_SEALED, MIN_SEALED, RECOVERY_HASH_LEN};
 use super::otp::Algorithm;
 use crate::error::DecodeError;
+use crate::record::safe_integer;
 use crate::time::{Millis, MAX_TIME};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -37,9 +38,6 @@ pub const TOTP_VERSION: &str = "t1";
 pub const MAX_RECORD_BYTES: usize = 640;
 /// Most recovery codes a record holds.
 pub const MAX_RECOVERY_CODES: usize = 20;
-
-/// Largest integer a JavaScript number holds exactly; no stored number may exceed it.
-const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Where an enrollment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,23 +322,8 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(DecodeError::Syntax),
         }
-        let mut v: u64 = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
-            if self.i - start == 16 {
-                return Err(DecodeError::OutOfRange);
-            }
-            v = v * 10 + u64::from(c - b'0');
-            self.i += 1;
-        }
-        if self.s[start] == b'0' && self.i - start > 1 {
-            return Err(DecodeError::Syntax);
-        }
-        if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
-            return Err(DecodeError::WrongType);
-        }
-        if v > MAX_SAFE_INTEGER {
-            return Err(DecodeError::OutOfRange);
-        }
+        let (v, end) = safe_integer(self.s, start)?;
+        self.i = end;
         Ok(v)
     }
 
