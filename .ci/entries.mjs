@@ -4,7 +4,9 @@
 //   dist/edge-light.mjs  Vercel Edge Runtime: inlined wasm, new WebAssembly.Module + initSync,
 //                        no top-level await, no import.meta
 //   www/vendor/edge-otp.js  the demo's copy of the browser entry (one file, error.js inside)
-// Each bundles slim.js, driver.js and the wasm-bindgen glue, with the glue's default input
+//   dist/totp-browser.mjs, dist/totp-edge-light.mjs, www/vendor/edge-otp-totp.js
+//                        the same three for edge-otp/totp (its own wasm and glue)
+// Each bundles slim.js (totp-slim.js), driver.js and the wasm-bindgen glue, with the glue's default input
 // (`new URL('edge_otp_bg.wasm', import.meta.url)`, used only by `init()` without an
 // argument) removed: these entries always pass the inlined bytes, and bundlers (Vite,
 // webpack) turn that expression into an emitted copy of the .wasm beside the inlined one.
@@ -23,28 +25,37 @@ const PKG = path.join(ROOT, "pkg");
 const GLUE = path.join(PKG, "wasm/edge_otp.js");
 const esbuild = createRequire(path.join(ROOT, "package.json"))("esbuild");
 
-// The glue without its default input. Exactly one occurrence, or the build fails (a new
-// wasm-bindgen may change the text: then this step must be looked at again).
-const DEFAULT_INPUT = /\n\s*if \(module_or_path === undefined\) \{\n\s*module_or_path = new URL\('edge_otp_bg\.wasm', import\.meta\.url\);\n\s*\}/g;
-const glue = readFileSync(GLUE, "utf8");
-const found = glue.match(DEFAULT_INPUT)?.length ?? 0;
-if (found !== 1) throw new Error(`.ci/entries.mjs: expected the glue's default wasm URL once in ${GLUE}, found it ${found} times`);
-const glueWithoutUrl = glue.replace(DEFAULT_INPUT, "");
-if (/import\.meta/.test(glueWithoutUrl)) throw new Error(".ci/entries.mjs: the glue still refers to import.meta");
+// The glues without their default input. Exactly one occurrence each, or the build fails
+// (a new wasm-bindgen may change the text: then this step must be looked at again).
+const glues = [
+  { file: GLUE, wasm: "edge_otp_bg.wasm" },
+  { file: path.join(PKG, "wasm-totp/edge_otp_totp.js"), wasm: "edge_otp_totp_bg.wasm" },
+].map(({ file, wasm }) => {
+  const escaped = wasm.replace(/\./g, "\\.");
+  const defaultInput = new RegExp(`\\n\\s*if \\(module_or_path === undefined\\) \\{\\n\\s*module_or_path = new URL\\('${escaped}', import\\.meta\\.url\\);\\n\\s*\\}`, "g");
+  const glue = readFileSync(file, "utf8");
+  const found = glue.match(defaultInput)?.length ?? 0;
+  if (found !== 1) throw new Error(`.ci/entries.mjs: expected the glue's default wasm URL once in ${file}, found it ${found} times`);
+  const contents = glue.replace(defaultInput, "");
+  if (/import\.meta/.test(contents)) throw new Error(`.ci/entries.mjs: ${file} still refers to import.meta`);
+  return { file, contents };
+});
 
 const plugin = (externalError) => ({
   name: "edge-otp-entries",
   setup(build) {
     if (externalError) {
       build.onResolve({ filter: /(^|\/)error\.js$/ }, () => ({ path: "../error.js", external: true }));
-      // The inlined bytes stay one shared module too (dist/wasm-inline.js, beside the bundles).
-      build.onResolve({ filter: /(^|\/)wasm-inline\.js$/ }, () => ({ path: "./wasm-inline.js", external: true }));
+      // The inlined bytes stay shared modules too (dist/wasm-inline.js and
+      // dist/wasm-totp-inline.js, beside the bundles).
+      build.onResolve({ filter: /(^|\/)wasm(-totp)?-inline\.js$/ }, (args) => ({ path: `./${path.basename(args.path)}`, external: true }));
     }
-    build.onLoad({ filter: /[\\/]pkg[\\/]wasm[\\/]edge_otp\.js$/ }, () => ({
-      contents: glueWithoutUrl,
-      loader: "js",
-      resolveDir: path.dirname(GLUE),
-    }));
+    for (const glue of glues) {
+      const name = path.basename(glue.file).replace(/\./g, "\\.");
+      build.onLoad({ filter: new RegExp(`[\\\\/]${name}$`) }, (args) =>
+        args.path === glue.file ? { contents: glue.contents, loader: "js", resolveDir: path.dirname(glue.file) } : undefined,
+      );
+    }
   },
 });
 
@@ -53,19 +64,22 @@ const builds = [
   { entryPoints: [path.join(PKG, "src/browser-esm.js")], outfile: path.join(PKG, "dist/browser.mjs"), platform: "browser", plugins: [plugin(true)] },
   { entryPoints: [path.join(PKG, "src/edge-light.js")], outfile: path.join(PKG, "dist/edge-light.mjs"), platform: "neutral", plugins: [plugin(true)] },
   { entryPoints: [path.join(PKG, "src/browser-esm.js")], outfile: path.join(ROOT, "www/vendor/edge-otp.js"), platform: "browser", plugins: [plugin(false)] },
+  { entryPoints: [path.join(PKG, "src/totp-browser-esm.js")], outfile: path.join(PKG, "dist/totp-browser.mjs"), platform: "browser", plugins: [plugin(true)] },
+  { entryPoints: [path.join(PKG, "src/totp-edge-light.js")], outfile: path.join(PKG, "dist/totp-edge-light.mjs"), platform: "neutral", plugins: [plugin(true)] },
+  { entryPoints: [path.join(PKG, "src/totp-browser-esm.js")], outfile: path.join(ROOT, "www/vendor/edge-otp-totp.js"), platform: "browser", plugins: [plugin(false)] },
 ];
 for (const b of builds) await esbuild.build({ ...common, ...b });
 
 for (const b of builds) {
   const out = readFileSync(b.outfile, "utf8");
   const rel = path.relative(ROOT, b.outfile);
-  if (/import\.meta|edge_otp_bg\.wasm/.test(out)) throw new Error(`${rel} refers to import.meta or the .wasm file`);
+  if (/import\.meta|edge_otp(_totp)?_bg\.wasm/.test(out)) throw new Error(`${rel} refers to import.meta or a .wasm file`);
   const errorImports = out.match(/from "\.\.\/error\.js"/g)?.length ?? 0;
   if (b.plugins[0] && rel.startsWith("pkg/") && errorImports < 1) throw new Error(`${rel} does not import ../error.js`);
   if (/from "\.\/error\.js"/.test(out)) throw new Error(`${rel} imports ./error.js`);
   const inlined = /const b64 = |var b64 = /.test(out);
   if (rel.startsWith("pkg/") === inlined) throw new Error(`${rel}: the base64 .wasm should be ${inlined ? "imported" : "inlined"}`);
 }
-if (/^await /m.test(readFileSync(path.join(PKG, "dist/edge-light.mjs"), "utf8"))) {
-  throw new Error("pkg/dist/edge-light.mjs has a top-level await");
+for (const f of ["dist/edge-light.mjs", "dist/totp-edge-light.mjs"]) {
+  if (/^await /m.test(readFileSync(path.join(PKG, f), "utf8"))) throw new Error(`pkg/${f} has a top-level await`);
 }

@@ -7,7 +7,7 @@
 // one-time-code bundle does not carry it), share engines between managers with equal
 // options, and hand each operation (one synchronous wasm call) to the storage driver
 // (driver.js: turns per key, compare-and-swap, timeouts, delete). Entry files per runtime
-// (totp-node.js, totp-workerd.js, totp-browser.js) initialise the wasm.
+// (totp-node.js, totp-workerd.js, totp-deno.js, src/totp-*.js) initialise the wasm.
 
 import wasmInit, {
   initSync as wasmInitSync, configureTotp, totpLimits, fault, Fault, corruptRecord,

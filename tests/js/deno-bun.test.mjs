@@ -7,7 +7,7 @@
 //  * Deno: `import { OtpManager } from "edge-otp"` under `deno run --no-prompt` with NO
 //    permission flags resolves to the `deno` entry (the .wasm is a source phase import,
 //    not a file read) and does create + verify; the whole conformance suite passes there
-//    on four stores. Control: the Node entry (a file read) is refused without --allow-read,
+//    on four stores; "edge-otp/totp" likewise resolves to totp-deno.js. Control: the Node entry (a file read) is refused without --allow-read,
 //    so the permission sandbox is really on.
 //  * Bun: the conformance suite passes (Bun matches `bun`, `node`, `import`: the Node
 //    ESM bundle), and require("edge-otp") works.
@@ -57,6 +57,10 @@ before(async () => {
       "conformance.mjs": { copy: path.join(ROOT, "tests/js/conformance.mjs") },
       "stores.mjs": { copy: path.join(ROOT, "tests/js/stores.mjs") },
       "deno-main.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
+      "deno-totp.mjs": `import { TotpManager, memoryStorage } from "edge-otp/totp";
+        const totp = new TotpManager(memoryStorage(), { secret: "runtime test secret 0123456789", issuer: "Acme" });
+        const e = await totp.enroll("ada@example.com");
+        console.log(JSON.stringify({ status: e.status, check: await totp.check("ada@example.com", "abcdef"), resolved: import.meta.resolve("edge-otp/totp") }));`,
       "deno-node-entry.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "./node_modules/edge-otp/dist/node.mjs";'),
       "bun-main.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
       "bun-require.cjs": `const { OtpManager, memoryStorage, OtpError } = require("edge-otp");
@@ -91,6 +95,12 @@ describe("Deno 2 (npm deno), no permission flags", () => {
     const out = lastJson((await deno(["deno-main.mjs"])).stdout);
     assertRoundTrip(out);
     assert.match(out.resolved, /\/node_modules\/edge-otp\/deno\.js$/);
+  });
+
+  test('import { TotpManager } from "edge-otp/totp" resolves to totp-deno.js and enrolls + checks', async () => {
+    const out = lastJson((await deno(["deno-totp.mjs"])).stdout);
+    assert.deepEqual({ status: out.status, check: out.check }, { status: "pending", check: { ok: false, reason: "invalid" } });
+    assert.match(out.resolved, /\/node_modules\/edge-otp\/totp-deno\.js$/);
   });
 
   test("control: the Node entry's file read is refused without --allow-read", async () => {

@@ -2,12 +2,14 @@
 //
 //   node --test tests/js/edge-runtime.test.mjs
 //
-// An Edge Function (tests/js/fixtures/edge-app.js) importing "edge-otp" is bundled from
+// An Edge Function (tests/js/fixtures/edge-app.js) importing "edge-otp" and
+// "edge-otp/totp" is bundled from
 // a consumer project into one IIFE script with esbuild (--conditions=edge-light, as
 // Vercel's bundler resolves; the Edge Runtime evaluates scripts, not modules), and run in
-// `new EdgeRuntime({ initialCode })`: the bundle must resolve to dist/edge-light.mjs, have
-// no top-level await and no import.meta, then create/verify and the whole conformance
-// suite (memoryStorage and a Promise store with compareAndSwap) pass inside the runtime.
+// `new EdgeRuntime({ initialCode })`: the bundle must resolve to dist/edge-light.mjs and
+// dist/totp-edge-light.mjs, have no top-level await and no import.meta, then
+// create/verify, the whole conformance suite and the whole TOTP suite (memoryStorage and
+// a Promise store with compareAndSwap) pass inside the runtime.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -26,6 +28,7 @@ describe("Vercel Edge Runtime (edge-runtime, edge-light condition)", () => {
         "edge-app.js": { copy: path.join(ROOT, "tests/js/fixtures/edge-app.js") },
         "conformance.mjs": { copy: path.join(ROOT, "tests/js/conformance.mjs") },
         "stores.mjs": { copy: path.join(ROOT, "tests/js/stores.mjs") },
+        "totp-suite.mjs": { copy: path.join(ROOT, "tests/js/totp-suite.mjs") },
       },
     });
     const esbuild = require("esbuild");
@@ -62,9 +65,10 @@ describe("Vercel Edge Runtime (edge-runtime, edge-light condition)", () => {
     return JSON.parse(text);
   };
 
-  test("the bundle takes dist/edge-light.mjs: no top-level await, no import.meta, no esbuild warnings", () => {
+  test("the bundle takes dist/edge-light.mjs and dist/totp-edge-light.mjs: no top-level await, no import.meta, no esbuild warnings", () => {
     assert.ok(work.inputs.includes("node_modules/edge-otp/dist/edge-light.mjs"), work.inputs.join(", "));
-    assert.ok(!work.inputs.some((i) => /edge-otp\/(dist\/(browser|node)\.mjs|slim\.js|wasm\/)/.test(i)), work.inputs.join(", "));
+    assert.ok(work.inputs.includes("node_modules/edge-otp/dist/totp-edge-light.mjs"), work.inputs.join(", "));
+    assert.ok(!work.inputs.some((i) => /edge-otp\/(dist\/(totp-)?(browser|node)\.mjs|(totp-)?slim\.js|wasm(-totp)?\/)/.test(i)), work.inputs.join(", "));
     assert.deepEqual(work.warnings.map((w) => w.text), []);
     assert.doesNotMatch(work.code, /import\.meta/);
   });
@@ -79,17 +83,23 @@ describe("Vercel Edge Runtime (edge-runtime, edge-light condition)", () => {
     assert.equal(out.edgeRuntime, "edge-runtime", "ran inside the Edge Runtime's context");
   });
 
-  test("the conformance suite inside the Edge Runtime", async () => {
-    const names = await get("/cases");
-    const { cases } = await import(path.join(ROOT, "tests/js/conformance.mjs"));
-    assert.deepEqual(names, cases.map((c) => c.name), "same suite in Node and in the Edge Runtime");
-    const failed = [];
-    for (const store of ["memoryStorage", "promiseCasMap"]) {
-      for (const name of names) {
-        const r = await get("/run", { method: "POST", body: JSON.stringify({ store, name }), headers: { "content-type": "application/json" } });
-        if (r.status !== "passed") failed.push(`[${store}] ${name}: ${r.status} ${r.message ?? r.reason ?? ""}\n${r.stack ?? ""}`);
+  const suites = [
+    ["conformance", "conformance.mjs", "/cases", "/run", ["memoryStorage", "promiseCasMap"]],
+    ["TOTP", "totp-suite.mjs", "/totp-cases", "/totp-run", ["memoryStorage", "promiseCasDeleteMap"]],
+  ];
+  for (const [suite, file, list, run, stores] of suites) {
+    test(`the ${suite} suite inside the Edge Runtime`, async () => {
+      const names = await get(list);
+      const { cases } = await import(path.join(ROOT, "tests/js", file));
+      assert.deepEqual(names, cases.map((c) => c.name), "same suite in Node and in the Edge Runtime");
+      const failed = [];
+      for (const store of stores) {
+        for (const name of names) {
+          const r = await get(run, { method: "POST", body: JSON.stringify({ store, name }), headers: { "content-type": "application/json" } });
+          if (r.status !== "passed") failed.push(`[${store}] ${name}: ${r.status} ${r.message ?? r.reason ?? ""}\n${r.stack ?? ""}`);
+        }
       }
-    }
-    assert.deepEqual(failed, []);
-  });
+      assert.deepEqual(failed, []);
+    });
+  }
 });

@@ -1,7 +1,9 @@
 // Test helper: start a throw-away `redis-server` on 127.0.0.1.
 //
 // - Binds 127.0.0.1 only (`--bind 127.0.0.1`, no unix socket, protected mode on).
-// - No persistence (`--save "" --appendonly no`), working dir is a fresh temp dir.
+// - No persistence (`--save "" --appendonly no`) unless `persist` (an fsynced AOF, for
+//   `restart()`: SIGKILL and start again on the same port and directory); the working
+//   dir is a fresh temp dir.
 // - Port: obtained by listening on port 0 with node:net and closing; if redis then
 //   fails to bind it (race with another process), we retry with a new port.
 // - `stop()` sends SIGTERM (SIGKILL after 3 s) and removes the temp dir; the server is
@@ -9,7 +11,7 @@
 //   SIGINT/SIGTERM/SIGHUP (the signal is then re-raised if nobody else handles it).
 //
 // Usage:
-//   const redis = await startRedis();   // { port, url, stop }
+//   const redis = await startRedis();   // { port, url, stop, restart }
 //   ... new Redis(redis.url) / createClient({ url: redis.url }) ...
 //   await redis.stop();
 
@@ -57,14 +59,14 @@ function ping(port, timeoutMs = 500) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startOnce(port, dir) {
+async function startOnce(port, dir, persist) {
   const args = [
     "--bind", HOST,
     "--port", String(port),
     "--unixsocket", "",
     "--protected-mode", "yes",
     "--save", "",
-    "--appendonly", "no",
+    ...(persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
     "--dir", dir,
     "--daemonize", "no",
     "--logfile", "",
@@ -100,9 +102,16 @@ async function startOnce(port, dir) {
 
 /**
  * Start a private redis-server on 127.0.0.1 on a free port.
- * @returns {Promise<{ port: number, url: string, stop: () => Promise<void> }>}
+ *
+ * With `persist`, every write is appended to an AOF and fsynced before Redis answers
+ * (`--appendonly yes --appendfsync always`), so `restart()` (SIGKILL, like a crash or an
+ * OOM kill, then a start on the same port and directory) loses no acknowledged write, as
+ * in a deployment that keeps OTP state in Redis.
+ * @param {{ persist?: boolean }} [o]
+ * @returns {Promise<{ port: number, url: string, stop: () => Promise<void>,
+ *   restart: (o?: { downMs?: number }) => Promise<void> }>}
  */
-export async function startRedis() {
+export async function startRedis({ persist = false } = {}) {
   if (!existsSync(REDIS_SERVER)) {
     throw new Error(`${REDIS_SERVER} not found (apt-get install redis-server)`);
   }
@@ -110,17 +119,20 @@ export async function startRedis() {
   let lastOutput = "";
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const r = await startOnce(port, dir);
+    const r = await startOnce(port, dir, persist);
     if (!r.child) {
       // Exited before answering PING (most likely the port got taken): retry.
       lastOutput = r.output;
       continue;
     }
-    const { child, exitPromise } = r;
+    let { child, exitPromise } = r;
     // Do not keep the event loop alive because of the server.
-    child.unref();
-    child.stdout.unref();
-    child.stderr.unref();
+    const detach = () => {
+      child.unref();
+      child.stdout.unref();
+      child.stderr.unref();
+    };
+    detach();
     const onExit = () => {
       try { child.kill("SIGKILL"); } catch { /* already gone */ }
       try { rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
@@ -139,11 +151,12 @@ export async function startRedis() {
     };
     process.once("exit", onExit);
     for (const s of SIGNALS) process.once(s, onSignal);
+    const running = () => child.exitCode === null && child.signalCode === null;
     let stopped = null;
     const stop = () => {
       stopped ??= (async () => {
         removeHooks();
-        if (child.exitCode === null && child.signalCode === null) {
+        if (running()) {
           child.kill("SIGTERM");
           const t = setTimeout(() => child.kill("SIGKILL"), 3000);
           await exitPromise;
@@ -153,7 +166,18 @@ export async function startRedis() {
       })();
       return stopped;
     };
-    return { port, url: `redis://${HOST}:${port}`, stop };
+    const restart = async ({ downMs = 300 } = {}) => {
+      if (running()) {
+        child.kill("SIGKILL");
+        await exitPromise;
+      }
+      await sleep(downMs);
+      const again = await startOnce(port, dir, persist);
+      if (!again.child) throw new Error(`redis-server did not come back on port ${port}:\n${again.output}`);
+      ({ child, exitPromise } = again);
+      detach();
+    };
+    return { port, url: `redis://${HOST}:${port}`, stop, restart };
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`redis-server failed to start after 5 attempts:\n${lastOutput}`);

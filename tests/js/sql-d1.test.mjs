@@ -1,5 +1,6 @@
 // edge-otp/sql's d1Storage on Cloudflare D1 inside workerd (Miniflare, a local D1
-// database), through the package's workerd entry and its "edge-otp/sql" export: the
+// database), through the installed tarball's workerd entry and its "edge-otp/sql" export
+// (the Worker is bundled against the packed package, installed into an empty project): the
 // conformance suite, the SQL store checks (sql-checks.mjs), the storms (exact) and
 // driver errors as the same object; all of it runs inside the Worker
 // (tests/js/fixtures/sql-d1-worker.js).
@@ -11,6 +12,7 @@ import path from "node:path";
 import { buildWorker, serveBuild, packageBuilt, ROOT } from "./miniflare.mjs";
 import { cases } from "./conformance.mjs";
 import { sqlChecks } from "./sql-checks.mjs";
+import { installedPackage } from "./tarball.mjs";
 
 const skip = packageBuilt() ? false : "package not built (run `bash .ci/build` first)";
 const report = (figures) => console.log(JSON.stringify(figures));
@@ -31,7 +33,8 @@ const stubNodeEntry = {
 let w;
 before(async () => {
   if (skip) return;
-  const build = await buildWorker({ entry: path.join(ROOT, "tests/js/fixtures/sql-d1-worker.js"), plugins: [stubNodeEntry] });
+  const installed = await installedPackage();
+  const build = await buildWorker({ entry: path.join(ROOT, "tests/js/fixtures/sql-d1-worker.js"), pkgDir: installed.dir, plugins: [stubNodeEntry] });
   w = await serveBuild(build, { name: "edge-otp-sql-d1", d1Databases: ["DB"] });
 });
 after(() => w?.dispose());

@@ -2,7 +2,9 @@
 // PostgreSQL through OtpManager + postgresStorage (its own pg.Pool), so that two
 // processes (two pools, two wasm instances) race on the same row.
 //
-//   fork("sql-pg-hammer-worker.mjs", [JSON.stringify(pgConfig), secret, table])
+//   fork("sql-pg-hammer-worker.mjs", [JSON.stringify(pgConfig), secret, table, coreUrl, sqlUrl])
+// coreUrl and sqlUrl are modules re-exporting "edge-otp" and "edge-otp/sql" of the
+// installed tarball (tarball.mjs installedPackage().url).
 //
 // Protocol (IPC messages), as tests/js/redis-hammer-worker.mjs:
 //   child  → {type: "ready"}                               pool connected
@@ -13,14 +15,14 @@
 //   parent → {type: "exit"}
 // op "check" calls otp.check(user, code) `count` times at once; "verify" otp.verify.
 import pg from "pg";
-import { OtpManager } from "../../pkg/node.js";
-import { postgresStorage } from "../../pkg/sql.js";
 
-const [configJson, secret, table = "edge_otp"] = process.argv.slice(2);
-if (!configJson || !secret || typeof process.send !== "function") {
-  console.error("usage: fork(sql-pg-hammer-worker.mjs, [pgConfigJson, secret, table])");
+const [configJson, secret, table, coreUrl, sqlUrl] = process.argv.slice(2);
+if (!configJson || !secret || !table || !coreUrl || !sqlUrl || typeof process.send !== "function") {
+  console.error("usage: fork(sql-pg-hammer-worker.mjs, [pgConfigJson, secret, table, coreUrl, sqlUrl])");
   process.exit(2);
 }
+const { OtpManager } = await import(coreUrl);
+const { postgresStorage } = await import(sqlUrl);
 const pool = new pg.Pool({ ...JSON.parse(configJson), max: 4, connectionTimeoutMillis: 5000, query_timeout: 15_000 });
 pool.on("error", () => {}); // idle connections closed by the server: the pool replaces them
 await pool.query("SELECT 1");

@@ -1,4 +1,5 @@
-// edge-otp/sql over a real PostgreSQL (pkg/sql.js postgresStorage, node-postgres):
+// edge-otp/sql over a real PostgreSQL (postgresStorage, node-postgres), on the package as
+// users get it (packed, installed into an empty project, imported by name):
 //  1. the shared conformance suite (conformance.mjs) over a pg.Pool;
 //  2. the SQL store checks (sql-checks.mjs) and the schema createTable() makes;
 //  3. storms: the three of reliability-lib.mjs over one Pool (exact); 1000 wrong / 100
@@ -20,16 +21,18 @@ import { startPostgres, postgresSkip } from "./postgres-server.mjs";
 import { runConformance } from "./conformance.mjs";
 import { sqlChecks, spreadStorms, assertExactStorms } from "./sql-checks.mjs";
 import { loadInstances } from "./instances.mjs";
-
-// Eight package instances: their managers interleave at the database (within one
-// instance, operations on one key take turns).
-const OtpManagers = await loadInstances(8);
 import { concurrencySuite } from "./reliability-lib.mjs";
-import { OtpManager, OtpError } from "../../pkg/node.js";
-import { postgresStorage, createTableStatements } from "../../pkg/sql.js";
+import { installedPackage } from "./tarball.mjs";
+
+const installed = await installedPackage();
+const load = () => installed.load("edge-otp");
+const { OtpManager, OtpError } = await load();
+const { postgresStorage, createTableStatements } = await installed.load("edge-otp/sql");
+// Eight instances of the installed package: their managers interleave at the database
+// (within one instance, operations on one key take turns).
+const OtpManagers = await loadInstances(8, installed.dir);
 
 const skip = postgresSkip();
-const load = () => import("../../pkg/node.js");
 const report = (figures) => console.log(JSON.stringify(figures));
 const WORKER = fileURLToPath(new URL("./sql-pg-hammer-worker.mjs", import.meta.url));
 const SECRET = "sql postgres hammer secret 0123456789";
@@ -88,7 +91,7 @@ describe("SQL store checks on PostgreSQL", { skip }, () => {
     assert.equal(createTableStatements("schema_check").length, 2);
 
     // pkg/README.md's SQL, for another table name, makes the same table and index.
-    const md = readFileSync(new URL("../../pkg/README.md", import.meta.url), "utf8");
+    const md = readFileSync(`${installed.dir}/README.md`, "utf8");
     const readme = md.match(/```sql\n([\s\S]*?)```/)[1];
     await pool.query(readme.replaceAll('"edge_otp', '"readme_check'));
     const cols2 = await pool.query(
@@ -233,7 +236,7 @@ describe("PostgreSQL storms", { skip }, () => {
 const sum = (results, pick) => results.reduce((n, r) => n + (pick(r) ?? 0), 0);
 
 async function spawnWorker() {
-  const child = fork(WORKER, [JSON.stringify(server.config), SECRET], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(WORKER, [JSON.stringify(server.config), SECRET, "edge_otp", installed.url("edge-otp"), installed.url("edge-otp/sql")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const inbox = [];
   const waiters = [];
   child.on("message", (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m)));

@@ -1,4 +1,5 @@
-// edge-otp/sql over SQLite (better-sqlite3, pkg/sql.js sqliteStorage):
+// edge-otp/sql over SQLite (better-sqlite3, sqliteStorage), on the package as users get
+// it (packed, installed into an empty project, imported by name):
 //  1. the shared conformance suite (conformance.mjs) on an in-memory database;
 //  2. the SQL store checks (sql-checks.mjs): compare-and-swap cases, expirationTtl,
 //     purgeExpired, delete, table-name validation, bound values;
@@ -17,24 +18,26 @@ import Database from "better-sqlite3";
 import { runConformance } from "./conformance.mjs";
 import { sqlChecks, spreadStorms, assertExactStorms } from "./sql-checks.mjs";
 import { loadInstances } from "./instances.mjs";
-
-// Eight package instances: their managers interleave at the database (within one
-// instance, operations on one key take turns).
-const OtpManagers = await loadInstances(8);
 import { yielding } from "./stores.mjs";
 import { concurrencySuite } from "./reliability-lib.mjs";
-import { OtpManager, OtpError } from "../../pkg/node.js";
-import { sqliteStorage, createTableStatements } from "../../pkg/sql.js";
+import { installedPackage } from "./tarball.mjs";
 
-/** The ```sql block of pkg/README.md's "SQL stores" section, as statements. */
+const installed = await installedPackage();
+const load = () => installed.load("edge-otp");
+const { OtpManager, OtpError } = await load();
+const { sqliteStorage, createTableStatements } = await installed.load("edge-otp/sql");
+// Eight instances of the installed package: their managers interleave at the database
+// (within one instance, operations on one key take turns).
+const OtpManagers = await loadInstances(8, installed.dir);
+
+/** The ```sql block of the published README.md's "SQL stores" section, as statements. */
 function readmeSchema() {
-  const md = readFileSync(new URL("../../pkg/README.md", import.meta.url), "utf8");
+  const md = readFileSync(`${installed.dir}/README.md`, "utf8");
   const block = md.match(/```sql\n([\s\S]*?)```/);
   assert.ok(block, "pkg/README.md has a ```sql block");
   return block[1].split(";").map((x) => x.trim()).filter(Boolean);
 }
 
-const load = () => import("../../pkg/node.js");
 const report = (figures) => console.log(JSON.stringify(figures));
 
 describe("conformance on SQLite (better-sqlite3, in memory, synchronous)", () => {

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const PKG = path.join(ROOT, "pkg");
@@ -85,4 +85,29 @@ export async function installTarball({ files = {}, prefix = "edge-otp-rt-" } = {
     cleanup();
     throw e;
   }
+}
+
+let packed = null;
+/**
+ * The packed package installed once per test process (removed at exit), imported by bare
+ * specifier from the consumer project so that the exports map and Node's conditions pick
+ * the file, as for a user: `await (await installedPackage()).load("edge-otp/sql")`.
+ * Answers { project, dir (node_modules/edge-otp), url(specifier), load(specifier) }; `url`
+ * is a file: URL that re-exports the specifier (for child processes to import).
+ */
+export function installedPackage() {
+  packed ??= (async () => {
+    const specifiers = ["edge-otp", "edge-otp/sql", "edge-otp/redis", "edge-otp/totp"];
+    const files = Object.fromEntries(specifiers.map((s, i) => [`entry-${i}.mjs`, `export * from ${JSON.stringify(s)};\n`]));
+    const t = await installTarball({ files });
+    process.once("exit", t.cleanup);
+    const dir = path.join(t.project, "node_modules/edge-otp");
+    const url = (specifier) => {
+      const i = specifiers.indexOf(specifier);
+      if (i < 0) throw new Error(`installedPackage: unknown specifier ${specifier}`);
+      return pathToFileURL(path.join(t.project, `entry-${i}.mjs`)).href;
+    };
+    return { project: t.project, dir, url, load: (specifier) => import(url(specifier)) };
+  })();
+  return packed;
 }

@@ -105,7 +105,7 @@ describe("edge-otp/totp entries", () => {
 });
 
 describe("edge-otp/totp browser entry", () => {
-  test("an esbuild browser bundle of totp-browser.js (inlined wasm, top-level await) runs", async () => {
+  test("an esbuild browser bundle of dist/totp-browser.mjs (inlined wasm, top-level await) runs", async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const path = await import("node:path");
@@ -115,7 +115,7 @@ describe("edge-otp/totp browser entry", () => {
     try {
       const entry = path.join(dir, "entry.js");
       writeFileSync(entry, `
-        import { TotpManager, memoryStorage, OtpError } from ${JSON.stringify(new URL("../../pkg/totp-browser.js", import.meta.url).pathname)};
+        import { TotpManager, memoryStorage, OtpError } from ${JSON.stringify(new URL("../../pkg/dist/totp-browser.mjs", import.meta.url).pathname)};
         const totp = new TotpManager(memoryStorage(), { secret: "browser secret 0123456789", issuer: "Acme" });
         const e = await totp.enroll("ada");
         export const result = { status: e.status, uri: e.uri.startsWith("otpauth://totp/Acme:ada?"), isClass: typeof OtpError === "function",

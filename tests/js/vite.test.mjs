@@ -56,11 +56,17 @@ describe("Vite build of an app importing edge-otp (from the tarball)", () => {
         "app/main.js": appMain('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
         "slim-app/index.html": page("main.js"),
         "slim-app/main.js": appMain('import { OtpManager, OtpError, memoryStorage, init } from "edge-otp/slim";', "await init();"),
+        "totp-app/index.html": page("main.js"),
+        "totp-app/main.js": `import { TotpManager, memoryStorage } from "edge-otp/totp";
+const totp = new TotpManager(memoryStorage(), { secret: "vite totp secret 0123456789abcdef", issuer: "Acme" });
+const e = await totp.enroll("ada@example.com");
+globalThis.__edgeOtpTotp = { status: e.status, uri: e.uri.startsWith("otpauth://totp/Acme:"), check: await totp.check("ada@example.com", "abcdef") };
+`,
       },
     });
     const vite = await import(pathToFileURL(require.resolve("vite")).href);
     work.viteVersion = vite.version;
-    for (const app of ["app", "slim-app"]) {
+    for (const app of ["app", "slim-app", "totp-app"]) {
       await vite.build({
         root: path.join(work.t.project, app),
         configFile: false,
@@ -71,16 +77,26 @@ describe("Vite build of an app importing edge-otp (from the tarball)", () => {
   });
   after(() => work.t?.cleanup());
 
-  test("no .wasm file (nor a reference to one) in the app's output", () => {
-    const out = path.join(work.t.project, "app-dist");
-    const files = walk(out);
-    assert.ok(files.some((f) => /^assets\/.*\.js$/.test(f)), files.join(", "));
-    assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), [], "no .wasm asset");
-    for (const f of files.filter((f) => f.endsWith(".js"))) {
-      assert.doesNotMatch(readFileSync(path.join(out, f), "utf8"), /\.wasm\b/, `${f} refers to a .wasm file`);
-    }
-    const total = files.reduce((n, f) => n + statSync(path.join(out, f)).size, 0);
-    assert.ok(total < 200_000, `output is ${total} bytes (one inlined copy of the wasm expected)`);
+  for (const [app, what] of [["app", "edge-otp"], ["totp-app", "edge-otp/totp"]]) {
+    test(`${what}: no .wasm file (nor a reference to one) in the app's output`, () => {
+      const out = path.join(work.t.project, `${app}-dist`);
+      const files = walk(out);
+      assert.ok(files.some((f) => /^assets\/.*\.js$/.test(f)), files.join(", "));
+      assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), [], "no .wasm asset");
+      for (const f of files.filter((f) => f.endsWith(".js"))) {
+        assert.doesNotMatch(readFileSync(path.join(out, f), "utf8"), /\.wasm\b/, `${f} refers to a .wasm file`);
+      }
+      const total = files.reduce((n, f) => n + statSync(path.join(out, f)).size, 0);
+      assert.ok(total < 300_000, `output is ${total} bytes (one inlined copy of the wasm expected)`);
+    });
+  }
+
+  test("edge-otp/totp: the built app enrolls and checks in Node", async () => {
+    const out = path.join(work.t.project, "totp-app-dist");
+    const entry = walk(out).find((f) => /^assets\/.*\.js$/.test(f));
+    delete globalThis.__edgeOtpTotp;
+    await import(pathToFileURL(path.join(out, entry)).href);
+    assert.deepEqual(globalThis.__edgeOtpTotp, { status: "pending", uri: true, check: { ok: false, reason: "invalid" } });
   });
 
   test("control: edge-otp/slim with init() and no argument gets the .wasm it fetches as an asset", () => {
