@@ -2,7 +2,7 @@
 // through OtpManager + redisStorage, so that two processes (two connections, two wasm
 // instances) race on the same record.
 //
-//   fork("redis-hammer-worker.mjs", [redisUrl, secret, "node-redis" | "ioredis"])
+//   fork("redis-hammer-worker.mjs", [redisUrl, secret, "node-redis" | "ioredis", coreModule, redisModule])
 //
 // Protocol (IPC messages):
 //   child  → {type: "ready"}                              connected to Redis
@@ -16,14 +16,16 @@
 
 import { createClient } from "redis";
 import { Redis } from "ioredis";
-import { OtpManager } from "../../pkg/node.js";
-import { redisStorage } from "../../pkg/redis.js";
 
-const [url, secret, kind = "node-redis"] = process.argv.slice(2);
-if (!url || !secret || typeof process.send !== "function") {
-  console.error("usage: fork(redis-hammer-worker.mjs, [redisUrl, secret, node-redis|ioredis])");
+// coreModule and redisModule: URLs of modules re-exporting "edge-otp" and "edge-otp/redis"
+// of the installed tarball (tarball.mjs installedPackage().url).
+const [url, secret, kind, coreModule, redisModule] = process.argv.slice(2);
+if (!url || !secret || !kind || !coreModule || !redisModule || typeof process.send !== "function") {
+  console.error("usage: fork(redis-hammer-worker.mjs, [redisUrl, secret, node-redis|ioredis, coreModule, redisModule])");
   process.exit(2);
 }
+const { OtpManager } = await import(coreModule);
+const { redisStorage } = await import(redisModule);
 
 let client;
 if (kind === "ioredis") {

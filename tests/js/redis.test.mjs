@@ -1,4 +1,4 @@
-// edge-otp on a real redis-server (pkg/redis.js):
+// edge-otp on a real redis-server (edge-otp/redis), from the installed tarball:
 //  1. the shared conformance suite (conformance.mjs) with node-redis v5 and ioredis clients,
 //     the database flushed before every case;
 //  2. two Node processes (redis-hammer-worker.mjs, one node-redis, one ioredis) racing on
@@ -12,25 +12,21 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import path from "node:path";
-import { installTarball } from "./tarball.mjs";
+import { fileURLToPath } from "node:url";
+import { installedPackage } from "./tarball.mjs";
 import { createClient } from "redis";
 import { Redis } from "ioredis";
 import { startRedis } from "./redis-server.mjs";
 import { runConformance, cases } from "./conformance.mjs";
-import { OtpManager, OtpError } from "../../pkg/node.js";
-import { redisStorage } from "../../pkg/redis.js";
 
 const WORKER = fileURLToPath(new URL("./redis-hammer-worker.mjs", import.meta.url));
 const SECRET = "redis hammer test secret 0123456789";
-// The conformance suite runs on the package as users get it: packed, installed into an
-// empty project, imported the way `import "edge-otp"` resolves in Node.
-const tarball = await installTarball();
-process.on("exit", () => tarball.cleanup());
-const installed = path.join(tarball.project, "node_modules/edge-otp");
-const load = () => import(pathToFileURL(path.join(installed, "dist/node.mjs")).href);
-const { redisStorage: installedRedisStorage } = await import(pathToFileURL(path.join(installed, "redis.js")).href);
+// Everything runs on the package as users get it: packed, installed into an empty
+// project, imported by name ("edge-otp", "edge-otp/redis") as Node resolves it.
+const installed = await installedPackage();
+const load = () => installed.load("edge-otp");
+const { OtpManager, OtpError } = await load();
+const { redisStorage } = await installed.load("edge-otp/redis");
 
 let redis;
 before(async () => {
@@ -75,7 +71,7 @@ for (const kind of CLIENTS) {
       test,
       async () => {
         await kind.flush(client);
-        return installedRedisStorage(client);
+        return redisStorage(client);
       },
       { load },
     );
@@ -90,7 +86,7 @@ test("conformance: the suite has its cases", () => {
 
 /** Forks a hammer worker; resolves once it is connected. */
 async function spawnWorker(kind) {
-  const child = fork(WORKER, [redis.url, SECRET, kind], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(WORKER, [redis.url, SECRET, kind, installed.url("edge-otp"), installed.url("edge-otp/redis")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const inbox = [];
   const waiters = [];
   child.on("message", (m) => {
