@@ -50,12 +50,10 @@ const plugin = (externalError) => ({
       // dist/wasm-totp-inline.js, beside the bundles).
       build.onResolve({ filter: /(^|\/)wasm(-totp)?-inline\.js$/ }, (args) => ({ path: `./${path.basename(args.path)}`, external: true }));
     }
-    for (const glue of glues) {
-      const name = path.basename(glue.file).replace(/\./g, "\\.");
-      build.onLoad({ filter: new RegExp(`[\\\\/]${name}$`) }, (args) =>
-        args.path === glue.file ? { contents: glue.contents, loader: "js", resolveDir: path.dirname(glue.file) } : undefined,
-      );
-    }
+    build.onLoad({ filter: /[\\/]edge_otp(_totp)?\.js$/ }, (args) => {
+      const glue = glues.find((g) => g.file === args.path);
+      return glue && { contents: glue.contents, loader: "js", resolveDir: path.dirname(glue.file) };
+    });
   },
 });
 

@@ -28,8 +28,10 @@ const wrongOf = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
  * @param {object} o
  * @param {Array<{ create, check, verify, getLatestOtp }>} o.managers built with STORM_OPTIONS
  * @param {Set<unknown>} o.driverErrors every rejection the driver produced
- * @param {(log: (fault: object) => void) => Promise<void>} o.faults injects the faults
- * @param {number} o.expectFaults how many faults `faults` logs
+ * @param {(log: (fault: object) => void, outage: (fault: string, run: () => Promise<void>) => Promise<void>) => Promise<void>} o.faults
+ *   injects the faults: `log` records one, `outage` runs a stop-and-restart and records it
+ *   with how long the server was down
+ * @param {number} o.expectFaults how many faults `faults` records
  */
 export async function faultStorm({ managers, driverErrors, faults, expectFaults, users: nUsers = 240, lanesPerManager = 6, stormMs = 4000 }) {
   const users = [];
@@ -78,7 +80,13 @@ export async function faultStorm({ managers, driverErrors, faults, expectFaults,
   }
 
   const log = [];
-  const faultRun = faults((f) => log.push({ at: Math.round(performance.now() - start), ...f }));
+  const record = (f) => log.push({ at: Math.round(performance.now() - start), ...f });
+  const outage = async (fault, run) => {
+    const t = performance.now();
+    await run();
+    log.push({ at: Math.round(t - start), fault, downMs: Math.round(performance.now() - t) });
+  };
+  const faultRun = faults(record, outage);
   const lanes = [];
   for (let m = 0; m < managers.length; m++) for (let l = 0; l < lanesPerManager; l++) lanes.push(lane(m));
   await faultRun;

@@ -70,19 +70,15 @@ test("storm under pg_terminate_backend and a server crash + restart: every opera
     managers,
     driverErrors,
     expectFaults: 4,
-    faults: async (log) => {
+    faults: async (log, outage) => {
       await sleep(500);
       log({ fault: "pg_terminate_backend", backends: await terminateAll() });
       await sleep(600);
-      let r = performance.now();
-      await server.restart({ immediate: true, downMs: 400 });
-      log({ fault: "crash (SIGQUIT) + restart", downMs: Math.round(performance.now() - r) });
+      await outage("crash (SIGQUIT) + restart", () => server.restart({ immediate: true, downMs: 400 }));
       await sleep(800);
       log({ fault: "pg_terminate_backend", backends: await terminateAll() });
       await sleep(500);
-      r = performance.now();
-      await server.restart({ immediate: false, downMs: 200 });
-      log({ fault: "fast shutdown (SIGINT) + restart", downMs: Math.round(performance.now() - r) });
+      await outage("fast shutdown (SIGINT) + restart", () => server.restart({ immediate: false, downMs: 200 }));
     },
   });
   report({ storm: "faults", store: `postgres, ${MANAGERS} pg.Pools max ${POOL_OPTIONS.max}`, ...figures });

@@ -61,6 +61,12 @@ export function promiseCasMap() {
   };
 }
 
+/** Adds `delete(key)` (Promise-returning) to a store that keeps its values in `store.map`. */
+export function withDelete(store) {
+  store.delete = async (key) => store.map.delete(key);
+  return store;
+}
+
 /** The package's memoryStorage(), from `api` (a loaded entry) or from pkg/node.js. */
 export async function memory(api) {
   const mod = api ?? (await import("../../pkg/node.js"));

@@ -8,13 +8,9 @@ import assert from "node:assert/strict";
 import { cases } from "./totp-suite.mjs";
 import { loadTotpInstances, rightStorm, wrongStorm } from "./totp-concurrency.mjs";
 import { yieldingStorage } from "./reliability-lib.mjs";
+import { withDelete } from "./stores.mjs";
 import * as api from "../../pkg/totp-node.js";
 import { OtpError as RootOtpError } from "../../pkg/error.js";
-
-function withDelete(store) {
-  store.delete = async (key) => store.map.delete(key);
-  return store;
-}
 
 const STORES = {
   "memoryStorage (sync, compare-and-swap)": () => api.memoryStorage(),
