@@ -19,26 +19,59 @@ function method(store, name) {
   return f !== undefined && f === Object.prototype[name] && !Object.hasOwn(store, name) ? undefined : f;
 }
 
-// Per-key turns: `locks` maps a storage key to null (an operation is waiting on the store
-// for it, nobody else waits) or to the queue of waiting operations' wake-up functions. An
-// operation that never waits (a synchronous store) cannot interleave with another, so it
-// takes its turn without an entry; one that waits adds the entry before its first await.
-function wait(locks, key) {
-  const queue = locks.get(key);
+// Per-key turns. `locks` maps a storage key to its turn: `{ holder, since, waiters }`, the
+// token of the operation whose turn it is, when that operation last showed progress (took
+// the turn or started a storage call), and the queue of waiting operations. An operation
+// that never waits (a synchronous store) cannot interleave with another, so it takes its
+// turn without an entry; one that waits adds the entry before its first await.
+//
+// Managers with equal options share their turns, and so, on a stateless Worker, do
+// concurrent requests of one isolate. workerd cancels a request that waits on nothing of
+// its own ("would never generate a response") and drops the continuations of a request
+// that is cancelled or disconnected. So a waiting operation keeps a timer of its own (a
+// pending event of its request) and does not rely on the holder alone: a live holder's
+// every storage call settles or times out within `timeoutMs`, so a holder that has shown
+// no progress for longer than that is gone, and the waiter takes the turn over. With
+// `timeoutMs: null` nothing is timed, waiting included.
+const clock = () => performance.now();
+
+function wait(locks, key, ms) {
+  const turn = locks.get(key);
   return new Promise((resolve) => {
-    if (queue === null) locks.set(key, [resolve]);
-    else queue.push(resolve);
+    const waiter = { token: {}, wake: undefined };
+    let timer;
+    waiter.wake = () => {
+      clearTimeout(timer);
+      resolve(waiter.token);
+    };
+    turn.waiters.push(waiter);
+    if (ms === null) return;
+    const check = () => {
+      const idle = clock() - turn.since;
+      if (idle <= ms) {
+        timer = setTimeout(check, ms - idle + 1);
+        return;
+      }
+      // The holder is gone: this waiter leaves the queue and takes the turn.
+      turn.waiters.splice(turn.waiters.indexOf(waiter), 1);
+      turn.holder = waiter.token;
+      turn.since = clock();
+      resolve(waiter.token);
+    };
+    timer = setTimeout(check, ms + 1);
   });
 }
-function handOn(locks, key) {
-  const queue = locks.get(key);
-  if (queue === null || queue === undefined) {
+function handOn(locks, key, token) {
+  const turn = locks.get(key);
+  if (turn === undefined || turn.holder !== token) return; // taken over meanwhile
+  const next = turn.waiters.shift();
+  if (next === undefined) {
     locks.delete(key);
     return;
   }
-  const next = queue.shift();
-  if (queue.length === 0) locks.set(key, null);
-  next();
+  turn.holder = next.token;
+  turn.since = clock();
+  next.wake();
 }
 
 export class StoreDriver {
@@ -85,16 +118,22 @@ export class StoreDriver {
    * store holds, not only record strings (erasure must work on a corrupt value too).
    */
   run(key, locks, decide, takeWrite, anyValue = false) {
-    if (locks.has(key)) return wait(locks, key).then(() => this.#cycle(key, locks, decide, takeWrite, anyValue, true));
-    return this.#cycle(key, locks, decide, takeWrite, anyValue, false);
+    if (locks.has(key)) {
+      return wait(locks, key, this.#timeoutMs).then((token) => this.#cycle(key, locks, decide, takeWrite, anyValue, token));
+    }
+    return this.#cycle(key, locks, decide, takeWrite, anyValue, undefined);
   }
 
-  // `held`: this operation owns the key's turn (it waited for it, or it waits on the store).
-  async #cycle(key, locks, decide, takeWrite, anyValue, held) {
+  // `token`: this operation's turn on the key, once it has one (it waited for it, or it
+  // waits on the store); each storage call it starts shows progress.
+  async #cycle(key, locks, decide, takeWrite, anyValue, token) {
     const hold = () => {
-      if (!held) {
-        locks.set(key, null);
-        held = true;
+      if (token === undefined) {
+        token = {};
+        locks.set(key, { holder: token, since: clock(), waiters: [] });
+      } else {
+        const turn = locks.get(key);
+        if (turn !== undefined && turn.holder === token) turn.since = clock();
       }
     };
     try {
@@ -137,7 +176,7 @@ export class StoreDriver {
       }
       throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
     } finally {
-      if (held) handOn(locks, key);
+      if (token !== undefined) handOn(locks, key, token);
     }
   }
 

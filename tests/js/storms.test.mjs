@@ -263,6 +263,48 @@ describe("Redis (real redis-server): the three storms in one process", { skip: s
   }
 });
 
+describe("Stateless Worker on Miniflare: concurrent requests of one isolate share per-key turns", { skip: skipWorkers }, () => {
+  // A manager kept for the isolate (as the example Worker keeps one) lets concurrent requests
+  // for one user take turns on the key. workerd cancels a request that waits on nothing of
+  // its own, and drops the continuations of a request that has answered: before the turns
+  // kept a timer in each waiting request, 19 of 20 such requests were cancelled ("would
+  // never generate a response") and the key then stayed blocked for the isolate's life.
+  const call = async (w, body) => {
+    const res = await fetch(`${w.url}/isolate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: res.status === 200 ? JSON.parse(text) : text };
+  };
+
+  test("20 concurrent wrong guesses in 20 requests, each read 50 ms: all answered, exactly maxAttempts counted", async () => {
+    const w = await stormWorker();
+    const user = freshUser("isolate-wrong");
+    const base = { user, delayMs: 50, timeoutMs: 10_000 };
+    const created = await call(w, { ...base, op: "create" });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const code = created.body.value.code;
+    const wrong = wrongCode(code);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => call(w, { ...base, op: "check", code: wrong })));
+    const tallied = tally(answers, (r) => (r.status === 200 && r.body.value ? r.body.value.reason : `${r.status} ${String(r.body.error?.code ?? r.body).slice(0, 60)}`));
+    report({ storm: "isolate-wrong", store: "workers-kv, one manager per isolate, 20 requests", answers: tallied });
+    assert.deepEqual(tallied, { invalid: 3, exhausted: 17 });
+    const after = await call(w, { ...base, op: "check", code });
+    assert.equal(after.body.value?.reason, "exhausted");
+  });
+
+  test("a request that answers while its operation holds the key's turn does not block the key", async () => {
+    const w = await stormWorker();
+    const user = freshUser("isolate-leave");
+    const base = { user, delayMs: 200, timeoutMs: 1000 };
+    assert.equal((await call(w, { ...base, op: "create" })).status, 200);
+    assert.equal((await call(w, { ...base, op: "check", code: "000000", leave: true })).status, 202);
+    const t0 = performance.now();
+    const next = await call(w, { ...base, op: "getLatestOtp" });
+    report({ storm: "isolate-leave", store: "workers-kv, one manager per isolate", ms: Math.round(performance.now() - t0), status: next.status });
+    assert.equal(next.status, 200, String(next.body));
+    assert.ok(next.body.value && typeof next.body.value.expiresAt === "number", JSON.stringify(next.body));
+  });
+});
+
 // ------------------------------------------------------------------------------------
 // 3. Workers KV (measured, not asserted)
 
