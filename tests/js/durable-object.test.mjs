@@ -13,44 +13,14 @@
 //   node --test tests/js/durable-object.test.mjs
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, copyFileSync } from "node:fs";
 import path from "node:path";
-import { buildWorker, serveBuild, packageBuilt, ROOT, PKG_DIR, TEST_SECRET } from "./miniflare.mjs";
+import { buildWorker, serveBuild, packageBuilt, ROOT, TEST_SECRET } from "./miniflare.mjs";
+import { installTarball, run } from "./tarball.mjs";
 
 if (!packageBuilt()) throw new Error("package not built: run `bash .ci/build` first");
 
 const report = (figures) => console.log(JSON.stringify(figures));
-
-function run(cmd, args, { cwd, env } = {}) {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, timeout: 120_000, env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (err) {
-        err.message += `\n--- stdout\n${stdout}\n--- stderr\n${stderr}`;
-        return reject(err);
-      }
-      resolve({ stdout, stderr });
-    });
-  });
-}
-
-const npmEnv = { npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false", npm_config_loglevel: "error" };
-
-/** Packs pkg/ and installs the tarball into a fresh project; answers the installed package's directory. */
-export async function installTarball() {
-  const dir = mkdtempSync(path.join(tmpdir(), "edge-otp-do-"));
-  const project = path.join(dir, "project");
-  mkdirSync(project);
-  const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", dir], { cwd: PKG_DIR, env: npmEnv });
-  const [info] = JSON.parse(stdout.slice(stdout.indexOf("[")));
-  writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "edge-otp-do-consumer", private: true, type: "module" }));
-  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--no-package-lock", path.join(dir, info.filename)], {
-    cwd: project,
-    env: npmEnv,
-  });
-  return { dir, installed: path.join(project, "node_modules/edge-otp"), files: info.files.map((f) => f.path) };
-}
 
 // conformance.mjs' default loader imports pkg/node.js; it is never called inside workerd.
 const stubNodeEntry = {
@@ -84,9 +54,11 @@ const wrongCode = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
 
 describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
   before(async () => {
-    const { dir, installed, files } = await installTarball();
-    work.dir = dir;
-    work.project = path.dirname(path.dirname(installed));
+    const t = await installTarball({ prefix: "edge-otp-do-" });
+    work.cleanup = t.cleanup;
+    work.project = t.project;
+    const installed = path.join(t.project, "node_modules/edge-otp");
+    const files = t.info.files.map((f) => f.path);
     assert.ok(files.includes("durable-object.js") && files.includes("durable-object.d.ts"), "durable-object entry in the tarball");
     const build = await buildWorker({
       entry: path.join(ROOT, "tests/js/fixtures/durable-object-worker.js"),
@@ -112,7 +84,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
   });
   after(async () => {
     await work.server?.dispose();
-    if (work.dir) rmSync(work.dir, { recursive: true, force: true });
+    work.cleanup?.();
   });
 
   // The object's policy is the object's: a client cannot bring another secret to the
@@ -271,7 +243,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       },
       files: ["consumer.ts"],
     }));
-    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project, timeout: 120_000 });
   });
 
   test("the alarm deletes an idle object's storage once its record is past every window", async () => {
