@@ -19,24 +19,21 @@ function method(store, name) {
   return f !== undefined && f === Object.prototype[name] && !Object.hasOwn(store, name) ? undefined : f;
 }
 
-// Per-key turns. `locks` maps a storage key to its turn: `{ holder, since, waiters }`, the
-// token of the operation whose turn it is, when that operation last showed progress (took
-// the turn or started a storage call), and the queue of waiting operations. An operation
-// that never waits (a synchronous store) cannot interleave with another, so it takes its
-// turn without an entry; one that waits adds the entry before its first await.
+// Per-key turns. `locks` maps a storage key to its turn: `{ holder, progress, waiters }`,
+// the token of the operation whose turn it is, a count of what it has done (taken the
+// turn, started a storage call) and the queue of waiting operations (null while none).
+// An operation that never waits (a synchronous store) cannot interleave with another, so
+// it takes its turn without an entry; one that waits adds the entry before its first await.
 //
 // Managers with equal options share their turns, and so, on a stateless Worker, do
 // concurrent requests of one isolate. workerd cancels a request that waits on nothing of
 // its own ("would never generate a response") and drops the continuations of a request
 // that is cancelled or disconnected. So a waiting operation keeps a timer of its own (a
 // pending event of its request) and does not rely on the holder alone: a live holder's
-// every storage call settles or times out within `timeoutMs`, so a holder that has shown
-// no progress for longer than that is gone, and the waiter takes the turn over. With
+// every storage call settles or times out within `timeoutMs`, so a turn that shows no
+// progress for longer than that has lost its holder, and the waiter takes it over. With
 // `timeoutMs: null` nothing is timed, waiting included.
-const clock = () => performance.now();
-
-function wait(locks, key, ms) {
-  const turn = locks.get(key);
+function wait(turn, ms) {
   return new Promise((resolve) => {
     const waiter = { token: {}, wake: undefined };
     let timer;
@@ -44,33 +41,35 @@ function wait(locks, key, ms) {
       clearTimeout(timer);
       resolve(waiter.token);
     };
-    turn.waiters.push(waiter);
+    (turn.waiters ??= []).push(waiter);
     if (ms === null) return;
+    let holder = turn.holder;
+    let progress = turn.progress;
     const check = () => {
-      const idle = clock() - turn.since;
-      if (idle <= ms) {
-        timer = setTimeout(check, ms - idle + 1);
+      if (turn.holder !== holder || turn.progress !== progress) {
+        holder = turn.holder;
+        progress = turn.progress;
+        timer = setTimeout(check, ms + 1);
         return;
       }
-      // The holder is gone: this waiter leaves the queue and takes the turn.
+      // Nothing happened for longer than any storage call may take: the holder is gone.
       turn.waiters.splice(turn.waiters.indexOf(waiter), 1);
       turn.holder = waiter.token;
-      turn.since = clock();
+      turn.progress++;
       resolve(waiter.token);
     };
     timer = setTimeout(check, ms + 1);
   });
 }
-function handOn(locks, key, token) {
-  const turn = locks.get(key);
-  if (turn === undefined || turn.holder !== token) return; // taken over meanwhile
-  const next = turn.waiters.shift();
+function handOn(locks, key, turn, token) {
+  if (locks.get(key) !== turn || turn.holder !== token) return; // taken over meanwhile
+  const next = turn.waiters?.shift();
   if (next === undefined) {
     locks.delete(key);
     return;
   }
   turn.holder = next.token;
-  turn.since = clock();
+  turn.progress++;
   next.wake();
 }
 
@@ -118,22 +117,23 @@ export class StoreDriver {
    * store holds, not only record strings (erasure must work on a corrupt value too).
    */
   run(key, locks, decide, takeWrite, anyValue = false) {
-    if (locks.has(key)) {
-      return wait(locks, key, this.#timeoutMs).then((token) => this.#cycle(key, locks, decide, takeWrite, anyValue, token));
+    const turn = locks.get(key);
+    if (turn !== undefined) {
+      return wait(turn, this.#timeoutMs).then((token) => this.#cycle(key, locks, decide, takeWrite, anyValue, turn, token));
     }
-    return this.#cycle(key, locks, decide, takeWrite, anyValue, undefined);
+    return this.#cycle(key, locks, decide, takeWrite, anyValue, undefined, undefined);
   }
 
-  // `token`: this operation's turn on the key, once it has one (it waited for it, or it
-  // waits on the store); each storage call it starts shows progress.
-  async #cycle(key, locks, decide, takeWrite, anyValue, token) {
+  // `turn`, `token`: the key's turn and this operation's token in it, once it has one (it
+  // waited for it, or it waits on the store); each storage call it starts is progress.
+  async #cycle(key, locks, decide, takeWrite, anyValue, turn, token) {
     const hold = () => {
       if (token === undefined) {
         token = {};
-        locks.set(key, { holder: token, since: clock(), waiters: [] });
-      } else {
-        const turn = locks.get(key);
-        if (turn !== undefined && turn.holder === token) turn.since = clock();
+        turn = { holder: token, progress: 0, waiters: null };
+        locks.set(key, turn);
+      } else if (turn.holder === token) {
+        turn.progress++;
       }
     };
     try {
@@ -176,7 +176,7 @@ export class StoreDriver {
       }
       throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
     } finally {
-      if (token !== undefined) handOn(locks, key, token);
+      if (token !== undefined) handOn(locks, key, turn, token);
     }
   }
 

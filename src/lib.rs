@@ -74,7 +74,7 @@ mod native;
 ))]
 mod wasm;
 
-pub use code::{Code, Token, ROUNDS, SALT_LEN, TOKEN_LEN};
+pub use code::{Code, SaltPool, Token, ROUNDS, SALTS_PER_DRAW, SALT_LEN, TOKEN_LEN};
 pub use engine::{
     check_scope, Answer, Engine, Issue, IssueOptions, Limited, Op, OtpView, Outcome, Status, Step,
     Subject, Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,

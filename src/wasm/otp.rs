@@ -3,9 +3,9 @@
 
 use super::answers::{to_js, Otp, VerdictJs};
 use super::{check_submitted, check_user, errors, now, options};
+use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
-use crate::SALT_LEN;
 use serde::Serialize;
 use std::string::String;
 use wasm_bindgen::prelude::*;
@@ -18,6 +18,8 @@ pub struct WasmEngine {
     scope: String,
     write: Option<String>,
     event: Option<Event<'static>>,
+    /// Fresh salts, drawn through getrandom (`crypto.getRandomValues`) a batch at a time.
+    salts: SaltPool,
 }
 
 /// Which arguments `checkArguments` checks besides the user id.
@@ -191,6 +193,7 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         scope: o.scope,
         write: None,
         event: None,
+        salts: SaltPool::new(),
     };
     /// `configure`'s answer.
     #[derive(Serialize)]
@@ -286,10 +289,8 @@ impl WasmEngine {
         self.event = None;
         let now = now(clock)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
-        let mut draw = || {
-            let mut salt = [0u8; SALT_LEN];
-            getrandom::fill(&mut salt).ok().map(|()| salt)
-        };
+        let salts = &mut self.salts;
+        let mut draw = || salts.take(|bytes| getrandom::fill(bytes).is_ok());
         let (answer, write) = self
             .core
             .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
