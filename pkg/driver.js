@@ -31,13 +31,19 @@ function method(store, name) {
 // that is cancelled or disconnected. So a waiting operation keeps a timer of its own (a
 // pending event of its request) and does not rely on the holder alone: a live holder's
 // every storage call settles or times out within `timeoutMs`, so a turn that shows no
-// progress for longer than that has lost its holder, and the waiter takes it over. With
-// `timeoutMs: null` nothing is timed, waiting included.
+// progress for longer than that (checked every timeoutMs + 1, so taken over between one
+// and two such periods after the last progress) has lost its holder, and the waiter takes
+// it over. With `timeoutMs: null` nothing is timed, waiting included.
 function wait(turn, ms) {
   return new Promise((resolve) => {
     const waiter = { token: {}, wake: undefined };
+    // Set once this waiter has its turn (woken or by takeover). In workerd a clearTimeout
+    // from another request (the holder's, which wakes this one) does not cancel the
+    // timer, so `check` may still run afterwards and must then do nothing.
+    let settled = false;
     let timer;
     waiter.wake = () => {
+      settled = true;
       clearTimeout(timer);
       resolve(waiter.token);
     };
@@ -46,6 +52,7 @@ function wait(turn, ms) {
     let holder = turn.holder;
     let progress = turn.progress;
     const check = () => {
+      if (settled) return;
       if (turn.holder !== holder || turn.progress !== progress) {
         holder = turn.holder;
         progress = turn.progress;
@@ -53,7 +60,10 @@ function wait(turn, ms) {
         return;
       }
       // Nothing happened for longer than any storage call may take: the holder is gone.
-      turn.waiters.splice(turn.waiters.indexOf(waiter), 1);
+      const i = turn.waiters.indexOf(waiter);
+      if (i < 0) return;
+      turn.waiters.splice(i, 1);
+      settled = true;
       turn.holder = waiter.token;
       turn.progress++;
       resolve(waiter.token);

@@ -19,8 +19,11 @@ use zeroize::Zeroizing;
 const MAX_KEY_PREFIX: u32 = 64;
 /// Default `timeoutMs`: how long one storage call may take before the operation fails.
 pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-/// Longest `timeoutMs` (the largest delay `setTimeout` takes).
-const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
+/// Longest `timeoutMs`: one less than the largest delay `setTimeout` takes (2^31 - 1 ms;
+/// a longer one fires at once), because a waiting operation's timer runs `timeoutMs + 1`.
+pub(super) const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
+/// `INVALID_CONFIG` reason for a `timeoutMs` out of range.
+pub(super) const TIMEOUT_PROBLEM: &str = "must be between 1 and 2147483646, or null for none";
 /// Default `scope`.
 const DEFAULT_SCOPE: &str = "default";
 /// Default `keyPrefix`.
@@ -274,12 +277,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
         Some(v) if v.is_null() => None,
         Some(v) => match whole(&v, "timeoutMs")? {
             t @ 1..=MAX_TIMEOUT_MS => Some(t),
-            _ => {
-                return Err(config(
-                    "timeoutMs",
-                    "must be between 1 and 2147483647, or null for none",
-                ))
-            }
+            _ => return Err(config("timeoutMs", TIMEOUT_PROBLEM)),
         },
     };
     let clock = match now {

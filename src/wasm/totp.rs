@@ -40,8 +40,6 @@ const DEFAULT_SCOPE: &str = "totp";
 const DEFAULT_KEY_PREFIX: &str = "otp:";
 /// Longest `keyPrefix`, in UTF-16 units.
 const MAX_KEY_PREFIX: u32 = 64;
-/// Longest `timeoutMs` (the largest delay `setTimeout` takes).
-const MAX_TIMEOUT_MS: u64 = 2_147_483_647;
 /// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
 const MAX_SEED_TEXT_UNITS: u32 = 256;
 
@@ -231,13 +229,8 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         None => Some(super::options::DEFAULT_TIMEOUT_MS),
         Some(v) if v.is_null() => None,
         Some(v) => match whole(&v, "timeoutMs")? {
-            t @ 1..=MAX_TIMEOUT_MS => Some(t),
-            _ => {
-                return Err(errors::config(
-                    "timeoutMs",
-                    "must be between 1 and 2147483647, or null for none",
-                ))
-            }
+            t @ 1..=super::options::MAX_TIMEOUT_MS => Some(t),
+            _ => return Err(errors::config("timeoutMs", super::options::TIMEOUT_PROBLEM)),
         },
     };
     let clock = match clock {

@@ -44,6 +44,29 @@ test("one instance: managers with equal options share the turns (a manager per r
   assert.equal((await make().getLatestOtp("per-request")).attempts, 3);
 });
 
+test("one instance: a live holder slower than timeoutMs in all is not taken over (each storage call is within it)", async () => {
+  // Every get and put takes 70 ms (the value is read when the call starts), so each
+  // operation holds its turn 140 ms, longer than timeoutMs (100), yet shows progress
+  // within every 100 ms: no waiter may take the turn over and run beside it.
+  const map = new Map();
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const store = {
+    get(k) {
+      const v = map.get(k) ?? null;
+      return sleep(70).then(() => v);
+    },
+    async put(k, v) {
+      await sleep(70);
+      map.set(k, v);
+    },
+  };
+  const otp = new OtpManager(store, { secret: SECRET, now: () => T0, failureLimit: null, maxAttempts: 3, timeoutMs: 100 });
+  const { code } = await otp.create("slow-holder");
+  const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => otp.check("slow-holder", wrongCode(code, i))));
+  const reasons = answers.map((a) => a.reason).sort();
+  assert.deepEqual(reasons, ["exhausted", "exhausted", "exhausted", "exhausted", "exhausted", "invalid", "invalid", "invalid"]);
+});
+
 test("one instance: different keys still run in parallel", async () => {
   // Each get takes 20 ms; 20 users at once must take about 20 ms per step, not 20 x 20.
   const map = new Map();

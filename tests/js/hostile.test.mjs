@@ -289,6 +289,9 @@ describe("options", () => {
     ["timeoutMs: 0", { ...base, timeoutMs: 0 }, "INVALID_CONFIG"],
     ["timeoutMs: a string", { ...base, timeoutMs: "10" }, "INVALID_CONFIG"],
     ["timeoutMs: null (no limit)", { ...base, timeoutMs: null }, "ok"],
+    // setTimeout fires at once above 2^31 - 1 ms, and a waiting operation's timer runs timeoutMs + 1.
+    ["timeoutMs: 2^31 - 1", { ...base, timeoutMs: 2 ** 31 - 1 }, "INVALID_CONFIG"],
+    ["timeoutMs: 2^31 - 2 (the longest)", { ...base, timeoutMs: 2 ** 31 - 2 }, "ok"],
     ["onEvent: a number", { ...base, onEvent: 1 }, "INVALID_CONFIG"],
     ["onEventError: a string", { ...base, onEventError: "console.error" }, "INVALID_CONFIG"],
     ["normalizeUser: an unknown name", { ...base, normalizeUser: "phone" }, "INVALID_CONFIG"],
