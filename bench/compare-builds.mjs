@@ -7,6 +7,7 @@
 //   OLD_PKG=/tmp/old/pkg node bench/compare-builds.mjs
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { promiseCasMap } from "../tests/js/stores.mjs";
 
 if (!process.env.OLD_PKG) throw new Error("set OLD_PKG to the pkg/ directory of the other build");
 const here = fileURLToPath(new URL("../pkg/node.js", import.meta.url));
@@ -15,17 +16,52 @@ const builds = {
   new: await import(pathToFileURL(here).href),
 };
 const OPTIONS = { secret: "bench stores secret 0123456789abcdef", issueLimit: null, failureLimit: null, resendCooldownSeconds: 0 };
-const mkStore = () => { const m = new Map(); return { get: (k) => Promise.resolve(m.get(k) ?? null), put: (k, v) => Promise.resolve(void m.set(k, v)),
-  compareAndSwap: (k, e, v) => Promise.resolve((m.get(k) ?? null) === e ? (m.set(k, v), true) : false) }; };
-async function lanes(ms, op, limit = Infinity) { let ops = 0, started = 0; const end = performance.now() + ms; const c0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: 64 }, async () => { while (performance.now() < end && started < limit) { started++; await op(); ops++; } }));
-  const c = process.cpuUsage(c0); return { cpu: (c.user + c.system) / ops, ops }; }
-const res = {}; let tag = 0;
-for (let r = 0; r < 9; r++) for (const [name, b] of (r % 2 ? Object.entries(builds).reverse() : Object.entries(builds))) {
-  const otp = new b.OtpManager(mkStore(), OPTIONS); const t = tag++; let i = 0; const codes = [];
-  const c = await lanes(400, async () => { const k = i++; codes[k] = (await otp.create(`u${t}-${k}`)).code; });
-  let j = 0; const v = await lanes(400, async () => { const k = j++; if (!(await otp.verify(`u${t}-${k}`, codes[k]))) throw new Error("verify"); }, i);
-  if (r < 2) continue; (res[name] ??= { create: [], verify: [] }); res[name].create.push(c.cpu); res[name].verify.push(v.cpu);
+const ROUNDS = 9;
+const DISCARDED = 2;
+const ROUND_MS = 400;
+const LANES = 64;
+
+/** Runs `op()` on LANES lanes for `ms` (at most `limit` calls); answers CPU µs per call. */
+async function cpuPerOp(ms, op, limit = Infinity) {
+  let started = 0;
+  let done = 0;
+  const end = performance.now() + ms;
+  const c0 = process.cpuUsage();
+  await Promise.all(Array.from({ length: LANES }, async () => {
+    while (performance.now() < end && started < limit) {
+      started++;
+      await op();
+      done++;
+    }
+  }));
+  const c = process.cpuUsage(c0);
+  return { cpu: (c.user + c.system) / done, done };
 }
-const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-for (const [n, x] of Object.entries(res)) console.log(`${n}: create ${med(x.create).toFixed(2)} µs/op (${Math.min(...x.create).toFixed(2)}–${Math.max(...x.create).toFixed(2)}), verify ${med(x.verify).toFixed(2)} µs/op (${Math.min(...x.verify).toFixed(2)}–${Math.max(...x.verify).toFixed(2)})`);
+
+const results = Object.fromEntries(Object.keys(builds).map((name) => [name, { create: [], verify: [] }]));
+let tag = 0;
+for (let r = 0; r < ROUNDS; r++) {
+  const order = r % 2 ? Object.entries(builds).reverse() : Object.entries(builds);
+  for (const [name, build] of order) {
+    const otp = new build.OtpManager(promiseCasMap(), OPTIONS);
+    const t = tag++;
+    const codes = [];
+    let created = 0;
+    const create = await cpuPerOp(ROUND_MS, async () => {
+      const k = created++;
+      codes[k] = (await otp.create(`u${t}-${k}`)).code;
+    });
+    let next = 0;
+    const verify = await cpuPerOp(ROUND_MS, async () => {
+      const k = next++;
+      if (!(await otp.verify(`u${t}-${k}`, codes[k]))) throw new Error("verify failed");
+    }, create.done);
+    if (r < DISCARDED) continue;
+    results[name].create.push(create.cpu);
+    results[name].verify.push(verify.cpu);
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const figure = (xs) => `${median(xs).toFixed(2)} µs/op (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+for (const [name, r] of Object.entries(results)) console.log(`${name}: create ${figure(r.create)}, verify ${figure(r.verify)}`);

@@ -366,6 +366,9 @@ pub(crate) fn same_code(a: u64, b: u64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::policy::Config;
+
     #[test]
     fn salt_pool_draws_once_per_batch_and_wipes_what_it_hands_out() {
         let mut pool = SaltPool::new();
@@ -407,9 +410,6 @@ mod tests {
             })
             .is_some());
     }
-
-    use super::*;
-    use crate::policy::Config;
 
     #[test]
     fn tokens_are_22_base64url_characters_that_differ_per_issuance() {
