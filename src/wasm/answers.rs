@@ -2,6 +2,7 @@
 //! serde-wasm-bindgen; and their TypeScript declarations (one custom section, written
 //! next to the types it describes).
 
+use super::serialize::Answers;
 use crate::engine::{OtpView, Verdict};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -75,9 +76,8 @@ impl From<Verdict> for VerdictJs {
 
 /// Serialises an answer; `None` becomes `null` (not `undefined`).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true))
-        .map_err(JsValue::from)
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    value.serialize(Answers(&serializer)).map_err(JsValue::from)
 }
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -14,8 +14,9 @@
 //!   [`limits`] says (a 1 MiB input never reaches linear memory): such a stored value is
 //!   corrupt (`corruptRecord`), such a code arrives as `undefined`, a wrong guess;
 //! - the record to write: a string, taken with `takeWrite()` right after the call;
-//! - answers: serde-wasm-bindgen objects from Rust types ([`answers`]), except `verify`,
-//!   `resetAttempts` and `invalidate`, whose answer is a boolean;
+//! - answers: objects from Rust types with serde ([`answers`]), serialised by
+//!   serde-wasm-bindgen with structs built as plain objects by [`serialize`], except
+//!   `verify`, `resetAttempts` and `invalidate`, whose answer is a boolean;
 //! - errors: the package's `OtpError` class, built here with its code and fields
 //!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is;
 //! - the clock: the app's `now` function when given, else web-time;
@@ -31,6 +32,7 @@ mod answers;
 mod errors;
 #[cfg_attr(not(feature = "binding"), allow(dead_code))]
 mod options;
+mod serialize;
 // The one-time-code binding (`Engine`, `configure`): the `edge-otp` module.
 #[cfg(feature = "binding")]
 mod otp;
@@ -83,14 +85,28 @@ pub fn corrupt_record() -> JsValue {
     errors::from_core(&Error::CorruptRecord(DecodeError::Syntax))
 }
 
-/// What the driver copies into wasm, at most (longer values are not copied: a stored
-/// value is then corrupt, a submitted code a wrong guess).
+/// What a driver copies into wasm, at most (longer values are not copied: a stored value
+/// is then corrupt, a submitted code a wrong guess): `{ maxTries, maxRecordUnits,
+/// maxCodeUnits }`. JS numbers (u32: serde's u64 path would bring in number formatting
+/// for its out-of-range error).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Limits {
-    max_tries: usize,
-    max_record_units: usize,
+pub(crate) struct Limits {
+    max_tries: u32,
+    max_record_units: u32,
     max_code_units: u32,
+}
+
+impl Limits {
+    /// The limits of a module whose longest stored record is `max_record_units` long.
+    pub(crate) fn new(max_record_units: usize) -> Limits {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Limits {
+            max_tries: small(crate::MAX_TRIES),
+            max_record_units: small(max_record_units),
+            max_code_units: MAX_SUBMITTED_UNITS,
+        }
+    }
 }
 
 /// The driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }` (compare-and-swap
@@ -98,11 +114,7 @@ struct Limits {
 /// in UTF-16 units).
 #[wasm_bindgen]
 pub fn limits() -> Result<JsValue, JsValue> {
-    to_js(&Limits {
-        max_tries: crate::MAX_TRIES,
-        max_record_units: ENCODED_MAX,
-        max_code_units: MAX_SUBMITTED_UNITS,
-    })
+    to_js(&Limits::new(ENCODED_MAX))
 }
 /// Checks a user id: a string of 1 to 256 bytes of UTF-8 without lone surrogates, or
 /// `INVALID_ARGUMENT` (nothing is copied for a string over the limit).

@@ -11,7 +11,7 @@
 
 use super::answers::to_js;
 use super::options::{is_record, limit, own_values, secret, short_string, whole};
-use super::{check_user, errors, now, MAX_SUBMITTED_UNITS};
+use super::{check_user, errors, now};
 use crate::engine::Subject;
 use crate::error::Error;
 use crate::policy::Limit;
@@ -297,23 +297,10 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     })
 }
 
-/// What the TOTP driver copies into wasm, at most.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Limits {
-    max_tries: usize,
-    max_record_units: usize,
-    max_code_units: u32,
-}
-
 /// The TOTP driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }`.
 #[wasm_bindgen(js_name = totpLimits)]
 pub fn totp_limits() -> Result<JsValue, JsValue> {
-    to_js(&Limits {
-        max_tries: crate::MAX_TRIES,
-        max_record_units: MAX_RECORD_BYTES,
-        max_code_units: MAX_SUBMITTED_UNITS,
-    })
+    to_js(&super::Limits::new(MAX_RECORD_BYTES))
 }
 
 /// The answer of `enroll`.

@@ -1,0 +1,193 @@
+//! The serde [`Serializer`](ser::Serializer) every answer goes through: serde-wasm-bindgen's,
+//! except that structs become plain JS objects here, with their field names' JS strings
+//! kept in a short list.
+//!
+//! serde-wasm-bindgen's own struct serialiser keeps those strings in a `HashMap` keyed by
+//! the name's address (`static_str_to_js`), and that map's code (hashbrown) was 1.9 KB of
+//! the 42 KB gzip Worker bundle, more than any feature of the engine. The package has a
+//! few dozen field names, so a list scanned by address does the same job. Every value
+//! (numbers, strings, booleans, `null`, the JS values passed through
+//! `serde_wasm_bindgen::preserve`, sequences) is still serialised by serde-wasm-bindgen.
+
+use core::cell::RefCell;
+use js_sys::JsString;
+use serde::ser::{self, Serialize};
+use serde_wasm_bindgen::{Error, Serializer};
+use std::vec::Vec;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// Any JS object, for `object[key] = value` (no `Reflect.set` call, no exception
+    /// handling: the objects are fresh plain objects).
+    type Target;
+
+    #[wasm_bindgen(method, indexing_setter)]
+    fn set(this: &Target, key: &JsString, value: JsValue);
+}
+
+std::thread_local! {
+    /// The JS string of each field name serialised so far, by the name's address and
+    /// length (field names are `&'static str`s).
+    static NAMES: RefCell<Vec<(usize, usize, JsString)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The JS string for a field name, created once.
+fn name(key: &'static str) -> JsString {
+    let id = (key.as_ptr() as usize, key.len());
+    let cached = NAMES.try_with(|names| {
+        let mut names = names.try_borrow_mut().ok()?;
+        if let Some((_, _, s)) = names.iter().find(|(a, l, _)| (*a, *l) == id) {
+            return Some(s.clone());
+        }
+        let s = JsString::from(key);
+        names.push((id.0, id.1, s.clone()));
+        Some(s)
+    });
+    // Not reachable on wasm32 (one thread, no re-entry), but never a panic.
+    cached.ok().flatten().unwrap_or_else(|| JsString::from(key))
+}
+
+/// serde-wasm-bindgen's serializer, with structs built by [`Object`].
+#[derive(Clone, Copy)]
+pub(crate) struct Answers<'s>(pub &'s Serializer);
+
+type Inner<'s> = &'s Serializer;
+type Out = Result<JsValue, Error>;
+
+/// Methods handed to serde-wasm-bindgen as they are.
+macro_rules! forward {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $method(self, $($arg: $ty),*) -> Out {
+            ser::Serializer::$method(self.0, $($arg),*)
+        })*
+    };
+}
+
+impl<'s> ser::Serializer for Answers<'s> {
+    type Ok = JsValue;
+    type Error = Error;
+    type SerializeSeq = <Inner<'s> as ser::Serializer>::SerializeSeq;
+    type SerializeTuple = <Inner<'s> as ser::Serializer>::SerializeTuple;
+    type SerializeTupleStruct = <Inner<'s> as ser::Serializer>::SerializeTupleStruct;
+    type SerializeTupleVariant = <Inner<'s> as ser::Serializer>::SerializeTupleVariant;
+    type SerializeMap = <Inner<'s> as ser::Serializer>::SerializeMap;
+    type SerializeStruct = Object<'s>;
+    type SerializeStructVariant = <Inner<'s> as ser::Serializer>::SerializeStructVariant;
+
+    forward! {
+        serialize_bool(v: bool);
+        serialize_i8(v: i8);
+        serialize_i16(v: i16);
+        serialize_i32(v: i32);
+        serialize_i64(v: i64);
+        serialize_u8(v: u8);
+        serialize_u16(v: u16);
+        serialize_u32(v: u32);
+        serialize_u64(v: u64);
+        serialize_f32(v: f32);
+        serialize_f64(v: f64);
+        serialize_char(v: char);
+        serialize_str(v: &str);
+        serialize_bytes(v: &[u8]);
+        serialize_none();
+        serialize_unit();
+        serialize_unit_struct(name: &'static str);
+    }
+
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Out {
+        Ok(name(variant).into())
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Out {
+        value.serialize(self)
+    }
+
+    // `serde_wasm_bindgen::preserve` is a newtype struct that serde-wasm-bindgen knows.
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, name: &'static str, value: &T) -> Out {
+        self.0.serialize_newtype_struct(name, value)
+    }
+
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Out {
+        self.0
+            .serialize_newtype_variant(name, index, variant, value)
+    }
+
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        self.0.serialize_seq(len)
+    }
+
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
+        self.0.serialize_tuple(len)
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        self.0.serialize_tuple_struct(name, len)
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        self.0.serialize_tuple_variant(name, index, variant, len)
+    }
+
+    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        self.0.serialize_map(len)
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Object<'s>, Error> {
+        Ok(Object {
+            serializer: self,
+            target: js_sys::Object::new().unchecked_into(),
+        })
+    }
+
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        self.0.serialize_struct_variant(name, index, variant, len)
+    }
+}
+
+/// A struct being serialised: a plain JS object, one property per serialised field.
+pub(crate) struct Object<'s> {
+    serializer: Answers<'s>,
+    target: Target,
+}
+
+impl ser::SerializeStruct for Object<'_> {
+    type Ok = JsValue;
+    type Error = Error;
+
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        let value = value.serialize(self.serializer)?;
+        self.target.set(&name(key), value);
+        Ok(())
+    }
+
+    fn end(self) -> Out {
+        Ok(self.target.into())
+    }
+}
