@@ -10,14 +10,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2];
-const CATCHING = /function\(\) \{ return handleError\(function \(([^)]*)\) \{/g;
+const CATCHING = /function\(\) \{ return handleError\(function \(([^)]+)\) \{/g;
 let n = 0;
 const out = readFileSync(file, "utf8").replace(CATCHING, (_, params) => {
   n++;
   return `function(${params}) { return handleError(function (${params}) {`;
 });
 // A new wasm-bindgen may write them otherwise: then this step must be looked at again.
-if (n === 0 || out.includes("function() { return handleError")) {
+if (n === 0 || /function\(\) \{ return handleError\(function \([^)]/.test(out)) {
   throw new Error(`${file}: no catching import of wasm-bindgen's usual form (found ${n})`);
 }
 writeFileSync(file, out);

@@ -1,6 +1,6 @@
 // Gives a .wasm's imports from its wasm-bindgen glue short names, in the .wasm and in the
 // glue, so that neither carries the long hashed ones (`__wbg_get_unchecked_e6325ad374eff861`,
-// 36 of them in edge-otp: about 1 KB of the gzip Worker bundle, mostly incompressible hex).
+// 35 of them in edge-otp: about 1 KB of the gzip Worker bundle, mostly incompressible hex).
 // Exports keep their names (`memory`, `configure`, ...), so the glue's `wasm.x` calls and
 // anything reading the instance's exports are unchanged.
 //

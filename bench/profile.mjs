@@ -8,7 +8,8 @@
 //
 // The shipped .wasm has no function names, so this script first makes a named copy of the
 // package in a temporary directory: wasm-bindgen on the cargo output (the same build as
-// .ci/build, without wasm-opt's stripping; wasm-opt's inlining would also merge the
+// .ci/build, without wasm-opt's stripping and without .ci/build's two glue rewrites,
+// import arity and short import names; wasm-opt's inlining would also merge the
 // functions this report separates). The sampling profiler slows everything a little; read
 // the shares, not the absolute figures.
 
@@ -26,17 +27,13 @@ if (!OPS.includes(OP)) {
   console.error(`PROFILE_OP must be one of ${OPS.join(", ")}`);
   process.exit(2);
 }
+// The one-time-code module's cargo output (.ci/build builds the TOTP module into
+// release-totp/).
 const CARGO_WASM = join(ROOT, "target/wasm32-unknown-unknown/release/edge_otp.wasm");
-if (!existsSync(join(ROOT, "pkg/slim.js"))) {
+if (!existsSync(CARGO_WASM) || !existsSync(join(ROOT, "pkg/slim.js"))) {
   console.error("build first: bash .ci/build");
   process.exit(2);
 }
-// .ci/build's last cargo build is the TOTP module's: build the one-time-code module again
-// (the same command as .ci/build's first).
-const cargo = spawnSync("cargo", ["build", "--quiet", "--release", "--lib", "--target", "wasm32-unknown-unknown"], {
-  cwd: ROOT, stdio: "inherit",
-});
-if (cargo.status !== 0) process.exit(2);
 
 // A named copy of the package.
 const dir = mkdtempSync(join(tmpdir(), "edge-otp-profile-"));

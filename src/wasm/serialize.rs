@@ -8,6 +8,11 @@
 //! few dozen field names, so a list scanned by address does the same job. Every value
 //! (numbers, strings, booleans, `null`, the JS values passed through
 //! `serde_wasm_bindgen::preserve`, sequences) is still serialised by serde-wasm-bindgen.
+//!
+//! Sequences, maps and newtypes are handed to serde-wasm-bindgen whole, so a struct inside
+//! one of them (a `Vec` of structs, say) would be serialised by serde-wasm-bindgen's own
+//! struct serialiser, and its hash map would come back (the answers have none such; the
+//! size budget in `bench/budgets.mjs` would show it).
 
 use core::cell::RefCell;
 use js_sys::JsString;

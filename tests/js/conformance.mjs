@@ -263,8 +263,8 @@ export const cases = [
       assert.deepEqual(issued, { type: "issued", scope: "audit", user: u, at: clock.t, expiresAt: a.expiresAt });
       assert.deepEqual(invalid, { type: "invalid", scope: "audit", user: u, at: clock.t, attemptsLeft: 2 });
       assert.equal(limited.retryAfterMs, 30_000);
-      // Strings only in type, scope and user, every other field a number: no field holds
-      // the code or the token. (Not a substring test on the JSON: a 4-digit code can occur
+      // Strings only in type, scope and user, numbers only in the time and count fields: no
+      // field holds the code or the token. (Not a substring test on the JSON: a 4-digit code can occur
       // in a timestamp.)
       for (const e of events) {
         const text = JSON.stringify(e);
@@ -272,6 +272,7 @@ export const cases = [
           if (typeof value === "string") {
             assert.ok(["type", "scope", "user"].includes(key) && value !== a.code, `event leaks: ${text}`);
           } else {
+            assert.ok(["at", "attemptsLeft", "retryAfterMs", "expiresAt"].includes(key), `event field ${key}: ${text}`);
             assert.equal(typeof value, "number", `event field ${key}: ${text}`);
           }
         }
