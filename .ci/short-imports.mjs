@@ -100,7 +100,7 @@ for (let i = 0; i < count; i++) {
     if (defs !== 1 || uses !== 1) fail(`${field}: ${defs} definitions and ${uses} uses in ${gluePath} (want 1 and 1)`);
     glue = glue.replace(definition, `$1${next}`);
   }
-  entries.push(Buffer.concat([nameBytes(module), nameBytes(field === next ? field : next), desc]));
+  entries.push(Buffer.concat([nameBytes(module), nameBytes(next), desc]));
 }
 if (p !== section.end) fail("import section not read to its end");
 if (renamed === 0) fail(`no imports from ${glueModule}`);

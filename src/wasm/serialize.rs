@@ -60,13 +60,16 @@ pub(crate) struct Answers<'s>(pub &'s Serializer);
 type Inner<'s> = &'s Serializer;
 type Out = Result<JsValue, Error>;
 
-/// Methods handed to serde-wasm-bindgen as they are.
+/// Methods handed to serde-wasm-bindgen as they are (answering a value, or what it
+/// answers after `->`).
 macro_rules! forward {
-    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(fn $method(self, $($arg: $ty),*) -> Out {
+    ($($method:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;)*) => {
+        $(fn $method(self, $($arg: $ty),*) -> forward!(@ret $($ret)?) {
             ser::Serializer::$method(self.0, $($arg),*)
         })*
     };
+    (@ret) => { Out };
+    (@ret $ret:ty) => { Result<$ret, Error> };
 }
 
 impl<'s> ser::Serializer for Answers<'s> {
@@ -98,6 +101,14 @@ impl<'s> ser::Serializer for Answers<'s> {
         serialize_none();
         serialize_unit();
         serialize_unit_struct(name: &'static str);
+        serialize_seq(len: Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(len: usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(name: &'static str, len: usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize)
+            -> Self::SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> Self::SerializeMap;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize)
+            -> Self::SerializeStructVariant;
     }
 
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Out {
@@ -124,51 +135,11 @@ impl<'s> ser::Serializer for Answers<'s> {
             .serialize_newtype_variant(name, index, variant, value)
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        self.0.serialize_seq(len)
-    }
-
-    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple, Error> {
-        self.0.serialize_tuple(len)
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        name: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        self.0.serialize_tuple_struct(name, len)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        self.0.serialize_tuple_variant(name, index, variant, len)
-    }
-
-    fn serialize_map(self, len: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        self.0.serialize_map(len)
-    }
-
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Object<'s>, Error> {
         Ok(Object {
             serializer: self,
             target: js_sys::Object::new().unchecked_into(),
         })
-    }
-
-    fn serialize_struct_variant(
-        self,
-        name: &'static str,
-        index: u32,
-        variant: &'static str,
-        len: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        self.0.serialize_struct_variant(name, index, variant, len)
     }
 }
 

@@ -264,8 +264,8 @@ export const cases = [
       assert.deepEqual(invalid, { type: "invalid", scope: "audit", user: u, at: clock.t, attemptsLeft: 2 });
       assert.equal(limited.retryAfterMs, 30_000);
       // Strings only in type, scope and user, numbers only in the time and count fields: no
-      // field holds the code or the token. (Not a substring test on the JSON: a 4-digit code can occur
-      // in a timestamp.)
+      // field holds the code or the token. (Not a substring test on the JSON: a 4-digit
+      // code can occur in a timestamp.)
       for (const e of events) {
         const text = JSON.stringify(e);
         for (const [key, value] of Object.entries(e)) {
