@@ -12,9 +12,15 @@
 //   steps     the same by hand (pkg/slim.js + readFileSync + new WebAssembly.Module +
 //             initSync) to split wasm compile from instantiate
 //   baseline  an empty script: Node's own start-up, to subtract
+//   node-crypto, webcrypto
+//             the peers: bench/run.mjs's hand-rolled node:crypto and WebCrypto references
+//             (bench/contenders.mjs), import → first create, timed the same way. They pay
+//             Node's first-use costs too (loading node:crypto or WebCrypto), so edge-otp's
+//             figure less theirs is what the wasm module and its glue add.
 // The child prints performance.now() marks (ms since its time origin = process start);
 // the parent measures the wall time from spawn to exit. Medians of COLDSTART_RUNS (10).
-// Goal: <= 10 ms for the in-process figure.
+// The boundary issue's budget for the in-process figure (first line → first create):
+// 12 ms, goal 8 ms.
 
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -22,10 +28,11 @@ import { loadavg, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 10);
-const GOAL_MS = 10;
+const BUDGET_MS = 12;
+const GOAL_MS = 8;
 const CHILD = fileURLToPath(new URL("./fixtures/coldstart-node.mjs", import.meta.url));
 const JSON_OUT = process.argv.includes("--json");
-const MODES = ["baseline", "package", "steps"];
+const MODES = ["baseline", "package", "steps", "node-crypto", "webcrypto"];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,8 +68,13 @@ const spread = (mode, fn) => {
   return `${f(xs[0])}–${f(xs[xs.length - 1])}`;
 };
 const P = "package", S = "steps", B = "baseline";
+const PEERS = [
+  ["node-crypto", "js node:crypto reference (`import` bench/contenders.mjs, `node:crypto` HMAC)"],
+  ["webcrypto", "js WebCrypto reference (the same with `crypto.subtle`, key imported at set-up)"],
+];
 const result = {
   runs: RUNS,
+  budgetMs: BUDGET_MS,
   goalMs: GOAL_MS,
   loadavgStart: load0,
   loadavgEnd: load1,
@@ -89,25 +101,41 @@ const result = {
       totalMs: med(S, (s) => s.created - s.start),
       wallMs: med(S, (s) => s.wall),
     },
+    peers: Object.fromEntries(PEERS.map(([mode]) => [mode, {
+      totalMs: med(mode, (s) => s.created - s.start),
+      importMs: med(mode, (s) => s.imported - s.start),
+      setupMs: med(mode, (s) => s.manager - s.imported),
+      firstCreateMs: med(mode, (s) => s.created - s.manager),
+    }])),
   },
   samples,
 };
 const m = result.median;
-const ok = (x) => (x <= GOAL_MS ? "ok" : "over goal");
+const ok = (x) => (x <= GOAL_MS ? "within goal" : x <= BUDGET_MS ? "within budget" : "over budget");
+const bar = `≤ ${BUDGET_MS} (goal ${GOAL_MS})`;
 
 console.log(`## Cold start in Node ${process.version} — median of ${RUNS} fresh processes, ${cpus().length} CPUs, ` +
   `load average ${la(load0)} at start, ${la(load1)} at end\n`);
 console.log("| figure | median ms | min–max ms | goal |");
 console.log("|---|--:|--:|---|");
-console.log(`| **performance.now() at first create done** (process start → create, in-process) | **${f(m.firstCreateAtMs)}** | ${spread(P, (s) => s.created)} | ≤ ${GOAL_MS}: ${ok(m.firstCreateAtMs)} |`);
+console.log(`| **performance.now() at first create done** (process start → create, in-process) | **${f(m.firstCreateAtMs)}** | ${spread(P, (s) => s.created)} | |`);
 console.log(`| of which Node start-up (empty script: performance.now() at first line) | ${f(m.nodeBootMs)} | ${spread(B, (s) => s.start)} | |`);
-console.log(`| of which edge-otp: first line → create done (import + manager + create) | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | ≤ ${GOAL_MS}: ${ok(m.edgeOtpMs)} |`);
+console.log(`| of which edge-otp: first line → create done (import + manager + create) | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | ${bar}: ${ok(m.edgeOtpMs)} |`);
 console.log(`| &nbsp;&nbsp;import "edge-otp" = pkg/dist/node.mjs (JS module + read + compile + instantiate .wasm) | ${f(m.importMs)} | ${spread(P, (s) => s.imported - s.start)} | |`);
 console.log(`| &nbsp;&nbsp;(for scale: one trivial dynamic import of a data: module, empty script) | ${f(m.trivialImportMs)} | ${spread(B, (s) => s.loader - s.start)} | |`);
 console.log(`| &nbsp;&nbsp;new OtpManager(memoryStorage(), {secret}) | ${f(m.managerMs)} | ${spread(P, (s) => s.manager - s.imported)} | |`);
 console.log(`| &nbsp;&nbsp;first await create() | ${f(m.firstCreateMs)} | ${spread(P, (s) => s.created - s.manager)} | |`);
 console.log(`| wall, spawn → exit (parent side), edge-otp script | ${f(m.packageWallMs)} | ${spread(P, (s) => s.wall)} | |`);
 console.log(`| wall, spawn → exit (parent side), empty script | ${f(m.baselineWallMs)} | ${spread(B, (s) => s.wall)} | |`);
+console.log("");
+console.log("### Against the peers (same processes, interleaved): first line → first create\n");
+console.log("| contender | import | set-up | first create | total, median ms | min–max ms | edge-otp − peer | edge-otp / peer |");
+console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
+console.log(`| edge-otp (\`import "edge-otp"\`, new OtpManager) | ${f(m.importMs)} | ${f(m.managerMs)} | ${f(m.firstCreateMs)} | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | | |`);
+for (const [mode, label] of PEERS) {
+  const p = m.peers[mode];
+  console.log(`| ${label} | ${f(p.importMs)} | ${f(p.setupMs)} | ${f(p.firstCreateMs)} | ${f(p.totalMs)} | ${spread(mode, (s) => s.created - s.start)} | ${f(m.edgeOtpMs - p.totalMs)} | ${(m.edgeOtpMs / p.totalMs).toFixed(2)}× |`);
+}
 console.log("");
 console.log("### Step by step (`steps` mode: pkg/slim.js by hand)\n");
 console.log("| step | median ms | min–max ms |");

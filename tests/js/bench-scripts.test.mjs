@@ -1,0 +1,40 @@
+// The benchmark scripts that BENCHMARKS.md quotes still run on the built package and still
+// print the boundary issue's bars (tiny settings: this checks that they work, not speed).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { fileURLToPath } from "node:url";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const node = (script, env) =>
+  run(process.execPath, [script], { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 });
+
+test("bench/run.mjs prints every bar with its per-run verdicts", async () => {
+  const { stdout } = await node("bench/run.mjs", {
+    BENCH_ONLY: "edge-otp-memory,js-node-crypto,js-webcrypto,js-floor",
+    BENCH_RUNS: "2",
+    BENCH_USERS: "50",
+    BENCH_MIN_MS: "0",
+    BENCH_MAX_PASSES: "1",
+  });
+  const bars = stdout.slice(stdout.indexOf("### The boundary issue's bars"));
+  assert.ok(bars.length < stdout.length, "no bars section");
+  for (const row of ["faster than node:crypto", "faster than WebCrypto", "the no-crypto floor's time"]) {
+    const line = bars.split("\n").find((l) => l.includes(row));
+    assert.ok(line, `no row for ${row}`);
+    assert.match(line, /: (met|missed); runs [\d.]+×–[\d.]+×, met in [0-2] of 2\)/);
+  }
+  assert.match(bars, /for scale: the no-crypto floor, times faster than WebCrypto \| [\d.]+×/);
+});
+
+test("bench/coldstart.mjs times edge-otp and its peers in fresh processes", async () => {
+  const { stdout } = await node("bench/coldstart.mjs", { COLDSTART_RUNS: "1" });
+  assert.match(stdout, /first line → create done .*\| ≤ 12 \(goal 8\): (within goal|within budget|over budget) \|/);
+  for (const peer of ["js node:crypto reference", "js WebCrypto reference"]) {
+    const line = stdout.split("\n").find((l) => l.startsWith(`| ${peer}`));
+    assert.ok(line, `no row for ${peer}`);
+    assert.match(line, /\| -?[\d.]+ \| [\d.]+× \|$/);
+  }
+});
