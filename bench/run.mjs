@@ -16,9 +16,10 @@
 //   BENCH_ONLY        comma-separated contender ids to run (see --list)
 //
 // One Node process. Each run gives every contender a fresh instance and a
-// fresh set of users; contenders are interleaved round-robin with the order
-// rotated every run, so none is always first. Per contender and run, one
-// "pass" is, over every user of the pool, in this order:
+// fresh set of users; then the contenders take turns pass by pass (round-robin,
+// the order rotated every run, so none is always first) until each has enough
+// time, so that a slow stretch of the machine falls on all of them. One "pass"
+// is, over every user of the pool, in this order:
 //   create        timed    issues a code (re-issue: the user already has a record)
 //   getLatestOtp  timed    on the active code
 //   verify wrong  timed    one wrong code per user, on a fresh code (0 attempts used)
@@ -172,18 +173,27 @@ async function pass(c, users, t, name) {
   t.passes += 1;
 }
 
-// Fresh instance + users, untimed set-up, then passes until enough time.
-async function measure(id, factory, tag) {
+// Fresh instance + users, untimed set-up; `step()` then runs one pass, until `done`.
+async function prepare(id, factory, tag) {
   const c = await factory();
   const users = usersFor(tag, poolSize(id));
   if (c.prepare) await c.prepare(users);
   for (const u of users) await c.create(u); // every timed create is a re-issue
-  gc();
   const t = new Totals();
-  while (!t.done()) await pass(c, users, t, c.name);
-  const res = { name: c.name, users: users.length, passes: t.passes };
-  for (const op of OPS) res[op] = Number(t[op]) / t.calls;
-  return res;
+  return {
+    get done() {
+      return t.done();
+    },
+    async step() {
+      gc();
+      await pass(c, users, t, c.name);
+    },
+    result() {
+      const res = { name: c.name, users: users.length, passes: t.passes };
+      for (const op of OPS) res[op] = Number(t[op]) / t.calls;
+      return res;
+    },
+  };
 }
 
 async function warmup(id, factory) {
@@ -217,8 +227,15 @@ for (let r = 0; r < RUNS; r++) {
   const k = r % selected.length;
   const order = [...selected.slice(k), ...selected.slice(0, k)];
   process.stderr.write(`run ${r + 1}/${RUNS}:`);
-  for (const [id, factory] of order) {
-    const res = await measure(id, factory, `r${r}`);
+  // Every contender's instance is set up first; then they take turns pass by pass, so
+  // that a slower or faster stretch of the machine falls on all of them alike.
+  const running = [];
+  for (const [id, factory] of order) running.push([id, await prepare(id, factory, `r${r}`)]);
+  while (running.some(([, m]) => !m.done)) {
+    for (const [, m] of running) if (!m.done) await m.step();
+  }
+  for (const [id, m] of running) {
+    const res = m.result();
     samples.get(id).push(res);
     process.stderr.write(` ${id}(${res.passes}x${res.users})`);
   }
