@@ -44,6 +44,10 @@ for (const dir of dirs) {
       e.check(users[i], "0000", records[i], undefined, undefined, true);
       e.takeWrite();
     },
+    verdict: (i) => {
+      e.check(users[i], "0000", records[i], undefined, undefined, false);
+      e.takeWrite();
+    },
     latest: (i) => e.latest(users[i], records[i], undefined),
     issue: (i) => {
       e.issue(users[i], records[i], undefined, undefined, false);
@@ -52,7 +56,7 @@ for (const dir of dirs) {
   });
 }
 
-const CALLS = ["check", "latest", "issue"];
+const CALLS = ["check", "verdict", "latest", "issue"];
 const times = builds.map(() => Object.fromEntries(CALLS.map((c) => [c, []])));
 for (let round = 0; round < ROUNDS; round++) {
   for (const call of CALLS) {

@@ -17,7 +17,7 @@ pub(crate) struct Otp<'a> {
     attempts: u32,
     max_attempts: u32,
     resend_available_at: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "some_word")]
     status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
@@ -51,6 +51,7 @@ impl<'a> Otp<'a> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct VerdictJs {
     ok: bool,
+    #[serde(serialize_with = "word")]
     reason: &'static str,
     attempts_left: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +72,24 @@ impl From<Verdict> for VerdictJs {
                 _ => None,
             },
         }
+    }
+}
+
+/// Serialises a fixed word (a status, a reason, an event's type) as serde serialises an
+/// enum's unit variant, so that [`Answers`] makes its JS string once and keeps it, as it
+/// does for field names, rather than copying the word out of wasm memory every time.
+pub(crate) fn word<S: serde::Serializer>(w: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_unit_variant("", 0, w)
+}
+
+/// [`word`] for an optional word (`None` as serde serialises it).
+pub(crate) fn some_word<S: serde::Serializer>(
+    w: &Option<&'static str>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match w {
+        Some(w) => word(w, s),
+        None => s.serialize_none(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one-time-code binding: `configure` and the exported `Engine`, one method per
 //! operation (decode, one core call, encode).
 
-use super::answers::{to_js, Otp, VerdictJs};
+use super::answers::{to_js, word, Otp, VerdictJs};
 use super::{check_submitted, check_user, errors, now, options};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
@@ -41,7 +41,7 @@ pub enum Arguments {
 #[derive(Serialize, Clone, Copy)]
 #[serde(rename_all = "camelCase")]
 struct Event<'a> {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", serialize_with = "word")]
     kind: &'static str,
     scope: &'a str,
     user: &'a str,

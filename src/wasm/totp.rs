@@ -9,7 +9,7 @@
 //! `undefined` (write nothing), a record string (put), or `null` (delete the record);
 //! pkg/totp-slim.js maps `null` to pkg/driver.js's `DELETE`.
 
-use super::answers::to_js;
+use super::answers::{to_js, word};
 use super::options::{is_record, limit, own_values, secret, short_string, whole};
 use super::{check_user, errors, now};
 use crate::engine::Subject;
@@ -308,6 +308,7 @@ pub fn totp_limits() -> Result<JsValue, JsValue> {
 struct EnrolledJs<'a> {
     uri: &'a str,
     secret: &'a str,
+    #[serde(serialize_with = "word")]
     status: &'static str,
 }
 
@@ -316,6 +317,7 @@ struct EnrolledJs<'a> {
 #[serde(rename_all = "camelCase")]
 struct TotpVerdictJs {
     ok: bool,
+    #[serde(serialize_with = "word")]
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_ms: Option<f64>,
