@@ -6,6 +6,10 @@
 //! `null` is never "the default" for a number, and no string longer than its limit is
 //! copied into wasm memory (lengths are read from the JS string first). A getter that
 //! throws hands its own error back.
+//!
+//! The readers used several times are `#[inline(never)]`: the options are read once per
+//! engine, and at the crate's opt-level 2 each call site got its own copy (715 B of wasm,
+//! 72 B gzip, session 7).
 
 use super::errors::config;
 use crate::policy::{Config, Limit, Policy, MAX_ALPHABET, MAX_SECRET_BYTES};
@@ -66,6 +70,7 @@ pub(crate) struct Options {
 /// The built-in user normalisers, by the name `normalizeUser` takes.
 pub(crate) const NORMALIZERS: [&str; 1] = ["email"];
 
+#[inline(never)]
 fn function(
     v: Option<JsValue>,
     field: &'static str,
@@ -89,6 +94,7 @@ pub(super) fn is_record(v: &JsValue) -> bool {
 
 /// Own enumerable keys of `obj`, each checked against `allowed`; the values of the
 /// allowed ones that are present and not `undefined`, in `allowed`'s order.
+#[inline(never)]
 pub(super) fn own_values<const N: usize>(
     obj: &JsValue,
     allowed: &[&'static str; N],
@@ -135,6 +141,7 @@ pub(super) fn own_values<const N: usize>(
 
 /// A whole number of `0..=MAX_TIME`, or `INVALID_CONFIG` for `field`. A JS number only:
 /// `null`, strings and BigInts are refused.
+#[inline(never)]
 pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
     let n = v
         .as_f64()
@@ -146,6 +153,7 @@ pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
 }
 
 /// A string of at most `max` UTF-16 units, well-formed; copied only when short enough.
+#[inline(never)]
 pub(super) fn short_string(
     v: &JsValue,
     max: u32,
@@ -160,6 +168,7 @@ pub(super) fn short_string(
     }
 }
 
+#[inline(never)]
 pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
     let problem = "must be a string or a Uint8Array of 16 to 1024 bytes";
     let v = v.ok_or_else(|| config("secret", problem))?;
