@@ -19,24 +19,32 @@ function method(store, name) {
   return f !== undefined && f === Object.prototype[name] && !Object.hasOwn(store, name) ? undefined : f;
 }
 
-// Per-key turns. `locks` maps a storage key to its turn: `{ holder, progress, waiters }`,
-// the token of the operation whose turn it is, a count of what it has done (taken the
-// turn, started a storage call) and the queue of waiting operations (null while none).
-// An operation that never waits (a synchronous store) cannot interleave with another, so
-// it takes its turn without an entry; one that waits adds the entry before its first await.
+// Per-key turns. `turns` maps a storage key to its turn: `{ holder, progress, waiters,
+// ms }`, the token of the operation whose turn it is, a count of what it has done (taken
+// the turn, started a storage call), the queue of waiting operations (null while none)
+// and the holder's `timeoutMs`. An operation that never waits (a synchronous store)
+// cannot interleave with another, so it takes its turn without an entry; one that waits
+// adds the entry before its first await.
 //
-// Managers with equal options share their turns, and so, on a stateless Worker, do
-// concurrent requests of one isolate. workerd cancels a request that waits on nothing of
-// its own ("would never generate a response") and drops the continuations of a request
-// that is cancelled or disconnected. So a waiting operation keeps a timer of its own (a
-// pending event of its request) and does not rely on the holder alone: a live holder's
-// every storage call settles or times out within `timeoutMs`, so a turn that shows no
-// progress for longer than that (checked every timeoutMs + 1, so taken over between one
-// and two such periods after the last progress) has lost its holder, and the waiter takes
-// it over. With `timeoutMs: null` nothing is timed, waiting included.
+// One map for the whole instance of the package (engines.js makes it, with the engine
+// pool), keyed by the storage key alone: managers
+// with different options, a manager per request (on a stateless Worker, the concurrent
+// requests of one isolate) and store adapters built per request all reach one record
+// under one key, and all of them take turns on it. Two different stores that use equal
+// keys in one instance take turns needlessly, never wrongly.
+//
+// workerd cancels a request that waits on nothing of its own ("would never generate a
+// response") and drops the continuations of a request that is cancelled or disconnected.
+// So a waiting operation keeps a timer of its own (a pending event of its request) and
+// does not rely on the holder alone: a live holder's every storage call settles or times
+// out within the holder's `timeoutMs`, so a turn that shows no progress for longer than
+// that has lost its holder, and a waiter takes it over (it looks every own timeoutMs + 1,
+// so between one and two such periods after the last progress when both are equal). A
+// holder with `timeoutMs: null` is never taken over; a waiter with it keeps no timer.
+
 function wait(turn, ms) {
   return new Promise((resolve) => {
-    const waiter = { token: {}, wake: undefined };
+    const waiter = { token: {}, wake: undefined, ms };
     // Set once this waiter has its turn (woken or by takeover). In workerd a clearTimeout
     // from another request (the holder's, which wakes this one) does not cancel the
     // timer, so `check` may still run afterwards and must then do nothing.
@@ -51,35 +59,44 @@ function wait(turn, ms) {
     if (ms === null) return;
     let holder = turn.holder;
     let progress = turn.progress;
+    let quiet = 0; // ms without progress seen so far (timers fire late, never early)
     const check = () => {
       if (settled) return;
       if (turn.holder !== holder || turn.progress !== progress) {
         holder = turn.holder;
         progress = turn.progress;
+        quiet = 0;
+      } else {
+        quiet += ms + 1;
+      }
+      if (turn.ms === null || quiet <= turn.ms) {
         timer = setTimeout(check, ms + 1);
         return;
       }
-      // Nothing happened for longer than any storage call may take: the holder is gone.
+      // Nothing happened for longer than any of the holder's storage calls may take: the
+      // holder is gone.
       const i = turn.waiters.indexOf(waiter);
       if (i < 0) return;
       turn.waiters.splice(i, 1);
       settled = true;
       turn.holder = waiter.token;
       turn.progress++;
+      turn.ms = ms;
       resolve(waiter.token);
     };
     timer = setTimeout(check, ms + 1);
   });
 }
-function handOn(locks, key, turn, token) {
-  if (locks.get(key) !== turn || turn.holder !== token) return; // taken over meanwhile
+function handOn(turns, key, turn, token) {
+  if (turns.get(key) !== turn || turn.holder !== token) return; // taken over meanwhile
   const next = turn.waiters?.shift();
   if (next === undefined) {
-    locks.delete(key);
+    turns.delete(key);
     return;
   }
   turn.holder = next.token;
   turn.progress++;
+  turn.ms = next.ms;
   next.wake();
 }
 
@@ -92,12 +109,14 @@ export class StoreDriver {
   #putOptions;
   #timeoutMs;
   #wasm;
+  #turns;
 
   /**
    * `settings`: `{ putOptions, timeoutMs }` from the wasm module's configure; `wasm`:
-   * `{ fault, Fault, corruptRecord, limits }` of that module.
+   * `{ fault, Fault, corruptRecord, limits }` of that module; `turns`: the package
+   * instance's map of per-key turns (storage key → turn).
    */
-  constructor(storage, settings, wasm) {
+  constructor(storage, settings, wasm, turns) {
     const { fault, Fault } = wasm;
     if (storage === null || (typeof storage !== "object" && typeof storage !== "function")) {
       throw fault(Fault.Storage, 0);
@@ -116,6 +135,7 @@ export class StoreDriver {
     this.#putOptions = settings.putOptions ?? undefined;
     this.#timeoutMs = settings.timeoutMs;
     this.#wasm = wasm;
+    this.#turns = turns;
   }
 
   /**
@@ -123,27 +143,28 @@ export class StoreDriver {
    * call) gives the answer, `takeWrite()` what to write (a record string, DELETE, or
    * undefined for nothing), which is written (compare-and-swap when the store has it,
    * re-read and retried on conflict) before the answer is returned. Operations on the
-   * same key in `locks` run one after another. `anyValue`: hand `decide` whatever the
+   * same key run one after another (see `turns`). `anyValue`: hand `decide` whatever the
    * store holds, not only record strings (erasure must work on a corrupt value too).
    */
-  run(key, locks, decide, takeWrite, anyValue = false) {
+  run(key, decide, takeWrite, anyValue = false) {
     // No lookup while no key has a turn (the common case: a synchronous store never adds
     // one): the lookup would hash the freshly concatenated key, about 70 ns.
-    const turn = locks.size === 0 ? undefined : locks.get(key);
+    const turns = this.#turns;
+    const turn = turns.size === 0 ? undefined : turns.get(key);
     if (turn !== undefined) {
-      return wait(turn, this.#timeoutMs).then((token) => this.#cycle(key, locks, decide, takeWrite, anyValue, turn, token));
+      return wait(turn, this.#timeoutMs).then((token) => this.#cycle(key, decide, takeWrite, anyValue, turn, token));
     }
-    return this.#cycle(key, locks, decide, takeWrite, anyValue, undefined, undefined);
+    return this.#cycle(key, decide, takeWrite, anyValue, undefined, undefined);
   }
 
   // `turn`, `token`: the key's turn and this operation's token in it, once it has one (it
   // waited for it, or it waits on the store); each storage call it starts is progress.
-  async #cycle(key, locks, decide, takeWrite, anyValue, turn, token) {
+  async #cycle(key, decide, takeWrite, anyValue, turn, token) {
     const hold = () => {
       if (token === undefined) {
         token = {};
-        turn = { holder: token, progress: 0, waiters: null };
-        locks.set(key, turn);
+        turn = { holder: token, progress: 0, waiters: null, ms: this.#timeoutMs };
+        this.#turns.set(key, turn);
       } else if (turn.holder === token) {
         turn.progress++;
       }
@@ -188,7 +209,7 @@ export class StoreDriver {
       }
       throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
     } finally {
-      if (token !== undefined) handOn(locks, key, turn, token);
+      if (token !== undefined) handOn(this.#turns, key, turn, token);
     }
   }
 

@@ -42,9 +42,13 @@ export function loader(readLimits) {
   };
 }
 
-/** A pool of engines keyed by the `poolKey` of their module's configure answer. */
+/**
+ * A pool of engines keyed by the `poolKey` of their module's configure answer, and the
+ * per-key turns of every storage driver it opens (driver.js).
+ */
 export function enginePool() {
-  const pool = new Map(); // poolKey → { key, engine, refs, locks }
+  const pool = new Map(); // poolKey → { key, engine, refs }
+  const turns = new Map(); // storage key → turn
   const release = (shared) => {
     if (--shared.refs === 0) {
       pool.delete(shared.key);
@@ -61,14 +65,14 @@ export function enginePool() {
     open(owner, token, c, storage, wasm) {
       let driver;
       try {
-        driver = new StoreDriver(storage, c, wasm);
+        driver = new StoreDriver(storage, c, wasm, turns);
       } catch (e) {
         c.engine.free();
         throw e;
       }
       let shared = pool.get(c.poolKey);
       if (shared === undefined) {
-        shared = { key: c.poolKey, engine: c.engine, refs: 0, locks: new Map() };
+        shared = { key: c.poolKey, engine: c.engine, refs: 0 };
         pool.set(c.poolKey, shared);
       } else {
         c.engine.free();

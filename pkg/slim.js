@@ -119,17 +119,16 @@ export class OtpManager {
   }
 
   // Runs `call(engine, user, stored, clock)` (one synchronous wasm call) for `user`: after
-  // the operations already running or waiting on the same key in this engine, so that
-  // attempts are counted exactly on any store inside one instance. The arguments (of
+  // the operations already running or waiting on the same storage key (driver.js), so
+  // that attempts are counted exactly on any store inside one instance. The arguments (of
   // `kind`) are checked before any storage call. `forget`: the erasure flow.
   #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
-    let key, locks, engine, user;
+    let key, engine, user;
     try {
       engine = this.#engine();
       user = this.#user(rawUser);
       engine.checkArguments(user, kind, submitted, options);
       key = this.#prefix + user;
-      locks = this.#shared.locks;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -151,7 +150,7 @@ export class OtpManager {
       }
     };
     const takeWrite = forget ? () => (present ? DELETE : undefined) : () => engine.takeWrite();
-    const done = this.#driver.run(key, locks, decide, takeWrite, forget);
+    const done = this.#driver.run(key, decide, takeWrite, forget);
     if (onEvent === undefined) return done;
     return done.then(
       (answer) => {

@@ -100,22 +100,21 @@ export class TotpManager {
   }
 
   // Runs `call(engine, stored, clock)` (one synchronous wasm call) for `user`, after the
-  // operations already running or waiting on the same key in this engine. Arguments are
+  // operations already running or waiting on the same storage key. Arguments are
   // checked before any storage call, so bad input writes nothing.
   #run(user, call, check) {
-    let key, locks;
+    let key;
     try {
       const engine = this.#engine();
       engine.checkUser(user);
       check?.(engine);
       key = this.#prefix + user;
-      locks = this.#shared.locks;
     } catch (e) {
       return Promise.reject(e);
     }
     const engine = this.#shared.engine;
     const clock = this.#clock;
-    return this.#driver.run(key, locks, (stored) => {
+    return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       return call(engine, stored, clock);
     }, () => {

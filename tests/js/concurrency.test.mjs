@@ -44,6 +44,48 @@ test("one instance: managers with equal options share the turns (a manager per r
   assert.equal((await make().getLatestOtp("per-request")).attempts, 3);
 });
 
+test("one instance: managers with different options on one store take turns on its keys", async () => {
+  // The same scope through two policies (and a store adapter object built per call, as
+  // `d1Storage(env.DB)` in a request handler builds one): one record, one key, one queue.
+  const store = yieldingStorage({ cas: false, seed: SEED + 70 });
+  const adapter = () => ({ get: (k) => store.get(k), put: (k, v) => store.put(k, v) });
+  const a = new OtpManager(adapter(), { secret: SECRET, now: () => T0, failureLimit: null });
+  const b = () => new OtpManager(adapter(), { secret: SECRET, now: () => T0, failureLimit: null, maxAttempts: 10, ttlSeconds: 600 });
+  const { code } = await a.create("two-policies");
+  const rs = await settle(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b()).check("two-policies", wrongCode(code, i))));
+  const invalid = rs.filter((r) => r.ok && r.value.reason === "invalid").length;
+  assert.equal(invalid, 3); // the record's own maxAttempts
+  assert.equal((await a.getLatestOtp("two-policies")).attempts, 3);
+});
+
+test("one instance: a waiter with a shorter timeoutMs does not take over a live holder with a longer one", async () => {
+  // The holder's read takes 80 ms (within its timeoutMs of 1000); the waiters' calls take
+  // 1 ms (within their 30). A waiter looks every 31 ms and sees no progress, but only the
+  // holder's own limit says that it is gone: taken over, its stale read would be written
+  // back after the waiters' attempts (4 "invalid" answers, the record at 1 attempt).
+  const map = new Map();
+  let reads = 0;
+  const store = {
+    get(k) {
+      const v = map.get(k) ?? null;
+      const ms = reads++ === 1 ? 80 : 1; // read 0 is create's
+      return new Promise((r) => setTimeout(() => r(v), ms));
+    },
+    put(k, v) {
+      return new Promise((r) => setTimeout(() => r(map.set(k, v)), 1));
+    },
+  };
+  const options = { secret: SECRET, now: () => T0, failureLimit: null, maxAttempts: 3 };
+  const patient = new OtpManager(store, { ...options, timeoutMs: 1000 });
+  const hasty = new OtpManager(store, { ...options, timeoutMs: 30 });
+  const { code } = await patient.create("mixed-timeouts");
+  const first = patient.check("mixed-timeouts", wrongCode(code, 0));
+  const rest = Array.from({ length: 5 }, (_, i) => hasty.check("mixed-timeouts", wrongCode(code, i + 1)));
+  const answers = await Promise.all([first, ...rest]);
+  assert.deepEqual(answers.map((a) => a.reason), ["invalid", "invalid", "invalid", "exhausted", "exhausted", "exhausted"]);
+  assert.equal((await patient.getLatestOtp("mixed-timeouts")).attempts, 3);
+});
+
 test("one instance: a live holder slower than timeoutMs in all is not taken over (each storage call is within it)", async () => {
   // Every get and put takes 70 ms (the value is read when the call starts), so each
   // operation holds its turn 140 ms, longer than timeoutMs (100), yet shows progress
