@@ -98,7 +98,7 @@ describe("packaging: the npm tarball", { skip }, () => {
   test("contents: the .wasm, glue, entries and types; no Rust sources or build leftovers", () => {
     const files = work.info.files.map((f) => f.path).sort();
     for (const f of ["package.json", "wasm/edge_otp_bg.wasm", "wasm/edge_otp.js", "slim.js", "node.js", "workerd.js",
-      "deno.js", "dist/browser.mjs", "dist/edge-light.mjs", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "index.d.cts", "slim.d.ts"]) {
+      "deno.js", "dist/browser.mjs", "dist/edge-light.mjs", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "dist/index.d.cts", "dist/types.d.cts", "slim.d.ts"]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     for (const f of files) {

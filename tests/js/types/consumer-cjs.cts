@@ -1,13 +1,21 @@
-// A CommonJS consumer (module: node16): require("edge-otp") is typed by index.d.cts.
+// A CommonJS consumer (module: node16): require("edge-otp") is typed by dist/index.d.cts,
+// values and types alike.
 import edgeOtp = require("edge-otp");
+import type { OtpOptions, OtpStorage, Verdict, OtpErrorCode } from "edge-otp";
 
-export async function roundTrip(secret: string): Promise<boolean> {
-  const otp = new edgeOtp.OtpManager(edgeOtp.memoryStorage(), { secret });
+const options: OtpOptions = { secret: "a-cjs-consumer-secret-0123" };
+const store: OtpStorage = edgeOtp.memoryStorage();
+
+export async function roundTrip(): Promise<boolean> {
+  const otp: edgeOtp.OtpManager = new edgeOtp.OtpManager(store, options);
   const { code } = await otp.create("ada");
+  const verdict: Verdict = await otp.check("ada", code, { consume: false });
   try {
     await otp.create("ada");
   } catch (e) {
-    if (e instanceof edgeOtp.OtpError && e.code === "RATE_LIMITED") return otp.verify("ada", code);
+    const err: edgeOtp.OtpError | undefined = e instanceof edgeOtp.OtpError ? e : undefined;
+    const rateLimited: OtpErrorCode = "RATE_LIMITED";
+    if (verdict.ok && err?.code === rateLimited) return otp.verify("ada", code);
   }
   return false;
 }
