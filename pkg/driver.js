@@ -204,8 +204,10 @@ export class StoreDriver {
           hold();
           done = await this.#settle(done);
         }
-        // Only a compare-and-swap answers whether it wrote.
-        if (write === DELETE || cas === undefined || done) return answer;
+        // Only a compare-and-swap answers whether it wrote: true or false, nothing else (a
+        // result object from a database driver would pass for a success every time).
+        if (write === DELETE || cas === undefined || done === true) return answer;
+        if (done !== false) throw this.#wasm.fault(this.#wasm.Fault.StorageCompareAndSwapAnswer, 0);
       }
       throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
     } finally {

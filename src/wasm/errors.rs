@@ -152,6 +152,9 @@ pub enum Fault {
     Storage,
     /// `storage.compareAndSwap` is present but not a function.
     StorageCompareAndSwap,
+    /// `storage.compareAndSwap` answered something other than `true` or `false` (a
+    /// driver's result object, say, which would otherwise pass for a success).
+    StorageCompareAndSwapAnswer,
     /// The operation deletes a record and the storage has no `delete` function.
     StorageDelete,
     /// The manager was disposed.
@@ -182,6 +185,10 @@ pub fn fault(kind: Fault, detail: f64) -> JsValue {
         Fault::StorageCompareAndSwap => config(
             "storage",
             "compareAndSwap must be a function when present",
+        ),
+        Fault::StorageCompareAndSwapAnswer => config(
+            "storage",
+            "compareAndSwap must answer true (written) or false (the value was not the expected one), or a Promise of one",
         ),
         Fault::StorageDelete => config(
             "storage",

@@ -237,26 +237,39 @@ describe("compare-and-swap that always loses", () => {
   });
 });
 
-describe("non-boolean compareAndSwap answers", () => {
-  // Contract: a falsy answer is a conflict, a truthy one a success.
-  for (const [answer, conflict] of [[0, true], ["", true], [null, true], [undefined, true], [NaN, true], [1, false], ["OK", false]]) {
-    test(`CAS answering ${String(answer) || '""'} counts as ${conflict ? "conflict" : "success"}`, async () => {
-      const inner = memoryStorage();
-      const otp = new OtpManager({
-        get: (k) => inner.get(k),
-        put: () => assert.fail("put must not be used when compareAndSwap exists"),
-        compareAndSwap: (k, e, v) => (inner.compareAndSwap(k, e, v), answer),
-      }, { ...OPTIONS, now: () => T0 });
-      const r = await otp.create(USER).then((v) => v, (e) => e);
-      console.log(`CAS answering ${typeof answer === "string" ? JSON.stringify(answer) : String(answer)}: create → ${r instanceof OtpError ? r.code : "issued"}`);
-      if (conflict) {
-        // The first swap wrote, then said "conflict": the retry reads the new record and
-        // issues again on top of it (the issue counter shows the double count), so the
-        // loop ends in CONFLICT or in a rate limit; never in a silent success.
-        assert.ok(r instanceof OtpError && ["CONFLICT", "RATE_LIMITED"].includes(r.code), String(r && r.code));
-      } else {
-        assert.match(r.code, /^\d{4}$/);
-      }
+describe("compareAndSwap answers: true, false, or INVALID_CONFIG", () => {
+  // true is a write, false a conflict (re-read and retried). Anything else is refused
+  // rather than guessed: a result object (what a database driver's run() gives) would
+  // pass for a success even when nothing was written, and counting would silently stop
+  // being exact.
+  const store = (answer) => {
+    const inner = memoryStorage();
+    return {
+      inner,
+      get: (k) => inner.get(k),
+      put: () => assert.fail("put must not be used when compareAndSwap exists"),
+      compareAndSwap: (k, e, v) => (inner.compareAndSwap(k, e, v), answer),
+    };
+  };
+  test("true: issued", async () => {
+    const otp = new OtpManager(store(true), { ...OPTIONS, now: () => T0 });
+    assert.match((await otp.create(USER)).code, /^\d{4}$/);
+  });
+  test("a Promise of true: issued", async () => {
+    const otp = new OtpManager(store(Promise.resolve(true)), { ...OPTIONS, now: () => T0 });
+    assert.match((await otp.create(USER)).code, /^\d{4}$/);
+  });
+  for (const answer of [1, 0, "OK", "", null, undefined, NaN, { success: true, meta: { changes: 0 } }]) {
+    const shown = typeof answer === "object" && answer !== null ? JSON.stringify(answer) : typeof answer === "string" ? JSON.stringify(answer) : String(answer);
+    test(`${shown}: INVALID_CONFIG naming the storage, no answer taken for a success`, async () => {
+      const otp = new OtpManager(store(answer), { ...OPTIONS, now: () => T0 });
+      await assert.rejects(otp.create(USER), (e) => {
+        assert.ok(e instanceof OtpError, String(e));
+        assert.equal(e.code, "INVALID_CONFIG");
+        assert.equal(e.field, "storage");
+        assert.match(e.message, /compareAndSwap must answer true .* or false/);
+        return true;
+      });
     });
   }
 });
