@@ -67,7 +67,8 @@ impl Event<'static> {
         }
     }
 
-    /// The event of an operation's answer; `None` for reads (`getLatestOtp`).
+    /// The event of an operation's answer; `None` for reads (`getLatestOtp`) and for a
+    /// `resetAttempts` or `invalidate` that found nothing to do (answering false).
     fn of(op: &Op<'_>, answer: &Answer, at: u64) -> Option<Event<'static>> {
         let e = Event::new;
         Some(match answer {
@@ -95,7 +96,9 @@ impl Event<'static> {
                 },
                 other => e(other.reason(), at),
             },
-            Answer::Flag(_) => match op {
+            // Nothing to reset or revoke: nothing happened, as for a read.
+            Answer::Flag(false) => return None,
+            Answer::Flag(true) => match op {
                 Op::ResetAttempts => e("reset", at),
                 _ => e("invalidated", at),
             },
@@ -416,12 +419,14 @@ impl WasmEngine {
         self.write = None;
         let now = now(clock)?;
         Subject::new(&self.scope, user).map_err(core_err)?;
-        self.event = Some(Event::new("forgotten", now));
+        // No record: nothing was erased, and there is no event.
+        self.event = present.then(|| Event::new("forgotten", now));
         Ok(present)
     }
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
-    /// expiresAt? }`, once; `undefined` for reads. Never a code or token.
+    /// expiresAt? }`, once; `undefined` for reads and for `resetAttempts`, `invalidate`
+    /// and `forget` answering false (nothing happened). Never a code or token.
     #[wasm_bindgen(js_name = takeEvent)]
     pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {

@@ -244,7 +244,7 @@ export const cases = [
         onEvent: (e) => {
           events.push(e);
           if (e.type === "reset") throw new Error("sink down");
-          if (e.type === "invalidated") return Promise.reject(new Error("async sink down"));
+          if (e.type === "verified") return Promise.reject(new Error("async sink down"));
         },
         onEventError: (error, event) => failures.push([error.message, event.type]),
       });
@@ -256,9 +256,15 @@ export const cases = [
       await otp.generate(u).catch(() => {});
       assert.equal(await otp.resetAttempts(u), true, "an onEvent exception does not change the answer");
       assert.equal(await otp.verify(u, a.code), true);
+      // Admin calls that find nothing to do change nothing and have no event.
       assert.equal(await otp.invalidate(u), false);
+      assert.equal(await otp.resetAttempts(user()), false);
+      const v = user();
+      await otp.create(v);
+      assert.equal(await otp.invalidate(v), true);
       await new Promise((r) => setTimeout(r, 0));
-      assert.deepEqual(events.map((e) => e.type), ["issued", "invalid", "rate_limited", "active_exists", "reset", "verified", "invalidated"]);
+      assert.deepEqual(events.map((e) => e.type), ["issued", "invalid", "rate_limited", "active_exists", "reset", "verified", "issued", "invalidated"]);
+      assert.deepEqual(events.at(-1), { type: "invalidated", scope: "audit", user: v, at: clock.t });
       const [issued, invalid, limited] = events;
       assert.deepEqual(issued, { type: "issued", scope: "audit", user: u, at: clock.t, expiresAt: a.expiresAt });
       assert.deepEqual(invalid, { type: "invalid", scope: "audit", user: u, at: clock.t, attemptsLeft: 2 });
@@ -278,7 +284,7 @@ export const cases = [
         }
         assert.ok(!text.includes(a.token), `event leaks the token: ${text}`);
       }
-      assert.deepEqual(failures, [["sink down", "reset"], ["async sink down", "invalidated"]]);
+      assert.deepEqual(failures, [["sink down", "reset"], ["async sink down", "verified"]]);
     },
   },
   {
@@ -298,6 +304,22 @@ export const cases = [
       assert.equal(await otp.getLatestOtp(u), null);
       assert.equal(await otp.forget(u), false);
       assert.ok((await otp.create(u)).code, "no cooldown left after erasure");
+    },
+  },
+  {
+    name: "forget: a \"forgotten\" event when a record was erased, none when there was none",
+    async run(ctx) {
+      const { assert, manager, user, inner, clock } = await setup(ctx);
+      if (typeof inner.delete !== "function") return ctx.skip?.("storage has no delete");
+      const events = [];
+      const otp = manager({ scope: "erase", onEvent: (e) => events.push(e) });
+      const u = user();
+      await otp.create(u);
+      assert.equal(await otp.forget(u), true);
+      assert.equal(await otp.forget(u), false);
+      assert.equal(await otp.forget(user()), false);
+      assert.deepEqual(events.map((e) => e.type), ["issued", "forgotten"]);
+      assert.deepEqual(events[1], { type: "forgotten", scope: "erase", user: u, at: clock.t });
     },
   },
   {
