@@ -19,3 +19,16 @@ export async function roundTrip(): Promise<boolean> {
   }
   return false;
 }
+
+// require("edge-otp/totp") (Node >= 20.19 requires the ES module): typed by dist/totp.d.cts.
+import totp = require("edge-otp/totp");
+import type { TotpOptions, TotpEnrollment } from "edge-otp/totp";
+
+export async function enrollOne(): Promise<string> {
+  const topts: TotpOptions = { secret: "a-cjs-consumer-secret-0123", issuer: "Example" };
+  const manager: totp.TotpManager = new totp.TotpManager(totp.memoryStorage(), topts);
+  const enrolled: TotpEnrollment = await manager.enroll("ada");
+  // One OtpError class for both entries.
+  const same: typeof edgeOtp.OtpError = totp.OtpError;
+  return same === edgeOtp.OtpError ? enrolled.uri : "";
+}
