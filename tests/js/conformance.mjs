@@ -309,12 +309,16 @@ export const cases = [
   {
     name: "forget: a \"forgotten\" event when a record was erased, none when there was none",
     async run(ctx) {
-      const { assert, manager, user, inner, clock } = await setup(ctx);
-      if (typeof inner.delete !== "function") return ctx.skip?.("storage has no delete");
+      const { assert, manager, user, inner, clock, rejects } = await setup(ctx);
       const events = [];
       const otp = manager({ scope: "erase", onEvent: (e) => events.push(e) });
       const u = user();
       await otp.create(u);
+      if (typeof inner.delete !== "function") {
+        await rejects(() => otp.forget(u), "INVALID_CONFIG", "forget without delete");
+        assert.deepEqual(events.map((e) => e.type), ["issued"], "a refused forget has no event");
+        return;
+      }
       assert.equal(await otp.forget(u), true);
       assert.equal(await otp.forget(u), false);
       assert.equal(await otp.forget(user()), false);

@@ -469,10 +469,10 @@ describe("compare-and-swap conflicts", { skip }, () => {
     assert.equal(inner.size, 0);
   });
 
-  test("every falsy CAS answer is a conflict; sync and async", async () => {
-    for (const falsy of [false, 0, "", null, undefined, NaN, Promise.resolve(false), Promise.resolve(0), Promise.resolve(undefined)]) {
-      const { s } = conflicting(() => falsy);
-      await rejectsOtp(new OtpManager(s, { secret: SECRET }).create(uid()), "CONFLICT", inspect(falsy));
+  test("false is a conflict, sync and async", async () => {
+    for (const answer of [false, Promise.resolve(false)]) {
+      const { s } = conflicting(() => answer);
+      await rejectsOtp(new OtpManager(s, { secret: SECRET }).create(uid()), "CONFLICT", inspect(answer));
     }
   });
 
@@ -485,11 +485,14 @@ describe("compare-and-swap conflicts", { skip }, () => {
     assert.equal(await otp.verify(u, code), true);
   });
 
-  test("a truthy non-boolean CAS answer counts as stored", async () => {
-    for (const truthy of [1, "yes", {}, Promise.resolve(1)]) {
-      const { s } = conflicting(() => ({ wrote: truthy }));
-      const otp = new OtpManager(s, { secret: SECRET });
-      await stillWorks(otp);
+  test("a CAS answer other than true or false is INVALID_CONFIG (storage), never a write nor a conflict", async () => {
+    for (const other of [0, "", null, undefined, NaN, 1, "yes", {}, Promise.resolve(0), Promise.resolve(1), Promise.resolve(undefined)]) {
+      const { s } = conflicting(() => ({ wrote: other }));
+      const e = await new OtpManager(s, { secret: SECRET }).create(uid()).then(() => null, (x) => x);
+      assert.ok(e instanceof OtpError, inspect(other));
+      assert.equal(e.code, "INVALID_CONFIG", inspect(other));
+      assert.equal(e.field, "storage", inspect(other));
+      assert.equal(s.count("compareAndSwap"), 1, `${inspect(other)}: not retried as a conflict`);
     }
   });
 
