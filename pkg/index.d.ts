@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" />
 // Types of the edge-otp package (every entry: node, workerd, browser, default).
 // The option, answer and error-code types are declared once, in Rust
 // (src/wasm/types.d.ts: wasm-bindgen emits it into wasm/edge_otp.d.ts, and .ci/build

@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" />
 // Types of edge-otp/totp (every entry: node, workerd, browser, default).
 // The option, answer and error-code types are declared once, in Rust
 // (src/wasm/types-totp.d.ts, the TOTP binding's typescript_custom_section; .ci/build

@@ -311,6 +311,21 @@ describe("packaging: the npm tarball", { skip }, () => {
     await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
   });
 
+  test("TypeScript consumer without the DOM library (lib es2022 only, no types) against the installed tarball", async () => {
+    copyFileSync(path.join(TYPES, "consumer-nodom.ts"), path.join(work.project, "consumer-nodom.ts"));
+    writeFileSync(
+      path.join(work.project, "tsconfig.nodom.json"),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: "es2022",
+          module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: [],
+        },
+        files: ["consumer-nodom.ts"],
+      }),
+    );
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.nodom.json"], { cwd: work.project });
+  });
+
   test("TypeScript CommonJS consumer (module: node16) against the installed tarball", async () => {
     copyFileSync(path.join(TYPES, "consumer-cjs.cts"), path.join(work.project, "consumer-cjs.cts"));
     writeFileSync(
@@ -354,4 +369,11 @@ describe("packaging: TypeScript consumer against pkg/ (tests/js/types)", () => {
     const project = hasRedis ? "tests/js/types/tsconfig.json" : "tests/js/types/tsconfig.core.json";
     await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", project], { cwd: ROOT });
   });
+  // Projects without lib "dom": Node (@types/node), Workers (@cloudflare/workers-types),
+  // and plain ES2022.
+  for (const env of ["node", "workers", "bare"]) {
+    test(`tsc -p tests/js/types/tsconfig.nodom-${env}.json`, async () => {
+      await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", `tests/js/types/tsconfig.nodom-${env}.json`], { cwd: ROOT });
+    });
+  }
 });
