@@ -158,10 +158,16 @@ fn bad(field: &'static str, problem: &'static str) -> Error {
 pub(crate) fn limit(l: Option<Limit>, field: &'static str) -> Result<Option<WindowLimit>, Error> {
     let Some(l) = l else { return Ok(None) };
     if !(1..=MAX_LIMIT_COUNT).contains(&l.count) {
-        return Err(bad(field, "count must be between 1 and 1000000"));
+        return Err(bad(
+            field,
+            "count must be a whole number between 1 and 1000000",
+        ));
     }
     if !(1..=MAX_WINDOW_SECONDS).contains(&l.window_seconds) {
-        return Err(bad(field, "windowSeconds must be between 1 and 2592000"));
+        return Err(bad(
+            field,
+            "windowSeconds must be a whole number between 1 and 2592000",
+        ));
     }
     Ok(Some(WindowLimit {
         count: l.count,
@@ -179,13 +185,19 @@ impl Policy {
             return Err(bad("secret", "must be at most 1024 bytes"));
         }
         if !(1..=MAX_WINDOW_SECONDS).contains(&config.ttl_seconds) {
-            return Err(bad("ttlSeconds", "must be between 1 and 2592000"));
+            return Err(bad(
+                "ttlSeconds",
+                "must be a whole number between 1 and 2592000",
+            ));
         }
         if !(1..=MAX_ATTEMPTS).contains(&config.max_attempts) {
-            return Err(bad("maxAttempts", "must be between 1 and 1000"));
+            return Err(bad(
+                "maxAttempts",
+                "must be a whole number between 1 and 1000",
+            ));
         }
         if !(1..=MAX_LENGTH).contains(&config.length) {
-            return Err(bad("length", "must be between 1 and 10"));
+            return Err(bad("length", "must be a whole number between 1 and 10"));
         }
         let alphabet = config.alphabet.as_bytes().to_vec();
         if !(2..=MAX_ALPHABET).contains(&alphabet.len()) {
@@ -212,7 +224,7 @@ impl Policy {
         if config.resend_cooldown_seconds > MAX_WINDOW_SECONDS {
             return Err(bad(
                 "resendCooldownSeconds",
-                "must be between 0 and 2592000",
+                "must be a whole number between 0 and 2592000",
             ));
         }
         // 64^10 = 2^60: the product cannot overflow within the checked ranges.
@@ -281,7 +293,7 @@ impl Policy {
         if seconds < floor || seconds > MAX_RETENTION_SECONDS {
             return Err(bad(
                 "retentionSeconds",
-                "must be at least 60, at least the longest of ttl, cooldown and limit windows, and at most 315360000",
+                "must be a whole number, at least 60, at least the longest of ttl, cooldown and limit windows, and at most 315360000",
             ));
         }
         Ok(seconds)

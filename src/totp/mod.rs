@@ -216,18 +216,27 @@ impl TotpPolicy {
             return Err(bad("digits", "must be 6, 7 or 8"));
         }
         if !(1..=MAX_PERIOD_SECONDS).contains(&config.period_seconds) {
-            return Err(bad("periodSeconds", "must be between 1 and 300"));
+            return Err(bad(
+                "periodSeconds",
+                "must be a whole number between 1 and 300",
+            ));
         }
         if config.window > MAX_WINDOW {
-            return Err(bad("window", "must be between 0 and 10"));
+            return Err(bad("window", "must be a whole number between 0 and 10"));
         }
         let failure_limit = policy::limit(config.failure_limit, "failureLimit")?;
         let r = config.recovery_codes;
         if !(1..=MAX_RECOVERY_CODES as u32).contains(&r.count) {
-            return Err(bad("recoveryCodes", "count must be between 1 and 20"));
+            return Err(bad(
+                "recoveryCodes",
+                "count must be a whole number between 1 and 20",
+            ));
         }
         if !(MIN_RECOVERY_LENGTH as u32..=MAX_RECOVERY_LENGTH as u32).contains(&r.length) {
-            return Err(bad("recoveryCodes", "length must be between 8 and 16"));
+            return Err(bad(
+                "recoveryCodes",
+                "length must be a whole number between 8 and 16",
+            ));
         }
         Ok(TotpPolicy {
             issuer: config.issuer,

@@ -27,7 +27,8 @@ pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 /// a longer one fires at once), because a waiting operation's timer runs `timeoutMs + 1`.
 pub(super) const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
 /// `INVALID_CONFIG` reason for a `timeoutMs` out of range.
-pub(super) const TIMEOUT_PROBLEM: &str = "must be between 1 and 2147483646, or null for none";
+pub(super) const TIMEOUT_PROBLEM: &str =
+    "must be a whole number between 1 and 2147483646, or null for none";
 /// Default `scope`.
 const DEFAULT_SCOPE: &str = "default";
 /// Default `keyPrefix`.
@@ -139,15 +140,21 @@ pub(super) fn own_values<const N: usize>(
     Ok(out)
 }
 
-/// A whole number of `0..=MAX_TIME`, or `INVALID_CONFIG` for `field`. A JS number only:
-/// `null`, strings and BigInts are refused.
+/// What [`whole`] answers for a JS number that is not a whole number of `0..=MAX_TIME`:
+/// outside every option's range, so the range check each caller makes next reports the
+/// field's own rule ("must be a whole number between 1 and 2592000") for NaN, 1.5 or -1
+/// as for 0.
+const NOT_WHOLE: u64 = u64::MAX;
+
+/// A JS number as a whole number for `field`'s range check ([`NOT_WHOLE`] when it is not
+/// one). Anything but a number (`null`, strings, BigInts) is `INVALID_CONFIG` here.
 #[inline(never)]
 pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
     let n = v
         .as_f64()
         .ok_or_else(|| config(field, "must be a number"))?;
     if !(n.is_finite() && n >= 0.0 && n <= MAX_TIME as f64 && n.fract() == 0.0) {
-        return Err(config(field, "must be a whole number, 0 or more"));
+        return Ok(NOT_WHOLE);
     }
     Ok(n as u64)
 }

@@ -309,6 +309,35 @@ describe("options", () => {
       }
     });
   }
+  // A number that is not a whole number in range (NaN, 1.5, -1, Infinity) gets the
+  // field's own rule, the same reason as a whole number out of range: one message a
+  // user can act on, not "0 or more" for a field whose minimum is 1.
+  const RULES = [
+    ["ttlSeconds", 0, (v) => ({ ttlSeconds: v })],
+    ["maxAttempts", 0, (v) => ({ maxAttempts: v })],
+    ["length", 11, (v) => ({ length: v })],
+    ["resendCooldownSeconds", 2_592_001, (v) => ({ resendCooldownSeconds: v })],
+    ["retentionSeconds", 1, (v) => ({ retentionSeconds: v })],
+    ["issueLimit", 0, (v) => ({ issueLimit: { count: v, windowSeconds: 60 } })],
+    ["failureLimit", 0, (v) => ({ failureLimit: { count: 5, windowSeconds: v } })],
+    ["timeoutMs", 0, (v) => ({ timeoutMs: v })],
+  ];
+  for (const [field, outOfRange, option] of RULES) {
+    test(`option ${field}: NaN, 1.5, -1 and Infinity answer the same rule as ${outOfRange}`, () => {
+      const reason = (v) => {
+        try {
+          new OtpManager(memoryStorage(), { ...base, ...option(v) });
+        } catch (e) {
+          assert.ok(e instanceof OtpError && e.code === "INVALID_CONFIG" && e.field === field, `${field}: ${v}`);
+          return e.reason;
+        }
+        assert.fail(`${field}: ${v} was accepted`);
+      };
+      const rule = reason(outOfRange);
+      assert.match(rule, /whole number/);
+      for (const v of [NaN, 1.5, -1, Infinity, 1e300]) assert.equal(reason(v), rule, `${field}: ${v}`);
+    });
+  }
   const BAD_STORES = [
     ["null", null],
     ["a string", "kv"],
