@@ -40,10 +40,15 @@ function method(store, name) {
 // out within the holder's `timeoutMs`, so a turn that shows no progress for longer than
 // that has lost its holder, and a waiter takes it over (it looks every own timeoutMs + 1,
 // so between one and two such periods after the last progress when both are equal). A
-// holder with `timeoutMs: null` is never taken over; a waiter with it keeps no timer.
+// holder with `timeoutMs: null` is never taken over. A waiter's own `timeoutMs` bounds
+// its wait too: when the turn shows no progress for longer than that and may not be
+// taken over yet (the holder's limit is longer, or null), the waiter leaves the queue and
+// rejects with TIMEOUT, having read and written nothing; a waiter with `timeoutMs: null`
+// keeps no timer and waits as long as the holder takes.
 
-function wait(turn, ms) {
-  return new Promise((resolve) => {
+// `timedOut()`: the TIMEOUT error for a waiter that gives up.
+function wait(turn, ms, timedOut) {
+  return new Promise((resolve, reject) => {
     const waiter = { token: {}, wake: undefined, ms };
     // Set once this waiter has its turn (woken or by takeover). In workerd a clearTimeout
     // from another request (the holder's, which wakes this one) does not cancel the
@@ -69,16 +74,21 @@ function wait(turn, ms) {
       } else {
         quiet += ms + 1;
       }
-      if (turn.ms === null || quiet <= turn.ms) {
+      if (quiet <= ms) {
         timer = setTimeout(check, ms + 1);
         return;
       }
-      // Nothing happened for longer than any of the holder's storage calls may take: the
-      // holder is gone.
       const i = turn.waiters.indexOf(waiter);
       if (i < 0) return;
       turn.waiters.splice(i, 1);
       settled = true;
+      if (turn.ms === null || quiet <= turn.ms) {
+        // The holder may still be working (its limit is longer than ours): give up.
+        reject(timedOut());
+        return;
+      }
+      // Nothing happened for longer than any of the holder's storage calls may take: the
+      // holder is gone.
       turn.holder = waiter.token;
       turn.progress++;
       turn.ms = ms;
@@ -152,7 +162,8 @@ export class StoreDriver {
     const turns = this.#turns;
     const turn = turns.size === 0 ? undefined : turns.get(key);
     if (turn !== undefined) {
-      return wait(turn, this.#timeoutMs).then((token) => this.#cycle(key, decide, takeWrite, anyValue, turn, token));
+      const ms = this.#timeoutMs;
+      return wait(turn, ms, () => this.#wasm.fault(this.#wasm.Fault.TurnTimeout, ms)).then((token) => this.#cycle(key, decide, takeWrite, anyValue, turn, token));
     }
     return this.#cycle(key, decide, takeWrite, anyValue, undefined, undefined);
   }

@@ -148,6 +148,9 @@ pub enum Fault {
     Conflict,
     /// A storage call did not settle within `timeoutMs` (the detail).
     Timeout,
+    /// The operation waited for its turn on a storage key while the operation holding it
+    /// made no progress for longer than this operation's `timeoutMs` (the detail).
+    TurnTimeout,
     /// The storage object lacks `get`/`put` functions.
     Storage,
     /// `storage.compareAndSwap` is present but not a function.
@@ -161,7 +164,8 @@ pub enum Fault {
     Disposed,
 }
 
-/// The `OtpError` for a driver fault; `detail` is the timeout for [`Fault::Timeout`].
+/// The `OtpError` for a driver fault; `detail` is the timeout for [`Fault::Timeout`] and
+/// [`Fault::TurnTimeout`].
 #[wasm_bindgen]
 pub fn fault(kind: Fault, detail: f64) -> JsValue {
     match kind {
@@ -173,6 +177,14 @@ pub fn fault(kind: Fault, detail: f64) -> JsValue {
         Fault::Timeout => otp_error(
             "TIMEOUT",
             "a storage call did not settle within timeoutMs; the record is as before or as after the operation",
+            Fields {
+                timeout_ms: Some(detail),
+                ..Fields::default()
+            },
+        ),
+        Fault::TurnTimeout => otp_error(
+            "TIMEOUT",
+            "another operation on the same storage key made no progress within timeoutMs; this operation read and wrote nothing",
             Fields {
                 timeout_ms: Some(detail),
                 ..Fields::default()

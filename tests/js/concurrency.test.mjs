@@ -62,7 +62,8 @@ test("one instance: a waiter with a shorter timeoutMs does not take over a live 
   // The holder's read takes 80 ms (within its timeoutMs of 1000); the waiters' calls take
   // 1 ms (within their 30). A waiter looks every 31 ms and sees no progress, but only the
   // holder's own limit says that it is gone: taken over, its stale read would be written
-  // back after the waiters' attempts (4 "invalid" answers, the record at 1 attempt).
+  // back after the waiters' attempts. The waiters give up instead (TIMEOUT, their own
+  // limit), having read and written nothing; the record counts the holder's one attempt.
   const map = new Map();
   let reads = 0;
   const store = {
@@ -81,9 +82,28 @@ test("one instance: a waiter with a shorter timeoutMs does not take over a live 
   const { code } = await patient.create("mixed-timeouts");
   const first = patient.check("mixed-timeouts", wrongCode(code, 0));
   const rest = Array.from({ length: 5 }, (_, i) => hasty.check("mixed-timeouts", wrongCode(code, i + 1)));
-  const answers = await Promise.all([first, ...rest]);
-  assert.deepEqual(answers.map((a) => a.reason), ["invalid", "invalid", "invalid", "exhausted", "exhausted", "exhausted"]);
-  assert.equal((await patient.getLatestOtp("mixed-timeouts")).attempts, 3);
+  const answers = await settle([first, ...rest]);
+  assert.deepEqual(answers.map((a) => (a.ok ? a.value.reason : a.error.code)), ["invalid", "TIMEOUT", "TIMEOUT", "TIMEOUT", "TIMEOUT", "TIMEOUT"]);
+  assert.equal(answers[1].error.timeoutMs, 30);
+  assert.equal((await patient.getLatestOtp("mixed-timeouts")).attempts, 1);
+  // The key is free again: the hasty manager's next guesses count.
+  assert.equal((await hasty.check("mixed-timeouts", wrongCode(code, 9))).reason, "invalid");
+  assert.equal((await hasty.getLatestOtp("mixed-timeouts")).attempts, 2);
+});
+
+test("one instance: a holder that never finishes (timeoutMs: null) holds up a waiter only for the waiter's own timeoutMs", async () => {
+  // Two tenants with the default key prefix and scope: one store never settles and its
+  // manager has no timeout; the other, on its own memoryStorage, must still fail fast
+  // (TIMEOUT) instead of waiting forever, and work once the key is free of waiters.
+  const stuck = new OtpManager({ get: () => new Promise(() => {}), put: () => new Promise(() => {}) }, { secret: SECRET, timeoutMs: null });
+  const mem = memoryStorage();
+  const quick = new OtpManager(mem, { secret: SECRET, timeoutMs: 50 });
+  void stuck.create("shared-key").catch(() => {});
+  const t0 = performance.now();
+  await assert.rejects(quick.create("shared-key"), (e) => e.code === "TIMEOUT" && e.timeoutMs === 50);
+  const waited = performance.now() - t0;
+  assert.ok(waited < 1000, `waited ${waited.toFixed(0)} ms`);
+  assert.equal(mem.size, 0, "the waiter read and wrote nothing");
 });
 
 test("one instance: a live holder slower than timeoutMs in all is not taken over (each storage call is within it)", async () => {
