@@ -68,8 +68,10 @@ impl Event<'static> {
     }
 
     /// The event of an operation's answer; `None` for reads (`getLatestOtp`) and for a
-    /// `resetAttempts` or `invalidate` that found nothing to do (answering false).
-    fn of(op: &Op<'_>, answer: &Answer, at: u64) -> Option<Event<'static>> {
+    /// `resetAttempts` or `invalidate` that changed nothing (`wrote`: whether it writes).
+    /// One that answers false but writes still has its event: `resetAttempts` without a
+    /// current code clears the failure budget, `invalidate` revokes an exhausted code.
+    fn of(op: &Op<'_>, answer: &Answer, wrote: bool, at: u64) -> Option<Event<'static>> {
         let e = Event::new;
         Some(match answer {
             Answer::Issue(Issue::Issued(v)) => Event {
@@ -96,9 +98,9 @@ impl Event<'static> {
                 },
                 other => e(other.reason(), at),
             },
-            // Nothing to reset or revoke: nothing happened, as for a read.
-            Answer::Flag(false) => return None,
-            Answer::Flag(true) => match op {
+            // Nothing reset or revoked: nothing happened, as for a read.
+            Answer::Flag(false) if !wrote => return None,
+            Answer::Flag(_) => match op {
                 Op::ResetAttempts => e("reset", at),
                 _ => e("invalidated", at),
             },
@@ -298,8 +300,8 @@ impl WasmEngine {
             .core
             .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
             .map_err(core_err)?;
+        self.event = Event::of(&op, &answer, write.is_some(), now);
         self.write = write.map(|r| r.encode());
-        self.event = Event::of(&op, &answer, now);
         Ok(answer)
     }
 
@@ -426,7 +428,7 @@ impl WasmEngine {
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
     /// expiresAt? }`, once; `undefined` for reads and for `resetAttempts`, `invalidate`
-    /// and `forget` answering false (nothing happened). Never a code or token.
+    /// and `forget` that changed nothing. Never a code or token.
     #[wasm_bindgen(js_name = takeEvent)]
     pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {

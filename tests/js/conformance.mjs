@@ -234,6 +234,32 @@ export const cases = [
     },
   },
   {
+    name: "onEvent: resetAttempts and invalidate that answer false but change the record still have their event",
+    async run(ctx) {
+      const { assert, manager, user, clock } = await setup(ctx);
+      const events = [];
+      const otp = manager({ scope: "audit2", onEvent: (e) => events.push(e), failureLimit: { count: 10, windowSeconds: 3600 } });
+      const u = user();
+      const a = await otp.create(u);
+      for (let i = 0; i < 3; i++) await otp.check(u, wrongCode(a.code));
+      assert.equal((await otp.getLatestOtp(u)).status, "exhausted");
+      // Exhausted, so not active: false, yet it is revoked (an audit trail must show it).
+      assert.equal(await otp.invalidate(u), false);
+      assert.equal((await otp.getLatestOtp(u)).status, "superseded");
+      // No current code: false, yet the failure budget (3 spent) is cleared.
+      assert.equal(await otp.resetAttempts(u), false);
+      // Now nothing is left to change: false and no event.
+      assert.equal(await otp.resetAttempts(u), false);
+      assert.equal(await otp.invalidate(u), false);
+      await new Promise((r) => setTimeout(r, 0));
+      assert.deepEqual(events.map((e) => e.type), ["issued", "invalid", "invalid", "invalid", "invalidated", "reset"]);
+      assert.deepEqual(events.slice(-2), [
+        { type: "invalidated", scope: "audit2", user: u, at: clock.t },
+        { type: "reset", scope: "audit2", user: u, at: clock.t },
+      ]);
+    },
+  },
+  {
     name: "onEvent: once per operation after the write, never a code or token; onEventError gets its failures",
     async run(ctx) {
       const { assert, manager, user, clock } = await setup(ctx);
