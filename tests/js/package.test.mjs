@@ -485,7 +485,7 @@ describe("compare-and-swap conflicts", { skip }, () => {
     assert.equal(await otp.verify(u, code), true);
   });
 
-  test("a CAS answer other than true or false is INVALID_CONFIG (storage), never a write nor a conflict", async () => {
+  test("a CAS answer other than true or false is INVALID_CONFIG (storage), never taken for a write nor retried as a conflict (the store may have written: its answer comes after)", async () => {
     for (const other of [0, "", null, undefined, NaN, 1, "yes", {}, Promise.resolve(0), Promise.resolve(1), Promise.resolve(undefined)]) {
       const { s } = conflicting(() => ({ wrote: other }));
       const e = await new OtpManager(s, { secret: SECRET }).create(uid()).then(() => null, (x) => x);
