@@ -32,3 +32,21 @@ export async function enrollOne(): Promise<string> {
   const same: typeof edgeOtp.OtpError = totp.OtpError;
   return same === edgeOtp.OtpError ? enrolled.uri : "";
 }
+
+// require("edge-otp/slim"), "/totp-slim", "/redis" and "/sql": typed by their .d.cts files.
+import slim = require("edge-otp/slim");
+import totpSlim = require("edge-otp/totp-slim");
+import redis = require("edge-otp/redis");
+import sql = require("edge-otp/sql");
+import type { WasmInput } from "edge-otp/slim";
+
+export async function adapters(bytes: Uint8Array, input: WasmInput): Promise<edgeOtp.OtpManager> {
+  slim.initSync(bytes);
+  await totpSlim.init(input);
+  const fromSlim: typeof edgeOtp.OtpError = slim.OtpError;
+  void fromSlim;
+  const tables: string[] = sql.createTableStatements("otp");
+  void tables;
+  void redis.redisStorage;
+  return new slim.OtpManager(slim.memoryStorage(), options);
+}
