@@ -232,16 +232,22 @@ export class StoreDriver {
     if (ms === null) return pending;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(this.#wasm.fault(this.#wasm.Fault.Timeout, ms)), ms);
-      pending.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      );
+      // A thenable's then() may throw: that is the store's answer, and the timer goes.
+      const fail = (e) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      try {
+        pending.then(
+          (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          fail,
+        );
+      } catch (e) {
+        fail(e);
+      }
     });
   }
 }

@@ -300,6 +300,16 @@ describe("storage calls that never settle: TIMEOUT, the record as before or as a
       assert.equal(await healed.verify(USER, code), true);
     });
   }
+  test("a thenable whose then() throws rejects with that error at once and leaves no timer behind", async () => {
+    const boom = new Error("then exploded");
+    const store = { get: () => ({ then() { throw boom; } }), put() {} };
+    const otp = new OtpManager(store, { ...OPTIONS, timeoutMs: 600_000, now: () => T0 });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    await assert.rejects(otp.create(USER), (e) => e === boom);
+    assert.equal(timers(), before, "the operation's TIMEOUT timer was cleared");
+  });
+
   test("timeoutMs: null waits as long as the store takes", async () => {
     const map = new Map();
     const slow = (v) => new Promise((r) => setTimeout(() => r(v), 80));
