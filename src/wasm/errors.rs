@@ -174,17 +174,13 @@ pub fn fault(kind: Fault, detail: f64) -> JsValue {
             "the record changed under every compare-and-swap attempt; try again",
             Fields::default(),
         ),
-        Fault::Timeout => otp_error(
+        Fault::Timeout | Fault::TurnTimeout => otp_error(
             "TIMEOUT",
-            "a storage call did not settle within timeoutMs; the record is as before or as after the operation",
-            Fields {
-                timeout_ms: Some(detail),
-                ..Fields::default()
+            if matches!(kind, Fault::Timeout) {
+                "a storage call did not settle within timeoutMs; the record is as before or as after the operation"
+            } else {
+                "another operation on the same storage key made no progress within timeoutMs; this operation read and wrote nothing"
             },
-        ),
-        Fault::TurnTimeout => otp_error(
-            "TIMEOUT",
-            "another operation on the same storage key made no progress within timeoutMs; this operation read and wrote nothing",
             Fields {
                 timeout_ms: Some(detail),
                 ..Fields::default()
