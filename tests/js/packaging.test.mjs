@@ -278,67 +278,44 @@ describe("packaging: the npm tarball", { skip }, () => {
     assert.ok(!inputs.some((i) => /edge-otp\/(node\.js|deno\.js|dist\/)/.test(i)), inputs.join(", "));
   });
 
-  test("TypeScript consumer (strict) against the installed tarball (nodenext resolution)", async () => {
-    copyFileSync(path.join(TYPES, "consumer.ts"), path.join(work.project, "consumer.ts"));
-    const files = ["consumer.ts"];
-    if (hasRedis) {
-      copyFileSync(path.join(TYPES, "consumer-redis.ts"), path.join(work.project, "consumer-redis.ts"));
-      files.push("consumer-redis.ts");
-    }
-    if (existsSync(path.join(PKG, "sql.d.ts"))) {
-      copyFileSync(path.join(TYPES, "consumer-sql.ts"), path.join(work.project, "consumer-sql.ts"));
-      files.push("consumer-sql.ts");
-    }
+  // Copies `files` from tests/js/types into the project and runs tsc there on them with
+  // these compiler options (strict, declarations checked, nothing emitted).
+  const tscInProject = async (config, files, options) => {
+    for (const f of files) copyFileSync(path.join(TYPES, f), path.join(work.project, f));
     writeFileSync(
-      path.join(work.project, "tsconfig.json"),
+      path.join(work.project, config),
       JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          exactOptionalPropertyTypes: true,
-          noUnusedLocals: true,
-          noEmit: true,
-          skipLibCheck: false,
-          skipDefaultLibCheck: true,
-          target: "es2022",
-          module: "nodenext",
-          moduleResolution: "nodenext",
-          lib: ["es2022", "esnext.disposable", "dom"],
-          types: [],
-        },
+        compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: "es2022", ...options },
         files,
       }),
     );
-    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project });
+    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", config], { cwd: work.project });
+  };
+
+  test("TypeScript consumer (strict) against the installed tarball (nodenext resolution)", async () => {
+    const files = ["consumer.ts"];
+    if (hasRedis) files.push("consumer-redis.ts");
+    if (existsSync(path.join(PKG, "sql.d.ts"))) files.push("consumer-sql.ts");
+    await tscInProject("tsconfig.json", files, {
+      exactOptionalPropertyTypes: true,
+      noUnusedLocals: true,
+      module: "nodenext",
+      moduleResolution: "nodenext",
+      lib: ["es2022", "esnext.disposable", "dom"],
+      types: [],
+    });
   });
 
   test("TypeScript consumer without the DOM library (lib es2022 only, no types) against the installed tarball", async () => {
-    copyFileSync(path.join(TYPES, "consumer-nodom.ts"), path.join(work.project, "consumer-nodom.ts"));
-    writeFileSync(
-      path.join(work.project, "tsconfig.nodom.json"),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: "es2022",
-          module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: [],
-        },
-        files: ["consumer-nodom.ts"],
-      }),
-    );
-    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.nodom.json"], { cwd: work.project });
+    await tscInProject("tsconfig.nodom.json", ["consumer-nodom.ts"], {
+      module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: [],
+    });
   });
 
   test("TypeScript CommonJS consumer (module: node16) against the installed tarball", async () => {
-    copyFileSync(path.join(TYPES, "consumer-cjs.cts"), path.join(work.project, "consumer-cjs.cts"));
-    writeFileSync(
-      path.join(work.project, "tsconfig.cjs.json"),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true, target: "es2022",
-          module: "node16", moduleResolution: "node16", lib: ["es2022", "esnext.disposable", "dom"], types: [],
-        },
-        files: ["consumer-cjs.cts"],
-      }),
-    );
-    await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.cjs.json"], { cwd: work.project });
+    await tscInProject("tsconfig.cjs.json", ["consumer-cjs.cts"], {
+      module: "node16", moduleResolution: "node16", lib: ["es2022", "esnext.disposable", "dom"], types: [],
+    });
   });
 
   test("require and import in one process give the same module and the same OtpError class", async () => {
