@@ -35,6 +35,11 @@ const wasm = {
   },
 };
 const guess = (value) => glue.guess(value);
+// An Engine method's answer; `undefined` means it failed, and the engine keeps the error.
+const answered = (engine, answer) => {
+  if (answer === undefined) throw engine.takeError();
+  return answer;
+};
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
 export function init(input) {
@@ -95,7 +100,7 @@ export class OtpManager {
   keyFor(user) {
     const engine = this.#engine();
     const u = this.#user(user);
-    engine.checkArguments(u, Arguments.User);
+    answered(engine, engine.checkArguments(u, Arguments.User));
     return this.#prefix + u;
   }
 
@@ -127,7 +132,7 @@ export class OtpManager {
     try {
       engine = this.#engine();
       user = this.#user(rawUser);
-      engine.checkArguments(user, kind, submitted, options);
+      answered(engine, engine.checkArguments(user, kind, submitted, options));
       key = this.#prefix + user;
     } catch (e) {
       return Promise.reject(e);
@@ -141,7 +146,7 @@ export class OtpManager {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       if (forget) present = stored !== null && stored !== undefined;
       try {
-        return forget ? engine.forget(user, present, clock) : call(engine, user, stored, clock);
+        return answered(engine, forget ? engine.forget(user, present, clock) : call(engine, user, stored, clock));
       } catch (e) {
         refused = e instanceof OtpError;
         throw e;

@@ -18,7 +18,10 @@
 //!   serde-wasm-bindgen with structs built as plain objects by [`serialize`], except
 //!   `verify`, `resetAttempts` and `invalidate`, whose answer is a boolean;
 //! - errors: the package's `OtpError` class, built here with its code and fields
-//!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is;
+//!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is.
+//!   The `Engine`'s operation methods answer one value and throw nothing: `undefined`
+//!   means failure, and `takeError()` hands over the error (one return value, no
+//!   `Result` slots to read back: see [`otp`]);
 //! - the clock: the app's `now` function when given, else web-time;
 //! - salts: getrandom (`crypto.getRandomValues`), drawn only when a new cycle starts.
 //!

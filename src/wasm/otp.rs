@@ -10,14 +10,22 @@ use serde::Serialize;
 use std::string::String;
 use wasm_bindgen::prelude::*;
 
-/// The core engine for one policy and scope, plus the record to write after the last
-/// operation (taken by `takeWrite`).
+/// The core engine for one policy and scope, plus what the last operation left for JS to
+/// take: the record to write (`takeWrite`), its event (`takeEvent`) and its error
+/// (`takeError`).
+///
+/// Every operation method answers one JS value and throws nothing: `undefined` means it
+/// failed, and `takeError()` then gives the error to throw. (A `Result` would cost each
+/// call three reads of wasm-bindgen's return slots and two stack-pointer calls: on Node 20,
+/// whose `ArrayBuffer` has no `detached`, each slot read also asks the memory for its
+/// buffer.)
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
     core: Engine,
     scope: String,
     write: Option<String>,
     event: Option<Event<'static>>,
+    error: Option<JsValue>,
     /// Fresh salts, drawn through getrandom (`crypto.getRandomValues`) a batch at a time.
     salts: SaltPool,
 }
@@ -198,6 +206,7 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
         scope: o.scope,
         write: None,
         event: None,
+        error: None,
         salts: SaltPool::new(),
     };
     /// `configure`'s answer.
@@ -255,20 +264,37 @@ fn core_err(e: Error) -> JsValue {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Checks an operation's arguments before any storage call, or throws
-    /// `INVALID_ARGUMENT`: the user id (a string of 1 to 256 bytes of UTF-8 without lone
-    /// surrogates; nothing is copied for a longer one), and for `kind` the submitted code
-    /// or token (any string is a guess) and the per-call options.
+    /// Keeps `r`'s error for `takeError` and answers `undefined`, or answers its value.
+    fn answer(&mut self, r: Result<JsValue, JsValue>) -> JsValue {
+        match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.error = Some(e);
+                JsValue::UNDEFINED
+            }
+        }
+    }
+
+    /// The error of the last method that answered `undefined`, once (an `OtpError`, or
+    /// what JS code it called threw).
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.error.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Checks an operation's arguments before any storage call: `true`, or `undefined`
+    /// with `INVALID_ARGUMENT` for `takeError`. The user id (a string of 1 to 256 bytes of
+    /// UTF-8 without lone surrogates; nothing is copied for a longer one), and for `kind`
+    /// the submitted code or token (any string is a guess) and the per-call options.
     #[wasm_bindgen(js_name = checkArguments)]
     pub fn check_arguments(
-        &self,
+        &mut self,
         user: &JsValue,
         kind: Arguments,
         submitted: &JsValue,
         options: &JsValue,
-    ) -> Result<(), JsValue> {
-        check_user(user)?;
-        match kind {
+    ) -> JsValue {
+        let r = check_user(user).and_then(|()| match kind {
             Arguments::User => Ok(()),
             Arguments::Issue => issue_options(options)?
                 .ttl_ms(self.core.policy())
@@ -278,7 +304,8 @@ impl WasmEngine {
                 check_submitted(submitted, "code").and_then(|()| consume_option(options).map(drop))
             }
             Arguments::Token => check_submitted(submitted, "token"),
-        }
+        });
+        self.answer(r.map(|()| JsValue::TRUE))
     }
 
     /// Runs `op` for `user` on the stored value; keeps the record to write for
@@ -328,7 +355,7 @@ impl WasmEngine {
     /// `create(user, { ttlSeconds?, link? })` (`generate` false): a new code (the previous
     /// one can never verify again), with its link `token` when asked; or `RATE_LIMITED`.
     /// `generate(...)` (`generate` true): the same, but `ACTIVE_OTP_EXISTS` while a code
-    /// is active.
+    /// is active. (`undefined`: see `takeError`.)
     pub fn issue(
         &mut self,
         user: &str,
@@ -336,32 +363,33 @@ impl WasmEngine {
         clock: &JsValue,
         options: &JsValue,
         generate: bool,
-    ) -> Result<JsValue, JsValue> {
-        let o = issue_options(options)?;
-        let op = if generate {
-            Op::GenerateWith(o)
-        } else {
-            Op::CreateWith(o)
-        };
-        self.issued(op, user, stored, clock)
+    ) -> JsValue {
+        let r = issue_options(options).and_then(|o| {
+            let op = if generate {
+                Op::GenerateWith(o)
+            } else {
+                Op::CreateWith(o)
+            };
+            self.issued(op, user, stored, clock)
+        });
+        self.answer(r)
     }
 
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
-    pub fn latest(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        clock: &JsValue,
-    ) -> Result<JsValue, JsValue> {
-        match self.run(Op::Latest, user, stored, clock)? {
-            Answer::Latest(v) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
-            _ => Err(unexpected()),
-        }
+    /// (`undefined`: see `takeError`.)
+    pub fn latest(&mut self, user: &str, stored: Option<String>, clock: &JsValue) -> JsValue {
+        let r = match self.run(Op::Latest, user, stored, clock) {
+            Ok(Answer::Latest(v)) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
+            Ok(_) => Err(unexpected()),
+            Err(e) => Err(e),
+        };
+        self.answer(r)
     }
 
     /// `check(user, code, { consume? })`: the structured verdict `{ ok, reason,
     /// attemptsLeft, retryAfterMs? }`, or with `boolean` (`verify`) whether it verified.
     /// `code` is `undefined` when it is too long to be copied: a wrong guess.
+    /// (`undefined`: see `takeError`.)
     pub fn check(
         &mut self,
         user: &str,
@@ -370,19 +398,17 @@ impl WasmEngine {
         clock: &JsValue,
         options: &JsValue,
         boolean: bool,
-    ) -> Result<JsValue, JsValue> {
-        let consume = consume_option(options)?;
-        let code = code.unwrap_or_default();
-        let v = self.verdict(
-            Op::Check {
+    ) -> JsValue {
+        let r = consume_option(options).and_then(|consume| {
+            let code = code.unwrap_or_default();
+            let op = Op::Check {
                 code: &code,
                 consume,
-            },
-            user,
-            stored,
-            clock,
-        )?;
-        verdict_js(v, boolean)
+            };
+            self.verdict(op, user, stored, clock)
+                .and_then(|v| verdict_js(v, boolean))
+        });
+        self.answer(r)
     }
 
     fn verdict(
@@ -400,7 +426,7 @@ impl WasmEngine {
 
     /// `checkToken(user, token)`: the verdict for a link token (same shape as `check`),
     /// or with `boolean` (`verifyToken`) whether it verified. `token` is `undefined` when
-    /// it is too long to be copied: a wrong token.
+    /// it is too long to be copied: a wrong token. (`undefined`: see `takeError`.)
     #[wasm_bindgen(js_name = checkToken)]
     pub fn check_token(
         &mut self,
@@ -409,21 +435,27 @@ impl WasmEngine {
         stored: Option<String>,
         clock: &JsValue,
         boolean: bool,
-    ) -> Result<JsValue, JsValue> {
+    ) -> JsValue {
         let token = token.unwrap_or_default();
-        let v = self.verdict(Op::Token(&token), user, stored, clock)?;
-        verdict_js(v, boolean)
+        let r = self
+            .verdict(Op::Token(&token), user, stored, clock)
+            .and_then(|v| verdict_js(v, boolean));
+        self.answer(r)
     }
 
     /// `forget`: whether there was a record (any value: erasure works on corrupt ones
-    /// too). The driver deletes it when the answer is true.
-    pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> Result<bool, JsValue> {
+    /// too). The driver deletes it when the answer is true. (`undefined`: see
+    /// `takeError`.)
+    pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> JsValue {
         self.write = None;
-        let now = now(clock)?;
-        Subject::new(&self.scope, user).map_err(core_err)?;
-        // No record: nothing was erased, and there is no event.
-        self.event = present.then(|| Event::new("forgotten", now));
-        Ok(present)
+        self.event = None;
+        let r = now(clock).and_then(|now| {
+            Subject::new(&self.scope, user).map_err(core_err)?;
+            // No record: nothing was erased, and there is no event.
+            self.event = present.then(|| Event::new("forgotten", now));
+            Ok(JsValue::from_bool(present))
+        });
+        self.answer(r)
     }
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
@@ -443,30 +475,34 @@ impl WasmEngine {
 
     /// `resetAttempts` (`invalidate` false): true if there was a current code; its
     /// attempts and the failure budget are cleared. `invalidate`: true if there was an
-    /// active code, now revoked.
+    /// active code, now revoked. (`undefined`: see `takeError`.)
     pub fn flag(
         &mut self,
         user: &str,
         stored: Option<String>,
         clock: &JsValue,
         invalidate: bool,
-    ) -> Result<bool, JsValue> {
+    ) -> JsValue {
         let op = if invalidate {
             Op::Invalidate
         } else {
             Op::ResetAttempts
         };
-        match self.run(op, user, stored, clock)? {
-            Answer::Flag(f) => Ok(f),
-            _ => Err(unexpected()),
-        }
+        let r = match self.run(op, user, stored, clock) {
+            Ok(Answer::Flag(f)) => Ok(JsValue::from_bool(f)),
+            Ok(_) => Err(unexpected()),
+            Err(e) => Err(e),
+        };
+        self.answer(r)
     }
 
     /// The record the last operation asked to write, once; `undefined` when it writes
     /// nothing.
     #[wasm_bindgen(js_name = takeWrite)]
-    pub fn take_write(&mut self) -> Option<String> {
-        self.write.take()
+    pub fn take_write(&mut self) -> JsValue {
+        self.write
+            .take()
+            .map_or(JsValue::UNDEFINED, |r| JsValue::from_str(&r))
     }
 }
 
