@@ -101,10 +101,11 @@ const GROUPS = [
   ["wasm: record decode", (n) => /record::Record::decode|record::Parser|str::converts::from_utf8/.test(n)],
   ["wasm: record encode", (n) => /record::Record::encode|record::decimal/.test(n)],
   ["wasm: OTP rules and the binding (engine, wasm::)", (n, file) => /\.wasm|wasm-function/.test(file) || /edge_otp::|engine_/.test(n)],
-  ["JS: storage (memoryStorage get / compareAndSwap, Map hashing of the key)", (n, file) => file === "slim.js" && /^(get|compareAndSwap|put)$/.test(n)],
+  ["JS: storage (memoryStorage get / compareAndSwap, Map hashing of the key)", (n, file) => file === "memory.js"],
   ["JS: strings in and out of wasm (TextEncoder.encodeInto, TextDecoder)", (n, file) =>
-    /encodeInto|decode|decodeUTF8|putText|putEncoded|putUtf8|getAscii/.test(n) && !/wasm/.test(file)],
-  ["JS: driver (checks, key, result objects, promises)", (n, file) => file === "slim.js"],
+    /encodeInto|decode|decodeUTF8/.test(n) && !/wasm/.test(file)],
+  ["JS: wasm-bindgen's glue (string copies, the calls' JS side)", (n, file) => file === "edge_otp.js"],
+  ["JS: the manager and the driver (checks, key, turns, promises)", (n, file) => /^(slim|driver|engines)\.js$/.test(file)],
   ["benchmark loop, GC, other", () => true],
 ];
 const groups = GROUPS.map(([label]) => ({ label, samples: 0, top: [] }));
