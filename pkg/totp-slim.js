@@ -30,6 +30,11 @@ const wasm = {
   },
 };
 const guess = (value) => glue.guess(value);
+// A TotpEngine method's answer; `undefined` means it failed, and the engine keeps the error.
+const answered = (engine, answer) => {
+  if (answer === undefined) throw engine.takeError();
+  return answer;
+};
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
 export function init(input) {
@@ -82,7 +87,8 @@ export class TotpManager {
 
   /** The storage key of `user`: keyPrefix + scope + ":" + user. */
   keyFor(user) {
-    this.#engine().checkUser(user);
+    const engine = this.#engine();
+    answered(engine, engine.checkUser(user));
     return this.#prefix + user;
   }
 
@@ -106,8 +112,8 @@ export class TotpManager {
     let key;
     try {
       const engine = this.#engine();
-      engine.checkUser(user);
-      check?.(engine);
+      answered(engine, engine.checkUser(user));
+      if (check !== undefined) answered(engine, check(engine));
       key = this.#prefix + user;
     } catch (e) {
       return Promise.reject(e);
@@ -116,7 +122,7 @@ export class TotpManager {
     const clock = this.#clock;
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
-      return call(engine, stored, clock);
+      return answered(engine, call(engine, stored, clock));
     }, () => {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();

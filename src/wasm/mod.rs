@@ -19,9 +19,8 @@
 //!   `verify`, `resetAttempts` and `invalidate`, whose answer is a boolean;
 //! - errors: the package's `OtpError` class, built here with its code and fields
 //!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is.
-//!   The `Engine`'s operation methods answer one value and throw nothing: `undefined`
-//!   means failure, and `takeError()` hands over the error (one return value, no
-//!   `Result` slots to read back: see [`otp`]);
+//!   The engines' operation methods answer one value and throw nothing: `undefined`
+//!   means failure, and `takeError()` hands over the error ([`answer`]);
 //! - the clock: the app's `now` function when given, else web-time;
 //! - salts: getrandom (`crypto.getRandomValues`), drawn only when a new cycle starts.
 //!
@@ -78,6 +77,22 @@ fn now(clock: &JsValue) -> Result<Millis, JsValue> {
         ));
     }
     Ok(t as Millis)
+}
+
+/// An engine method's answer (both engines' operation methods answer one JS value and
+/// throw nothing): `r`'s value, or `undefined` after keeping its error in `error` for the
+/// engine's `takeError()`. One return value crosses, not a `Result`'s three slots, which
+/// wasm-bindgen's glue reads back through a `DataView` (on Node 20, whose `ArrayBuffer`
+/// has no `detached`, each read also asks the memory for its buffer) between two
+/// stack-pointer calls.
+pub(crate) fn answer(error: &mut Option<JsValue>, r: Result<JsValue, JsValue>) -> JsValue {
+    match r {
+        Ok(v) => v,
+        Err(e) => {
+            *error = Some(e);
+            JsValue::UNDEFINED
+        }
+    }
 }
 
 /// The `OtpError` for a stored value that is not a record string, or is longer than any

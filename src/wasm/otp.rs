@@ -2,7 +2,7 @@
 //! operation (decode, one core call, encode).
 
 use super::answers::{to_js, word, Otp, VerdictJs};
-use super::{check_submitted, check_user, errors, now, options};
+use super::{answer, check_submitted, check_user, errors, now, options};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
@@ -15,10 +15,7 @@ use wasm_bindgen::prelude::*;
 /// (`takeError`).
 ///
 /// Every operation method answers one JS value and throws nothing: `undefined` means it
-/// failed, and `takeError()` then gives the error to throw. (A `Result` would cost each
-/// call three reads of wasm-bindgen's return slots and two stack-pointer calls: on Node 20,
-/// whose `ArrayBuffer` has no `detached`, each slot read also asks the memory for its
-/// buffer.)
+/// failed, and `takeError()` then gives the error to throw ([`answer`]).
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
     core: Engine,
@@ -264,15 +261,9 @@ fn core_err(e: Error) -> JsValue {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Keeps `r`'s error for `takeError` and answers `undefined`, or answers its value.
+    /// `r`'s value, or `undefined` with its error kept for `takeError` ([`answer`]).
     fn answer(&mut self, r: Result<JsValue, JsValue>) -> JsValue {
-        match r {
-            Ok(v) => v,
-            Err(e) => {
-                self.error = Some(e);
-                JsValue::UNDEFINED
-            }
-        }
+        answer(&mut self.error, r)
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or

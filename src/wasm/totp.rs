@@ -11,7 +11,7 @@
 
 use super::answers::{to_js, word};
 use super::options::{is_record, limit, own_values, secret, short_string, whole};
-use super::{check_user, errors, now};
+use super::{answer, check_user, errors, now};
 use crate::engine::Subject;
 use crate::error::Error;
 use crate::policy::Limit;
@@ -60,13 +60,18 @@ const KEYS: [&str; 13] = [
     "timeoutMs",
 ];
 
-/// The core TOTP engine for one policy and scope, plus what the last operation asked to
-/// do with the record (taken by `takeWrite`).
+/// The core TOTP engine for one policy and scope, plus what the last operation left for
+/// JS to take: what to do with the record (`takeWrite`) and its error (`takeError`).
+///
+/// As the one-time-code engine's, every operation method answers one JS value and throws
+/// nothing: `undefined` means it failed, and `takeError()` then gives the error
+/// ([`answer`]).
 #[wasm_bindgen(js_name = TotpEngine)]
 pub struct WasmTotpEngine {
     core: TotpEngine,
     scope: String,
     write: TotpWrite,
+    error: Option<JsValue>,
 }
 
 /// `totp.policy`: every option with its value, defaults filled in.
@@ -270,6 +275,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         core: TotpEngine::new(policy),
         scope,
         write: TotpWrite::Nothing,
+        error: None,
     };
     /// `configureTotp`'s answer.
     #[derive(Serialize)]
@@ -401,27 +407,45 @@ fn draw(buf: &mut [u8]) -> Result<(), JsValue> {
 
 #[wasm_bindgen(js_class = TotpEngine)]
 impl WasmTotpEngine {
-    /// Checks a user id before the driver forms its storage key (as the OTP engine).
+    /// `r`'s value, or `undefined` with its error kept for `takeError` ([`answer`]).
+    fn answer(&mut self, r: Result<JsValue, JsValue>) -> JsValue {
+        answer(&mut self.error, r)
+    }
+
+    /// The error of the last method that answered `undefined`, once (an `OtpError`, or
+    /// what JS code it called threw).
+    #[wasm_bindgen(js_name = takeError)]
+    pub fn take_error(&mut self) -> JsValue {
+        self.error.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Checks a user id before the driver forms its storage key (as the OTP engine):
+    /// `true`, or `undefined` with `INVALID_ARGUMENT` for `takeError`.
     #[wasm_bindgen(js_name = checkUser)]
-    pub fn check_user(&self, user: &JsValue) -> Result<(), JsValue> {
-        check_user(user)
+    pub fn check_user(&mut self, user: &JsValue) -> JsValue {
+        let r = check_user(user).map(|()| JsValue::TRUE);
+        self.answer(r)
     }
 
     /// Checks a submitted code (TOTP or recovery) before any storage call: any string is
-    /// a guess; anything else throws `INVALID_ARGUMENT`.
+    /// a guess (`true`); anything else is `INVALID_ARGUMENT` (`undefined`, see
+    /// `takeError`).
     #[wasm_bindgen(js_name = checkCode)]
-    pub fn check_code(&self, code: &JsValue) -> Result<(), JsValue> {
-        if code.is_string() {
-            Ok(())
+    pub fn check_code(&mut self, code: &JsValue) -> JsValue {
+        let r = if code.is_string() {
+            Ok(JsValue::TRUE)
         } else {
             Err(errors::argument("code", "must be a string"))
-        }
+        };
+        self.answer(r)
     }
 
-    /// Checks `enroll`'s options before any storage call (the same reading as `enroll`).
+    /// Checks `enroll`'s options before any storage call (the same reading as `enroll`):
+    /// `true`, or `undefined` (see `takeError`).
     #[wasm_bindgen(js_name = checkEnrollOptions)]
-    pub fn check_enroll_options(&self, options: &JsValue) -> Result<(), JsValue> {
-        enroll_args(options).map(|_| ())
+    pub fn check_enroll_options(&mut self, options: &JsValue) -> JsValue {
+        let r = enroll_args(options).map(|_| JsValue::TRUE);
+        self.answer(r)
     }
 
     fn keep<T>(&mut self, step: TotpStep<T>) -> T {
@@ -429,8 +453,20 @@ impl WasmTotpEngine {
         step.answer
     }
 
-    /// `enroll`: `{ uri, secret, status: "pending" }`, or `ALREADY_ENROLLED`.
+    /// `enroll`: `{ uri, secret, status: "pending" }`, or `ALREADY_ENROLLED`
+    /// (`undefined`: see `takeError`).
     pub fn enroll(
+        &mut self,
+        user: &str,
+        options: &JsValue,
+        stored: Option<String>,
+        clock: &JsValue,
+    ) -> JsValue {
+        let r = self.enrolled(user, options, stored, clock);
+        self.answer(r)
+    }
+
+    fn enrolled(
         &mut self,
         user: &str,
         options: &JsValue,
@@ -507,65 +543,77 @@ impl WasmTotpEngine {
     }
 
     /// `check`: `{ ok, reason, retryAfterMs? }`. `code` is `undefined` when it is too
-    /// long to be copied: a wrong guess.
+    /// long to be copied: a wrong guess. (`undefined`: see `takeError`.)
     pub fn check(
         &mut self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
         clock: &JsValue,
-    ) -> Result<JsValue, JsValue> {
-        let v = self.verdict(user, code, stored, clock)?;
-        to_js(&TotpVerdictJs {
-            ok: v.is_ok(),
-            reason: v.reason(),
-            retry_after_ms: v.retry_after_ms().map(|t| t as f64),
-        })
+    ) -> JsValue {
+        let r = self.verdict(user, code, stored, clock).and_then(|v| {
+            to_js(&TotpVerdictJs {
+                ok: v.is_ok(),
+                reason: v.reason(),
+                retry_after_ms: v.retry_after_ms().map(|t| t as f64),
+            })
+        });
+        self.answer(r)
     }
 
     /// `verify`: whether the code verified (the rule of `check`, boolean answer).
+    /// (`undefined`: see `takeError`.)
     pub fn verify(
         &mut self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
         clock: &JsValue,
-    ) -> Result<bool, JsValue> {
-        Ok(self.verdict(user, code, stored, clock)?.is_ok())
+    ) -> JsValue {
+        let r = self
+            .verdict(user, code, stored, clock)
+            .map(|v| JsValue::from_bool(v.is_ok()));
+        self.answer(r)
     }
 
-    /// `status`: `"none"`, `"pending"` or `"active"`. Never writes.
-    pub fn status(
-        &mut self,
-        _user: &str,
-        stored: Option<String>,
-        _clock: &JsValue,
-    ) -> Result<String, JsValue> {
+    /// `status`: `"none"`, `"pending"` or `"active"`. Never writes. (`undefined`: see
+    /// `takeError`.)
+    pub fn status(&mut self, _user: &str, stored: Option<String>, _clock: &JsValue) -> JsValue {
         self.write = TotpWrite::Nothing;
-        let s: TotpStatus = self.core.status(stored.as_deref()).map_err(core_err)?;
-        Ok(s.as_str().into())
+        let r = self
+            .core
+            .status(stored.as_deref())
+            .map(|s: TotpStatus| JsValue::from_str(s.as_str()))
+            .map_err(core_err);
+        self.answer(r)
     }
 
     /// `disable`: true if there was an enrollment, which is deleted.
-    pub fn disable(
-        &mut self,
-        _user: &str,
-        stored: Option<String>,
-        _clock: &JsValue,
-    ) -> Result<bool, JsValue> {
+    pub fn disable(&mut self, _user: &str, stored: Option<String>, _clock: &JsValue) -> JsValue {
         self.write = TotpWrite::Nothing;
         let step = self.core.disable(stored.as_deref());
-        Ok(self.keep(step))
+        JsValue::from_bool(self.keep(step))
     }
 
-    /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`.
+    /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`
+    /// (`undefined`: see `takeError`).
     #[wasm_bindgen(js_name = newRecoveryCodes)]
     pub fn new_recovery_codes(
         &mut self,
         user: &str,
         stored: Option<String>,
+        clock: &JsValue,
+    ) -> JsValue {
+        let r = self.recovery_codes(user, stored, clock);
+        self.answer(r)
+    }
+
+    fn recovery_codes(
+        &mut self,
+        user: &str,
+        stored: Option<String>,
         _clock: &JsValue,
-    ) -> Result<Vec<String>, JsValue> {
+    ) -> Result<JsValue, JsValue> {
         self.write = TotpWrite::Nothing;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
@@ -575,7 +623,11 @@ impl WasmTotpEngine {
             .new_recovery_codes(&subject, stored.as_deref(), &entropy)
             .map_err(core_err)?;
         match self.keep(step) {
-            RecoveryCodes::Issued(codes) => Ok(codes),
+            RecoveryCodes::Issued(codes) => Ok(codes
+                .iter()
+                .map(|c| JsValue::from_str(c))
+                .collect::<js_sys::Array>()
+                .into()),
             RecoveryCodes::NoEnrollment => Err(errors::otp_error(
                 NOT_ENROLLED,
                 "the user is not enrolled; enroll first",
@@ -585,7 +637,7 @@ impl WasmTotpEngine {
     }
 
     /// `useRecoveryCode`: true once per code. `code` is `undefined` when it is too long
-    /// to be copied: a wrong guess.
+    /// to be copied: a wrong guess. (`undefined`: see `takeError`.)
     #[wasm_bindgen(js_name = useRecoveryCode)]
     pub fn use_recovery_code(
         &mut self,
@@ -593,15 +645,19 @@ impl WasmTotpEngine {
         code: Option<String>,
         stored: Option<String>,
         clock: &JsValue,
-    ) -> Result<bool, JsValue> {
-        let r = self.guess(
-            user,
-            code,
-            stored,
-            clock,
-            |core, subject, stored, code, now| core.use_recovery_code(subject, stored, code, now),
-        )?;
-        Ok(r.is_ok())
+    ) -> JsValue {
+        let r = self
+            .guess(
+                user,
+                code,
+                stored,
+                clock,
+                |core, subject, stored, code, now| {
+                    core.use_recovery_code(subject, stored, code, now)
+                },
+            )
+            .map(|r| JsValue::from_bool(r.is_ok()));
+        self.answer(r)
     }
 
     /// What the last operation asked to do with the record, once: `undefined` (nothing),
