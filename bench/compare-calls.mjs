@@ -39,6 +39,13 @@ for (const dir of dirs) {
     e.issue(u, undefined, undefined, undefined, false);
     return e.takeWrite();
   });
+  // The calls report failure by answering (undefined, or a thrown error in older builds):
+  // time only a build whose calls answer what they should.
+  const verdict = e.check(users[0], "0000", records[0], undefined, undefined, false);
+  const latest = e.latest(users[0], records[0], undefined);
+  if (typeof records[0] !== "string" || typeof verdict?.ok !== "boolean" || typeof latest?.code !== "string") {
+    throw new Error(`${dir}: the calls do not answer a record, a verdict and the latest code`);
+  }
   builds.push({
     check: (i) => {
       e.check(users[i], "0000", records[i], undefined, undefined, true);

@@ -19,8 +19,9 @@
 //!   `verify`, `resetAttempts` and `invalidate`, whose answer is a boolean;
 //! - errors: the package's `OtpError` class, built here with its code and fields
 //!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is.
-//!   The engines' operation methods answer one value and throw nothing: `undefined`
-//!   means failure, and `takeError()` hands over the error ([`answer`]);
+//!   The engines' operation methods answer one value and report their own errors
+//!   through the engine: `undefined` means failure, and `takeError()` hands over the
+//!   error ([`answer`]);
 //! - the clock: the app's `now` function when given, else web-time;
 //! - salts: getrandom (`crypto.getRandomValues`), drawn only when a new cycle starts.
 //!
@@ -80,14 +81,17 @@ fn now(clock: &JsValue) -> Result<Millis, JsValue> {
 }
 
 /// An engine method's answer (both engines' operation methods answer one JS value and
-/// throw nothing): `r`'s value, or `undefined` after keeping its error in `error` for the
-/// engine's `takeError()`. One return value crosses, not a `Result`'s three slots, which
-/// wasm-bindgen's glue reads back through a `DataView` (on Node 20, whose `ArrayBuffer`
-/// has no `detached`, each read also asks the memory for its buffer) between two
-/// stack-pointer calls.
+/// report their own errors through `takeError()`): `r`'s value, with `error` cleared, or
+/// `undefined` after keeping its error in `error`. One return value crosses, not a
+/// `Result`'s two or three slots, which wasm-bindgen's glue reads back through a
+/// `DataView` (on Node 20, whose `ArrayBuffer` has no `detached`, each read also asks the
+/// memory for its buffer) between two stack-pointer calls.
 pub(crate) fn answer(error: &mut Option<JsValue>, r: Result<JsValue, JsValue>) -> JsValue {
     match r {
-        Ok(v) => v,
+        Ok(v) => {
+            *error = None;
+            v
+        }
         Err(e) => {
             *error = Some(e);
             JsValue::UNDEFINED

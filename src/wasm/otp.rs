@@ -14,8 +14,11 @@ use wasm_bindgen::prelude::*;
 /// take: the record to write (`takeWrite`), its event (`takeEvent`) and its error
 /// (`takeError`).
 ///
-/// Every operation method answers one JS value and throws nothing: `undefined` means it
-/// failed, and `takeError()` then gives the error to throw ([`answer`]).
+/// Every operation method answers one JS value and reports its own errors through
+/// `takeError`: `undefined` means it failed, and `takeError()` then gives the error to
+/// throw ([`answer`]). Each starts by dropping what the last operation left (its write
+/// and event), before anything can fail. (`takeEvent`, called only when the app has an
+/// `onEvent`, answers `undefined` for "no event" and still throws.)
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
     core: Engine,
@@ -267,14 +270,22 @@ impl WasmEngine {
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
-    /// what JS code it called threw).
+    /// what JS code it called threw); `undefined` when the last call succeeded.
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)
     }
 
+    /// Drops what the last operation left for JS (its write and event): every operation
+    /// method starts here, so that a call that fails early (on its options, its clock)
+    /// leaves nothing of an earlier call to be written or emitted.
+    fn begin(&mut self) {
+        self.write = None;
+        self.event = None;
+    }
+
     /// Checks an operation's arguments before any storage call: `true`, or `undefined`
-    /// with `INVALID_ARGUMENT` for `takeError`. The user id (a string of 1 to 256 bytes of
+    /// with `INVALID_ARGUMENT` (or what a throwing getter threw) for `takeError`. The user id (a string of 1 to 256 bytes of
     /// UTF-8 without lone surrogates; nothing is copied for a longer one), and for `kind`
     /// the submitted code or token (any string is a guess) and the per-call options.
     #[wasm_bindgen(js_name = checkArguments)]
@@ -308,8 +319,6 @@ impl WasmEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> Result<Answer, JsValue> {
-        self.write = None;
-        self.event = None;
         let now = now(clock)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let salts = &mut self.salts;
@@ -355,6 +364,7 @@ impl WasmEngine {
         options: &JsValue,
         generate: bool,
     ) -> JsValue {
+        self.begin();
         let r = issue_options(options).and_then(|o| {
             let op = if generate {
                 Op::GenerateWith(o)
@@ -369,6 +379,7 @@ impl WasmEngine {
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
     /// (`undefined`: see `takeError`.)
     pub fn latest(&mut self, user: &str, stored: Option<String>, clock: &JsValue) -> JsValue {
+        self.begin();
         let r = match self.run(Op::Latest, user, stored, clock) {
             Ok(Answer::Latest(v)) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
             Ok(_) => Err(unexpected()),
@@ -390,6 +401,7 @@ impl WasmEngine {
         options: &JsValue,
         boolean: bool,
     ) -> JsValue {
+        self.begin();
         let r = consume_option(options).and_then(|consume| {
             let code = code.unwrap_or_default();
             let op = Op::Check {
@@ -427,6 +439,7 @@ impl WasmEngine {
         clock: &JsValue,
         boolean: bool,
     ) -> JsValue {
+        self.begin();
         let token = token.unwrap_or_default();
         let r = self
             .verdict(Op::Token(&token), user, stored, clock)
@@ -438,8 +451,7 @@ impl WasmEngine {
     /// too). The driver deletes it when the answer is true. (`undefined`: see
     /// `takeError`.)
     pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> JsValue {
-        self.write = None;
-        self.event = None;
+        self.begin();
         let r = now(clock).and_then(|now| {
             Subject::new(&self.scope, user).map_err(core_err)?;
             // No record: nothing was erased, and there is no event.
@@ -450,8 +462,9 @@ impl WasmEngine {
     }
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
-    /// expiresAt? }`, once; `undefined` for reads and for `resetAttempts`, `invalidate`
-    /// and `forget` that changed nothing. Never a code or token.
+    /// expiresAt? }`, once; `undefined` for reads, for failed operations and for
+    /// `resetAttempts`, `invalidate` and `forget` that changed nothing. Never a code or
+    /// token. (The one method that throws: its `undefined` means "no event".)
     #[wasm_bindgen(js_name = takeEvent)]
     pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {
@@ -474,6 +487,7 @@ impl WasmEngine {
         clock: &JsValue,
         invalidate: bool,
     ) -> JsValue {
+        self.begin();
         let op = if invalidate {
             Op::Invalidate
         } else {

@@ -63,9 +63,9 @@ const KEYS: [&str; 13] = [
 /// The core TOTP engine for one policy and scope, plus what the last operation left for
 /// JS to take: what to do with the record (`takeWrite`) and its error (`takeError`).
 ///
-/// As the one-time-code engine's, every operation method answers one JS value and throws
-/// nothing: `undefined` means it failed, and `takeError()` then gives the error
-/// ([`answer`]).
+/// As the one-time-code engine's, every operation method answers one JS value and reports
+/// its own errors through `takeError`: `undefined` means it failed, and `takeError()`
+/// then gives the error ([`answer`]).
 #[wasm_bindgen(js_name = TotpEngine)]
 pub struct WasmTotpEngine {
     core: TotpEngine,
@@ -413,7 +413,7 @@ impl WasmTotpEngine {
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
-    /// what JS code it called threw).
+    /// what JS code it called threw); `undefined` when the last call succeeded.
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)

@@ -372,6 +372,32 @@ describe("options", () => {
     const { maxAttempts } = await m.create("ada");
     assert.equal(maxAttempts, 3, "inherited maxAttempts was used");
   });
+  // Managers with equal policy and scope share one engine, whatever their onEvent. A call
+  // that fails before its operation runs (here its per-call options read differently the
+  // second time, past checkArguments) must not hand on what an earlier call of another
+  // manager left in the engine: no write, no event (with this manager's user on it).
+  hostile("a call failing on its options emits no event left by another manager's call", async () => {
+    const shared = { secret: SECRET, scope: "stale", now: () => T0 };
+    const seen = [];
+    const quiet = new OtpManager(store, shared);
+    const loud = new OtpManager(store, { ...shared, onEvent: (e) => seen.push(e) });
+    const flipping = (key, first, then) => {
+      let reads = 0;
+      return Object.defineProperty({}, key, { enumerable: true, get: () => (reads++ === 0 ? first : then) });
+    };
+    for (const [label, run] of [
+      ["create, ttlSeconds 60 then 1.5", () => loud.create(fresh("stale"), flipping("ttlSeconds", 60, 1.5))],
+      ["verify, consume true then 1", () => loud.verify(fresh("stale"), "0000", flipping("consume", true, 1))],
+    ]) {
+      await quiet.create(fresh("quiet"));
+      const writes = stats.writes;
+      await expectCode(run, "INVALID_ARGUMENT", label);
+      assert.equal(stats.writes, writes, `${label}: nothing written`);
+      assert.deepEqual(seen, [], `${label}: no event`);
+    }
+    quiet.dispose();
+    loud.dispose();
+  });
 });
 
 // ---------------------------------------------------------------------------------------
