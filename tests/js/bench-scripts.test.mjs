@@ -38,3 +38,15 @@ test("bench/coldstart.mjs times edge-otp and its peers in fresh processes", asyn
     assert.match(line, /\| -?[\d.]+ \| [\d.]+× \|$/);
   }
 });
+
+test("bench/probes.mjs prints each probe's figures", async () => {
+  const { stdout } = await node("bench/probes.mjs", { PROBE_RUNS: "1" });
+  for (const line of [
+    /^dataview: glue slot read [\d.]+ \([\d.]+–[\d.]+\) ns, held DataView read [\d.]+/m,
+    /^mapkey: Map\.get\(prefix \+ user\) [\d.]+ .* ns, Map\.get\(user\) [\d.]+/m,
+    /^configure: limits\(\) [\d.]+ .* ms; configure\(\) 1st [\d.]+ .*, 2nd [\d.]+ .*, 3rd [\d.]+/m,
+    /^first-import: pkg\/error\.js [\d.]+ .* ms, then a data: module [\d.]+/m,
+    /^compile: sync [\d.]+ .* ms, compile → first create [\d.]+/m,
+    /^compile: async [\d.]+ .* ms, compile → first create [\d.]+/m,
+  ]) assert.match(stdout, line);
+});
