@@ -86,6 +86,7 @@ fn now(clock: &JsValue) -> Result<Millis, JsValue> {
 /// `Result`'s two or three slots, which wasm-bindgen's glue reads back through a
 /// `DataView` (on Node 20, whose `ArrayBuffer` has no `detached`, each read also asks the
 /// memory for its buffer) between two stack-pointer calls.
+#[inline(never)]
 pub(crate) fn answer(error: &mut Option<JsValue>, r: Result<JsValue, JsValue>) -> JsValue {
     match r {
         Ok(v) => {

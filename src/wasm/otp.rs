@@ -279,6 +279,7 @@ impl WasmEngine {
     /// Drops what the last operation left for JS (its write and event): every operation
     /// method starts here, so that a call that fails early (on its options, its clock)
     /// leaves nothing of an earlier call to be written or emitted.
+    #[inline(never)]
     fn begin(&mut self) {
         self.write = None;
         self.event = None;
