@@ -108,7 +108,7 @@ export class TotpManager {
   // Runs `call(engine, stored, clock)` (one synchronous wasm call) for `user`, after the
   // operations already running or waiting on the same storage key. Arguments are
   // checked before any storage call, so bad input writes nothing.
-  #run(user, call, check) {
+  #run(user, call, check, anyValue = false) {
     let key;
     try {
       const engine = this.#engine();
@@ -127,7 +127,7 @@ export class TotpManager {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();
       return write === null ? DELETE : write;
-    });
+    }, anyValue);
   }
 
   /** Enrolls `user` (pending until the first right code): `{ uri, secret, status: "pending" }`. */
@@ -153,9 +153,10 @@ export class TotpManager {
     return this.#run(user, (e, stored, now) => e.status(user, stored, now));
   }
 
-  /** Deletes the enrollment (seed, recovery codes, counters); true if there was one. */
+  /** Deletes the enrollment (seed, recovery codes, counters), or any corrupt value under its key; true if there was one. */
   disable(user) {
-    return this.#run(user, (e, stored, now) => e.disable(user, stored, now));
+    // Any stored value, even a corrupt one (never copied into wasm), is deleted.
+    return this.#run(user, (e, stored) => e.disable(stored !== null && stored !== undefined), undefined, true);
   }
 
   /** A new set of recovery codes (shown once), replacing the previous set. */

@@ -65,7 +65,7 @@ export class TotpManager {
   check(user: string, code: string): Promise<TotpVerdict>;
   /** Where the enrollment stands. Never writes. */
   status(user: string): Promise<TotpStatus>;
-  /** Deletes the enrollment; true if there was one. Needs `storage.delete`. */
+  /** Deletes the enrollment, or any corrupt value under its key; true if there was one. Needs `storage.delete`. */
   disable(user: string): Promise<boolean>;
   /** A new set of recovery codes, to show once; the previous set is void. NOT_ENROLLED without an enrollment. */
   newRecoveryCodes(user: string): Promise<string[]>;

@@ -808,15 +808,16 @@ impl TotpEngine {
     }
 
     /// Removes the enrollment, its recovery codes and its failure budget: answers whether
-    /// there was a stored record, and [`TotpWrite::Delete`] if there was. The record is
-    /// not decoded, so that `disable` also clears a corrupt one.
-    pub fn disable(&self, stored: Option<&str>) -> TotpStep<bool> {
-        match stored {
-            Some(_) => TotpStep {
+    /// there was a stored value (`present`), and [`TotpWrite::Delete`] if there was. The
+    /// value is not read, so that `disable` also clears a corrupt one (any value at all).
+    pub fn disable(&self, present: bool) -> TotpStep<bool> {
+        if present {
+            TotpStep {
                 answer: true,
                 write: TotpWrite::Delete,
-            },
-            None => TotpStep::read_only(false),
+            }
+        } else {
+            TotpStep::read_only(false)
         }
     }
 

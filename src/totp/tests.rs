@@ -835,14 +835,13 @@ fn without_an_enrollment_check_answers_none_and_writes_nothing() {
 
 #[test]
 fn disabling_deletes_the_record_and_answers_whether_there_was_one() {
+    // The value is not read: an enrollment and a corrupt value are deleted alike
+    // (tests/js/totp.test.mjs stores corrupt ones through the driver).
     let e = engine();
-    let (stored, _) = active(&e);
-    let step = e.disable(Some(&stored));
+    let step = e.disable(true);
     assert_eq!((step.answer, step.write), (true, TotpWrite::Delete));
-    let step = e.disable(None);
+    let step = e.disable(false);
     assert_eq!((step.answer, step.write), (false, TotpWrite::Nothing));
-    // A corrupt record can be cleared too.
-    assert_eq!(e.disable(Some("garbage")).write, TotpWrite::Delete);
 }
 
 #[test]

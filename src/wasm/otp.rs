@@ -270,7 +270,8 @@ impl WasmEngine {
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
-    /// what JS code it called threw); `undefined` when the last call succeeded.
+    /// what JS code it called threw); `undefined` once taken, or after an operation
+    /// method that answered a value.
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)
@@ -286,9 +287,10 @@ impl WasmEngine {
     }
 
     /// Checks an operation's arguments before any storage call: `true`, or `undefined`
-    /// with `INVALID_ARGUMENT` (or what a throwing getter threw) for `takeError`. The user id (a string of 1 to 256 bytes of
-    /// UTF-8 without lone surrogates; nothing is copied for a longer one), and for `kind`
-    /// the submitted code or token (any string is a guess) and the per-call options.
+    /// with `INVALID_ARGUMENT` (or what a throwing getter threw) for `takeError`. The
+    /// user id (a string of 1 to 256 bytes of UTF-8 without lone surrogates; nothing is
+    /// copied for a longer one), and for `kind` the submitted code or token (any string
+    /// is a guess) and the per-call options.
     #[wasm_bindgen(js_name = checkArguments)]
     pub fn check_arguments(
         &mut self,
@@ -463,9 +465,11 @@ impl WasmEngine {
     }
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
-    /// expiresAt? }`, once; `undefined` for reads, for failed operations and for
-    /// `resetAttempts`, `invalidate` and `forget` that changed nothing. Never a code or
-    /// token. (The one method that throws: its `undefined` means "no event".)
+    /// expiresAt? }`, once; `undefined` for reads, for operations that failed before the
+    /// core decided (on their arguments, options or clock), and for `resetAttempts`,
+    /// `invalidate` and `forget` that changed nothing. (`RATE_LIMITED` and
+    /// `ACTIVE_OTP_EXISTS` are answers, with events.) Never a code or token. The one
+    /// method that throws: its `undefined` means "no event".
     #[wasm_bindgen(js_name = takeEvent)]
     pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {

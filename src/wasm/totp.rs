@@ -413,7 +413,8 @@ impl WasmTotpEngine {
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
-    /// what JS code it called threw); `undefined` when the last call succeeded.
+    /// what JS code it called threw); `undefined` once taken, or after an operation
+    /// method that answered a value.
     #[wasm_bindgen(js_name = takeError)]
     pub fn take_error(&mut self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)
@@ -588,11 +589,13 @@ impl WasmTotpEngine {
         self.answer(r)
     }
 
-    /// `disable`: true if there was an enrollment, which is deleted.
-    pub fn disable(&mut self, _user: &str, stored: Option<String>, _clock: &JsValue) -> JsValue {
+    /// `disable`: true if there was a stored value (`present`: an enrollment, or any
+    /// corrupt value, which the driver hands over uncopied), which is deleted.
+    pub fn disable(&mut self, present: bool) -> JsValue {
         self.write = TotpWrite::Nothing;
-        let step = self.core.disable(stored.as_deref());
-        JsValue::from_bool(self.keep(step))
+        let step = self.core.disable(present);
+        let r = Ok(JsValue::from_bool(self.keep(step)));
+        self.answer(r)
     }
 
     /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`

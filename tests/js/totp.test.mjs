@@ -76,6 +76,17 @@ describe("edge-otp/totp entries", () => {
       await assert.rejects(totp.check("ada", "123456"), (e) => e.code === "CORRUPT_RECORD");
     }
   });
+  test("disable deletes any value under the key, a corrupt one too, as forget does", async () => {
+    const store = api.memoryStorage();
+    const totp = new api.TotpManager(store, { secret: "s".repeat(20), issuer: "Acme" });
+    for (const v of ["garbage", "x".repeat(100_000), 42, { seed: "?" }, ""]) {
+      store.put(totp.keyFor("ada"), v);
+      assert.equal(await totp.disable("ada"), true, `disable over ${JSON.stringify(v).slice(0, 20)}`);
+      assert.equal(store.get(totp.keyFor("ada")), null, "deleted");
+      assert.equal(await totp.status("ada"), "none");
+    }
+    assert.equal(await totp.disable("ada"), false, "nothing left");
+  });
   test("policy: defaults filled in, frozen", () => {
     const totp = new api.TotpManager(api.memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
     assert.deepEqual(totp.policy, {
