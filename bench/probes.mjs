@@ -4,16 +4,24 @@
 //
 //   node bench/probes.mjs dataview       the glue's Result-slot read on Node's WebAssembly.Memory
 //   node bench/probes.mjs mapkey         Map.get with a freshly concatenated key vs the caller's string
-//   node bench/probes.mjs configure      the first configure() against later ones, in fresh processes
-//   node bench/probes.mjs first-import   Node's first file import against a data: module, in fresh processes
-//   node bench/probes.mjs compile        sync against async compile of the .wasm, in fresh processes
+//   node bench/probes.mjs configure      compile, instantiate, limits(), then configure() three times
+//   node bench/probes.mjs import         import "edge-otp" (dist/node.mjs) up to and through its .wasm line
+//   node bench/probes.mjs file-import    importing a file module against a data: module
+//   node bench/probes.mjs compile        sync against async compile (alone, or while Node loads WebCrypto)
+//   node bench/probes.mjs crypto         Node's first globalThis.crypto.getRandomValues (getrandom's source)
 //   node bench/probes.mjs                all of them
 //
-// PROBE_RUNS (default 5) fresh processes per spawning probe; figures are medians with
-// min–max. Run `bash .ci/build` first (the probes read pkg/).
+// Each probe but dataview and mapkey runs in PROBE_RUNS (default 5) fresh processes, which
+// get this process's Node flags: `node --no-wasm-lazy-compilation bench/probes.mjs configure`.
+// Figures are medians with min–max. The configure child marks its steps on stderr, so
+// that V8's traces can be split by step:
+//   node --trace-wasm-compilation-times bench/probes.mjs --child configure 2>&1 |
+//     sed -n '/^probe: configure 1/,/^probe: configure 2/p' | grep -c '^Compiled function'
+// Run `bash .ci/build` first (the probes read pkg/).
 
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -39,18 +47,56 @@ const perOp = (n, f) => {
 const CHILD = {
   async configure() {
     const glue = await import(GLUE);
-    glue.initSync({ module: new WebAssembly.Module(readFileSync(WASM)) });
-    const t = performance.now();
+    const bytes = readFileSync(WASM);
+    const t0 = performance.now();
+    const module = new WebAssembly.Module(bytes);
+    const t1 = performance.now();
+    glue.initSync({ module });
+    const t2 = performance.now();
+    console.error("probe: limits"); // (the first write to stderr costs a millisecond: not timed)
+    const t3 = performance.now();
     glue.limits();
-    const out = { limits: performance.now() - t, configure: [] };
+    const out = { compile: t1 - t0, instantiate: t2 - t1, limits: performance.now() - t3, configure: [] };
     for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
+      console.error(`probe: configure ${i + 1}`);
+      const t = performance.now();
       glue.configure({ secret: SECRET + i }).engine.free();
-      out.configure.push(performance.now() - t0);
+      out.configure.push(performance.now() - t);
     }
+    // The first and second create's wasm calls, with Node's WebCrypto already loaded (the
+    // first salt's cost is the crypto probe's).
+    const { engine } = glue.configure({ secret: SECRET });
+    globalThis.crypto.getRandomValues(new Uint8Array(16));
+    out.issue = [];
+    for (let i = 0; i < 2; i++) {
+      console.error(`probe: issue ${i + 1}`);
+      const t = performance.now();
+      const user = `ada${i}@example.com`;
+      engine.checkArguments(user, glue.Arguments.Issue, undefined, undefined);
+      if (engine.issue(user, undefined, undefined, undefined, false) === undefined) throw engine.takeError();
+      engine.takeWrite();
+      out.issue.push(performance.now() - t);
+    }
+    console.error("probe: done");
+    engine.free();
     return out;
   },
-  async "first-import"() {
+  async import(dir) {
+    const t0 = performance.now();
+    await import(pathToFileURL(join(dir, "dist/node.mjs")).href);
+    const t1 = performance.now();
+    return { before: globalThis.__probeWasm0 - t0, wasm: globalThis.__probeWasm1 - globalThis.__probeWasm0, total: t1 - t0 };
+  },
+  async crypto() {
+    const t0 = performance.now();
+    const c = globalThis.crypto;
+    const t1 = performance.now();
+    c.getRandomValues(new Uint8Array(64));
+    const t2 = performance.now();
+    c.getRandomValues(new Uint8Array(64));
+    return { global: t1 - t0, first: t2 - t1, second: performance.now() - t2 };
+  },
+  async "file-import"() {
     const t0 = performance.now();
     await import(ERROR);
     const t1 = performance.now();
@@ -61,7 +107,16 @@ const CHILD = {
     const { initSync, OtpManager, memoryStorage } = await import(SLIM);
     const bytes = readFileSync(WASM);
     const t0 = performance.now();
-    const module = mode === "async" ? await WebAssembly.compile(bytes) : new WebAssembly.Module(bytes);
+    let module;
+    if (mode === "sync") module = new WebAssembly.Module(bytes);
+    else if (mode === "async") module = await WebAssembly.compile(bytes);
+    else {
+      // Compile in the background while the main thread loads Node's WebCrypto module,
+      // which the first create needs anyway.
+      const compiling = WebAssembly.compile(bytes);
+      globalThis.crypto.getRandomValues(new Uint8Array(16));
+      module = await compiling;
+    }
     const t1 = performance.now();
     initSync({ module });
     await new OtpManager(memoryStorage(), { secret: SECRET }).create("ada@example.com");
@@ -69,10 +124,14 @@ const CHILD = {
   },
 };
 
+// (node:child_process is loaded by the parent only: it brings Node's stream modules,
+// which would make the children's first uses of WebCrypto look cheaper.)
+const { spawnSync } = process.argv[2] === "--child" ? {} : await import("node:child_process");
+
 function spawnRuns(name, arg) {
   const out = [];
   for (let i = 0; i < RUNS; i++) {
-    const args = [fileURLToPath(import.meta.url), "--child", name];
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), "--child", name];
     if (arg !== undefined) args.push(arg);
     const r = spawnSync(process.execPath, args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`probe ${name} failed: ${r.stderr}`);
@@ -121,15 +180,46 @@ const PROBES = {
   },
   configure() {
     const runs = spawnRuns("configure");
+    const of = (k) => range(runs.map((r) => r[k]));
     const nth = (i) => range(runs.map((r) => r.configure[i]));
-    console.log(`configure: limits() ${range(runs.map((r) => r.limits))} ms; configure() 1st ${nth(0)}, 2nd ${nth(1)}, 3rd ${nth(2)} ms (${RUNS} processes)`);
+    console.log(`configure: compile ${of("compile")} ms, instantiate ${of("instantiate")} ms, limits() ${of("limits")} ms` +
+      `${process.execArgv.length ? ` (${process.execArgv.join(" ")})` : ""}`);
+    console.log(`configure: configure() 1st ${nth(0)}, 2nd ${nth(1)}, 3rd ${nth(2)} ms (${RUNS} processes)`);
+    console.log(`configure: then a create's wasm calls (WebCrypto loaded) 1st ${range(runs.map((r) => r.issue[0]))}, ` +
+      `2nd ${range(runs.map((r) => r.issue[1]))} ms`);
   },
-  "first-import"() {
-    const runs = spawnRuns("first-import");
-    console.log(`first-import: pkg/error.js ${range(runs.map((r) => r.file))} ms, then a data: module ${range(runs.map((r) => r.data))} ms (${RUNS} processes)`);
+  import() {
+    // A copy of the package whose dist/node.mjs marks the time around its one line that
+    // reads, compiles and instantiates the .wasm.
+    const dir = mkdtempSync(join(tmpdir(), "edge-otp-probe-"));
+    try {
+      cpSync(`${ROOT}pkg`, dir, { recursive: true });
+      const entry = join(dir, "dist/node.mjs");
+      const src = readFileSync(entry, "utf8");
+      const line = src.split("\n").find((l) => l.includes("edge_otp_bg.wasm") && l.includes("readFileSync"));
+      if (line === undefined) throw new Error("dist/node.mjs has no line that reads the .wasm");
+      writeFileSync(entry, src.replace(line,
+        `globalThis.__probeWasm0 = performance.now(); ${line} globalThis.__probeWasm1 = performance.now();`));
+      const kb = ((src.length + readFileSync(`${ROOT}pkg/error.js`).length) / 1024).toFixed(1);
+      const runs = spawnRuns("import", dir);
+      const of = (k) => range(runs.map((r) => r[k]));
+      console.log(`import: dist/node.mjs + error.js (${kb} KiB of JS) up to the .wasm line ${of("before")} ms, ` +
+        `that line (read, compile, instantiate, limits) ${of("wasm")} ms, whole import ${of("total")} ms (${RUNS} processes)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  "file-import"() {
+    const runs = spawnRuns("file-import");
+    console.log(`file-import: pkg/error.js ${range(runs.map((r) => r.file))} ms, then a data: module ${range(runs.map((r) => r.data))} ms (${RUNS} processes)`);
+  },
+  crypto() {
+    const runs = spawnRuns("crypto");
+    const of = (k) => range(runs.map((r) => r[k]));
+    console.log(`crypto: first globalThis.crypto ${of("global")} ms, first getRandomValues ${of("first")} ms, second ${of("second")} ms (${RUNS} processes)`);
   },
   compile() {
-    for (const mode of ["sync", "async"]) {
+    for (const mode of ["sync", "async", "async-while-webcrypto-loads"]) {
       const runs = spawnRuns("compile", mode);
       console.log(`compile: ${mode} ${range(runs.map((r) => r.compile))} ms, compile → first create ${range(runs.map((r) => r.total))} ms (${RUNS} processes)`);
     }

@@ -44,9 +44,14 @@ test("bench/probes.mjs prints each probe's figures", async () => {
   for (const line of [
     /^dataview: glue slot read [\d.]+ \([\d.]+–[\d.]+\) ns, held DataView read [\d.]+/m,
     /^mapkey: Map\.get\(prefix \+ user\) [\d.]+ .* ns, Map\.get\(user\) [\d.]+/m,
-    /^configure: limits\(\) [\d.]+ .* ms; configure\(\) 1st [\d.]+ .*, 2nd [\d.]+ .*, 3rd [\d.]+/m,
-    /^first-import: pkg\/error\.js [\d.]+ .* ms, then a data: module [\d.]+/m,
+    /^configure: compile [\d.]+ .* ms, instantiate [\d.]+ .* ms, limits\(\) [\d.]+/m,
+    /^configure: configure\(\) 1st [\d.]+ .*, 2nd [\d.]+ .*, 3rd [\d.]+/m,
+    /^configure: then a create's wasm calls \(WebCrypto loaded\) 1st [\d.]+ .*, 2nd [\d.]+/m,
+    /^import: dist\/node\.mjs \+ error\.js \([\d.]+ KiB of JS\) up to the \.wasm line [\d.]+ .* ms, that line .* [\d.]+ .* ms, whole import [\d.]+/m,
+    /^file-import: pkg\/error\.js [\d.]+ .* ms, then a data: module [\d.]+/m,
+    /^crypto: first globalThis\.crypto [\d.]+ .* ms, first getRandomValues [\d.]+ .* ms, second [\d.]+/m,
     /^compile: sync [\d.]+ .* ms, compile → first create [\d.]+/m,
     /^compile: async [\d.]+ .* ms, compile → first create [\d.]+/m,
+    /^compile: async-while-webcrypto-loads [\d.]+ .* ms, compile → first create [\d.]+/m,
   ]) assert.match(stdout, line);
 });
