@@ -1,7 +1,8 @@
 // What the managers (OtpManager, TotpManager) share besides the storage driver: loading
-// their wasm module once, and sharing engines between managers with equal options (wasm
+// their wasm module once, sharing engines between managers with equal options (wasm
 // linear memory never shrinks, so a manager per request must not cost an engine per
-// request). An engine is freed when its last manager is disposed or garbage-collected.
+// request; an engine is freed when its last manager is disposed or garbage-collected),
+// and reading an engine method's answer.
 import { StoreDriver } from "./driver.js";
 
 /**
@@ -87,6 +88,16 @@ export function enginePool() {
       release(shared);
     },
   };
+}
+
+/**
+ * An engine method's answer (both modules' engines): `undefined` means the call failed,
+ * and the engine hands over the error it kept, which is thrown here (src/wasm/mod.rs,
+ * `answer`).
+ */
+export function answered(engine, answer) {
+  if (answer === undefined) throw engine.takeError();
+  return answer;
 }
 
 /** `Symbol.dispose`, where the runtime has it. */

@@ -12,7 +12,7 @@ import wasmInit, {
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
 import { DELETE } from "./driver.js";
-import { loader, enginePool, disposeSymbol } from "./engines.js";
+import { loader, enginePool, answered, disposeSymbol } from "./engines.js";
 import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
@@ -35,11 +35,6 @@ const wasm = {
   },
 };
 const guess = (value) => glue.guess(value);
-// An Engine method's answer; `undefined` means it failed, and the engine keeps the error.
-const answered = (engine, answer) => {
-  if (answer === undefined) throw engine.takeError();
-  return answer;
-};
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
 export function init(input) {
