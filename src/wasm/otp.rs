@@ -264,8 +264,12 @@ fn core_err(e: Error) -> JsValue {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// `r`'s value, or `undefined` with its error kept for `takeError` ([`answer`]).
-    fn answer(&mut self, r: Result<JsValue, JsValue>) -> JsValue {
+    /// Runs an operation method's body `f`: first drops what the last operation left for
+    /// JS ([`begin`](Self::begin)), then answers `f`'s value, or `undefined` with its
+    /// error kept for `takeError` ([`answer`]).
+    fn operation(&mut self, f: impl FnOnce(&mut Self) -> Result<JsValue, JsValue>) -> JsValue {
+        self.begin();
+        let r = f(self);
         answer(&mut self.error, r)
     }
 
@@ -278,8 +282,9 @@ impl WasmEngine {
     }
 
     /// Drops what the last operation left for JS (its write and event): every operation
-    /// method starts here, so that a call that fails early (on its options, its clock)
-    /// leaves nothing of an earlier call to be written or emitted.
+    /// method starts here ([`operation`](Self::operation)), so that a call that fails
+    /// early (on its options, its clock) leaves nothing of an earlier call to be written
+    /// or emitted.
     #[inline(never)]
     fn begin(&mut self) {
         self.write = None;
@@ -310,7 +315,7 @@ impl WasmEngine {
             }
             Arguments::Token => check_submitted(submitted, "token"),
         });
-        self.answer(r.map(|()| JsValue::TRUE))
+        answer(&mut self.error, r.map(|()| JsValue::TRUE))
     }
 
     /// Runs `op` for `user` on the stored value; keeps the record to write for
@@ -367,28 +372,24 @@ impl WasmEngine {
         options: &JsValue,
         generate: bool,
     ) -> JsValue {
-        self.begin();
-        let r = issue_options(options).and_then(|o| {
+        self.operation(|e| {
+            let o = issue_options(options)?;
             let op = if generate {
                 Op::GenerateWith(o)
             } else {
                 Op::CreateWith(o)
             };
-            self.issued(op, user, stored, clock)
-        });
-        self.answer(r)
+            e.issued(op, user, stored, clock)
+        })
     }
 
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
     /// (`undefined`: see `takeError`.)
     pub fn latest(&mut self, user: &str, stored: Option<String>, clock: &JsValue) -> JsValue {
-        self.begin();
-        let r = match self.run(Op::Latest, user, stored, clock) {
-            Ok(Answer::Latest(v)) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
-            Ok(_) => Err(unexpected()),
-            Err(e) => Err(e),
-        };
-        self.answer(r)
+        self.operation(|e| match e.run(Op::Latest, user, stored, clock)? {
+            Answer::Latest(v) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
+            _ => Err(unexpected()),
+        })
     }
 
     /// `check(user, code, { consume? })`: the structured verdict `{ ok, reason,
@@ -404,17 +405,15 @@ impl WasmEngine {
         options: &JsValue,
         boolean: bool,
     ) -> JsValue {
-        self.begin();
-        let r = consume_option(options).and_then(|consume| {
+        self.operation(|e| {
+            let consume = consume_option(options)?;
             let code = code.unwrap_or_default();
             let op = Op::Check {
                 code: &code,
                 consume,
             };
-            self.verdict(op, user, stored, clock)
-                .and_then(|v| verdict_js(v, boolean))
-        });
-        self.answer(r)
+            verdict_js(e.verdict(op, user, stored, clock)?, boolean)
+        })
     }
 
     fn verdict(
@@ -442,26 +441,23 @@ impl WasmEngine {
         clock: &JsValue,
         boolean: bool,
     ) -> JsValue {
-        self.begin();
-        let token = token.unwrap_or_default();
-        let r = self
-            .verdict(Op::Token(&token), user, stored, clock)
-            .and_then(|v| verdict_js(v, boolean));
-        self.answer(r)
+        self.operation(|e| {
+            let token = token.unwrap_or_default();
+            verdict_js(e.verdict(Op::Token(&token), user, stored, clock)?, boolean)
+        })
     }
 
     /// `forget`: whether there was a record (any value: erasure works on corrupt ones
     /// too). The driver deletes it when the answer is true. (`undefined`: see
     /// `takeError`.)
     pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> JsValue {
-        self.begin();
-        let r = now(clock).and_then(|now| {
-            Subject::new(&self.scope, user).map_err(core_err)?;
+        self.operation(|e| {
+            let now = now(clock)?;
+            Subject::new(&e.scope, user).map_err(core_err)?;
             // No record: nothing was erased, and there is no event.
-            self.event = present.then(|| Event::new("forgotten", now));
+            e.event = present.then(|| Event::new("forgotten", now));
             Ok(JsValue::from_bool(present))
-        });
-        self.answer(r)
+        })
     }
 
     /// The last operation's event `{ type, scope, user, at, attemptsLeft?, retryAfterMs?,
@@ -492,18 +488,15 @@ impl WasmEngine {
         clock: &JsValue,
         invalidate: bool,
     ) -> JsValue {
-        self.begin();
         let op = if invalidate {
             Op::Invalidate
         } else {
             Op::ResetAttempts
         };
-        let r = match self.run(op, user, stored, clock) {
-            Ok(Answer::Flag(f)) => Ok(JsValue::from_bool(f)),
-            Ok(_) => Err(unexpected()),
-            Err(e) => Err(e),
-        };
-        self.answer(r)
+        self.operation(|e| match e.run(op, user, stored, clock)? {
+            Answer::Flag(f) => Ok(JsValue::from_bool(f)),
+            _ => Err(unexpected()),
+        })
     }
 
     /// The record the last operation asked to write, once; `undefined` when it writes

@@ -407,8 +407,12 @@ fn draw(buf: &mut [u8]) -> Result<(), JsValue> {
 
 #[wasm_bindgen(js_class = TotpEngine)]
 impl WasmTotpEngine {
-    /// `r`'s value, or `undefined` with its error kept for `takeError` ([`answer`]).
-    fn answer(&mut self, r: Result<JsValue, JsValue>) -> JsValue {
+    /// Runs an operation method's body `f`: first drops what the last operation asked to
+    /// do with the record, before anything can fail, then answers `f`'s value, or
+    /// `undefined` with its error kept for `takeError` ([`answer`]).
+    fn operation(&mut self, f: impl FnOnce(&mut Self) -> Result<JsValue, JsValue>) -> JsValue {
+        self.write = TotpWrite::Nothing;
+        let r = f(self);
         answer(&mut self.error, r)
     }
 
@@ -424,8 +428,7 @@ impl WasmTotpEngine {
     /// `true`, or `undefined` with `INVALID_ARGUMENT` for `takeError`.
     #[wasm_bindgen(js_name = checkUser)]
     pub fn check_user(&mut self, user: &JsValue) -> JsValue {
-        let r = check_user(user).map(|()| JsValue::TRUE);
-        self.answer(r)
+        answer(&mut self.error, check_user(user).map(|()| JsValue::TRUE))
     }
 
     /// Checks a submitted code (TOTP or recovery) before any storage call: any string is
@@ -438,15 +441,14 @@ impl WasmTotpEngine {
         } else {
             Err(errors::argument("code", "must be a string"))
         };
-        self.answer(r)
+        answer(&mut self.error, r)
     }
 
     /// Checks `enroll`'s options before any storage call (the same reading as `enroll`):
     /// `true`, or `undefined` (see `takeError`).
     #[wasm_bindgen(js_name = checkEnrollOptions)]
     pub fn check_enroll_options(&mut self, options: &JsValue) -> JsValue {
-        let r = enroll_args(options).map(|_| JsValue::TRUE);
-        self.answer(r)
+        answer(&mut self.error, enroll_args(options).map(|_| JsValue::TRUE))
     }
 
     fn keep<T>(&mut self, step: TotpStep<T>) -> T {
@@ -463,8 +465,7 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> JsValue {
-        let r = self.enrolled(user, options, stored, clock);
-        self.answer(r)
+        self.operation(|e| e.enrolled(user, options, stored, clock))
     }
 
     fn enrolled(
@@ -474,7 +475,6 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.write = TotpWrite::Nothing;
         let args = enroll_args(options)?;
         let now = now(clock)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
@@ -519,7 +519,6 @@ impl WasmTotpEngine {
             Millis,
         ) -> Result<TotpStep<T>, Error>,
     ) -> Result<T, JsValue> {
-        self.write = TotpWrite::Nothing;
         let now = now(clock)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let code = code.map(Zeroizing::new).unwrap_or_default();
@@ -552,14 +551,14 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> JsValue {
-        let r = self.verdict(user, code, stored, clock).and_then(|v| {
+        self.operation(|e| {
+            let v = e.verdict(user, code, stored, clock)?;
             to_js(&TotpVerdictJs {
                 ok: v.is_ok(),
                 reason: v.reason(),
                 retry_after_ms: v.retry_after_ms().map(|t| t as f64),
             })
-        });
-        self.answer(r)
+        })
     }
 
     /// `verify`: whether the code verified (the rule of `check`, boolean answer).
@@ -571,31 +570,29 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> JsValue {
-        let r = self
-            .verdict(user, code, stored, clock)
-            .map(|v| JsValue::from_bool(v.is_ok()));
-        self.answer(r)
+        self.operation(|e| {
+            Ok(JsValue::from_bool(
+                e.verdict(user, code, stored, clock)?.is_ok(),
+            ))
+        })
     }
 
     /// `status`: `"none"`, `"pending"` or `"active"`. Never writes. (`undefined`: see
     /// `takeError`.)
     pub fn status(&mut self, _user: &str, stored: Option<String>, _clock: &JsValue) -> JsValue {
-        self.write = TotpWrite::Nothing;
-        let r = self
-            .core
-            .status(stored.as_deref())
-            .map(|s: TotpStatus| JsValue::from_str(s.as_str()))
-            .map_err(core_err);
-        self.answer(r)
+        self.operation(|e| {
+            let s: TotpStatus = e.core.status(stored.as_deref()).map_err(core_err)?;
+            Ok(JsValue::from_str(s.as_str()))
+        })
     }
 
     /// `disable`: true if there was a stored value (`present`: an enrollment, or any
     /// corrupt value, which the driver hands over uncopied), which is deleted.
     pub fn disable(&mut self, present: bool) -> JsValue {
-        self.write = TotpWrite::Nothing;
-        let step = self.core.disable(present);
-        let r = Ok(JsValue::from_bool(self.keep(step)));
-        self.answer(r)
+        self.operation(|e| {
+            let step = e.core.disable(present);
+            Ok(JsValue::from_bool(e.keep(step)))
+        })
     }
 
     /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`
@@ -607,8 +604,7 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> JsValue {
-        let r = self.recovery_codes(user, stored, clock);
-        self.answer(r)
+        self.operation(|e| e.recovery_codes(user, stored, clock))
     }
 
     fn recovery_codes(
@@ -617,7 +613,6 @@ impl WasmTotpEngine {
         stored: Option<String>,
         _clock: &JsValue,
     ) -> Result<JsValue, JsValue> {
-        self.write = TotpWrite::Nothing;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
         draw(&mut entropy)?;
@@ -649,8 +644,8 @@ impl WasmTotpEngine {
         stored: Option<String>,
         clock: &JsValue,
     ) -> JsValue {
-        let r = self
-            .guess(
+        self.operation(|e| {
+            let r = e.guess(
                 user,
                 code,
                 stored,
@@ -658,9 +653,9 @@ impl WasmTotpEngine {
                 |core, subject, stored, code, now| {
                     core.use_recovery_code(subject, stored, code, now)
                 },
-            )
-            .map(|r| JsValue::from_bool(r.is_ok()));
-        self.answer(r)
+            )?;
+            Ok(JsValue::from_bool(r.is_ok()))
+        })
     }
 
     /// What the last operation asked to do with the record, once: `undefined` (nothing),
