@@ -4,6 +4,7 @@
 //   node bench/coldstart.mjs          # Markdown tables on stdout
 //   node bench/coldstart.mjs --json   # also writes the "node" section of bench/coldstart.json
 //   COLDSTART_RUNS=20 node bench/coldstart.mjs
+//   node --no-wasm-lazy-compilation bench/coldstart.mjs   # the children get this Node's flags
 //
 // Spawns fresh `node` processes one after the other (never two at once), each running
 // bench/fixtures/coldstart-node.mjs in one of three modes, interleaved run by run:
@@ -44,7 +45,7 @@ const la = (l) => l.map((x) => x.toFixed(2)).join(" ");
 
 function once(mode) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [CHILD, mode], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [...process.execArgv, CHILD, mode], { encoding: "utf8" });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`child (${mode}) failed: ${r.stderr || r.error}`);
   return { wall, ...JSON.parse(r.stdout.trim().split("\n").pop()) };
@@ -114,7 +115,10 @@ const m = result.median;
 const ok = (x) => (x <= GOAL_MS ? "within goal" : x <= BUDGET_MS ? "within budget" : "over budget");
 const bar = `≤ ${BUDGET_MS} (goal ${GOAL_MS})`;
 
-console.log(`## Cold start in Node ${process.version} — median of ${RUNS} fresh processes, ${cpus().length} CPUs, ` +
+// The flags as the children report them (they ran with this process's own).
+const childFlags = [...new Set(Object.values(samples).flat().map((s) => s.execArgv.join(" ")))];
+const flags = childFlags.some((f) => f !== "") ? ` (Node flags: ${childFlags.join(" / ")})` : "";
+console.log(`## Cold start in Node ${process.version}${flags} — median of ${RUNS} fresh processes, ${cpus().length} CPUs, ` +
   `load average ${la(load0)} at start, ${la(load1)} at end\n`);
 console.log("| figure | median ms | min–max ms | goal |");
 console.log("|---|--:|--:|---|");

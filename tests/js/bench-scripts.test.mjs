@@ -39,6 +39,13 @@ test("bench/coldstart.mjs times edge-otp and its peers in fresh processes", asyn
   }
 });
 
+test("bench/coldstart.mjs runs its children with its own Node flags", async () => {
+  const { stdout } = await run(process.execPath, ["--no-wasm-lazy-compilation", "bench/coldstart.mjs"], {
+    cwd: root, env: { ...process.env, COLDSTART_RUNS: "1" }, timeout: 120_000,
+  });
+  assert.match(stdout, /^## Cold start in Node v[\d.]+ \(Node flags: --no-wasm-lazy-compilation\) — /m);
+});
+
 test("bench/probes.mjs prints each probe's figures", async () => {
   const { stdout } = await node("bench/probes.mjs", { PROBE_RUNS: "1" });
   for (const line of [
