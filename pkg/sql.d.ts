@@ -14,7 +14,7 @@ export interface PurgeOptions {
 export interface SqlStorageOptions {
   /** The table, matching /^[A-Za-z_][A-Za-z0-9_]{0,62}$/ (default "edge_otp"). */
   table?: string;
-  /** The clock `expires_at` is computed and compared with, in ms (default `Date.now`). */
+  /** The clock `expires_at` is computed and compared with, in ms (default `Date.now`; fractions are dropped). */
   now?: () => number;
 }
 
@@ -103,6 +103,8 @@ export interface D1DatabaseLike {
  * ```
  *
  * @throws TypeError (`code` "INVALID_CONFIG") for a bad handle, table name or option.
+ * Its methods reject with a RangeError (`code` "INVALID_ARGUMENT", `argument` "key"),
+ * before any query, for a key containing U+0000: PostgreSQL `text` cannot hold it.
  */
 export function postgresStorage(db: PgQueryable, options?: SqlStorageOptions): AsyncSqlStorage;
 

@@ -14,6 +14,21 @@ function invalidConfig(message) {
   return err;
 }
 
+/**
+ * A key PostgreSQL cannot hold: a RangeError with `code` `INVALID_ARGUMENT` and
+ * `argument` `"key"`, thrown before any query (the engine accepts U+0000 in user ids;
+ * PostgreSQL `text` cannot store it). The message does not repeat the key.
+ */
+function nulKey() {
+  const err = new RangeError(
+    "edge-otp/sql: postgresStorage: a key containing U+0000 (NUL) cannot be stored in PostgreSQL text; " +
+      "refuse or strip it in normalizeUser",
+  );
+  err.code = "INVALID_ARGUMENT";
+  err.argument = "key";
+  return err;
+}
+
 function tableName(options) {
   const table = options.table ?? DEFAULT_TABLE;
   if (typeof table !== "string" || !IDENTIFIER.test(table)) {
@@ -26,8 +41,11 @@ function readOptions(name, options) {
   if (options === undefined || options === null) options = {};
   if (typeof options !== "object") throw invalidConfig(`${name}: options must be an object`);
   const table = tableName(options);
-  const now = options.now ?? Date.now;
-  if (typeof now !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
+  const clock = options.now ?? Date.now;
+  if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
+  // Whole milliseconds, as the engine's own `now` takes them: `expires_at` is a BIGINT,
+  // and a clock such as `performance.timeOrigin + performance.now()` answers fractions.
+  const now = () => Math.floor(clock());
   return { table, now };
 }
 
@@ -111,7 +129,9 @@ function statements(table, p, { skipLocked }) {
  *
  * `expirationTtl` is in seconds, stored as `expires_at` in milliseconds since the epoch
  * from `options.now` (default `Date.now`, the application's clock). Driver errors
- * (connection lost, timeouts, missing table) reject as the driver's own error object.
+ * (connection lost, timeouts, missing table) reject as the driver's own error object; a
+ * key containing U+0000, which PostgreSQL text cannot hold, rejects before any query
+ * (`nulKey`).
  *
  * @param {{ query(text: string, values?: unknown[]): Promise<{ rows: any[], rowCount: number | null }> }} db
  * @param {{ table?: string, now?: () => number }} [options]
@@ -123,16 +143,23 @@ export function postgresStorage(db, options) {
   const { table, now } = readOptions("postgresStorage", options);
   const sql = statements(table, (n) => `$${n}`, { skipLocked: true });
   const query = (text, values) => db.query(text, values);
+  // PostgreSQL text cannot hold U+0000: refused before any query (not as a driver error).
+  const checkKey = (key) => {
+    if (typeof key === "string" && key.includes("\0")) throw nulKey();
+  };
   return {
     table,
     async get(key) {
+      checkKey(key);
       const { rows } = await query(sql.get, [key, now()]);
       return rows.length === 0 ? null : rows[0].value;
     },
     async put(key, value, options) {
+      checkKey(key);
       await query(sql.put, [key, value, expiresAt(options, now())]);
     },
     async compareAndSwap(key, expected, value, options) {
+      checkKey(key);
       const t = now();
       const exp = expiresAt(options, t);
       const r = expected === null || expected === undefined
@@ -141,6 +168,7 @@ export function postgresStorage(db, options) {
       return r.rowCount === 1;
     },
     async delete(key) {
+      checkKey(key);
       const t = now();
       const { rows } = await query(sql.delete, [key]);
       return rows.length > 0 && live(rows[0].expires_at, t);

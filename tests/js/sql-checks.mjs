@@ -11,6 +11,7 @@
 //   ctx.assert       ok / equal / deepEqual (node:assert/strict or conformance's miniAssert)
 //   ctx.tableExists  async (name) => boolean
 //   ctx.prefix       a table-name prefix unique to this run
+//   ctx.refusesNul   true for PostgreSQL (its text type cannot hold U+0000)
 // With node:test:  for (const c of sqlChecks) test(c.name, () => c.run(ctx));
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -177,6 +178,55 @@ export const sqlChecks = [
       }
       assert.ok(await ctx.tableExists(s.table), "the table survived");
       assert.equal(await s.get("' OR '1'='1"), null);
+    },
+  },
+  {
+    name: "a clock answering fractional milliseconds: every method works, expires_at in whole milliseconds",
+    async run(ctx) {
+      const { assert } = ctx;
+      const clock = { t: T0 + 0.75 };
+      const table = `${ctx.prefix}_frac_${++seq}`;
+      const s = ctx.factory(ctx.db, { table, now: () => clock.t });
+      await s.createTable();
+      await s.put("k", "v", { expirationTtl: 60 });
+      assert.equal(await s.get("k"), "v");
+      assert.equal(await s.compareAndSwap("k", "v", "w", { expirationTtl: 60 }), true);
+      clock.t = T0 + 59_999.5; // expires_at = T0 + 60000: still live
+      assert.equal(await s.get("k"), "w");
+      clock.t = T0 + 60_000.25; // expires_at <= the whole millisecond: expired
+      assert.equal(await s.get("k"), null);
+      assert.equal(await s.compareAndSwap("k", null, "x", { expirationTtl: 1 }), true);
+      assert.equal(await s.delete("k"), true);
+      assert.equal(await s.purgeExpired(), 0);
+      const otp = new ctx.OtpManager(s, { secret: "sql fractional clock secret 0123", now: () => clock.t });
+      const { code } = await otp.create("frac");
+      assert.equal(await otp.verify("frac", code), true);
+    },
+  },
+  {
+    name: "a key containing U+0000: kept apart from the key without it, or (PostgreSQL) refused with INVALID_ARGUMENT before any query",
+    async run(ctx) {
+      const { assert } = ctx;
+      const { storage: s } = await fresh(ctx, "nul");
+      const otp = new ctx.OtpManager(s, { secret: "sql nul key secret 0123456789ab", now: () => T0 });
+      const plain = await otp.create("ab");
+      if (ctx.refusesNul) {
+        for (const call of [() => s.get("a\0b"), () => s.put("a\0b", "v"), () => s.compareAndSwap("a\0b", null, "v"), () => s.delete("a\0b")]) {
+          await throwsLike(call, (e) => {
+            assert.ok(e instanceof RangeError, String(e));
+            assert.equal(e.code, "INVALID_ARGUMENT");
+            assert.equal(e.argument, "key");
+            assert.ok(!e.message.includes("a\0b"), "the message does not repeat the key");
+          }, "NUL key");
+        }
+        await throwsLike(() => otp.create("a\0b"), (e) => assert.equal(e.code, "INVALID_ARGUMENT"), "create");
+        await throwsLike(() => otp.verify("a\0b", plain.code), (e) => assert.equal(e.code, "INVALID_ARGUMENT"), "verify");
+      } else {
+        const nul = await otp.create("a\0b");
+        assert.equal(await otp.verify("a\0b", nul.code), true);
+        assert.equal(await s.get(otp.keyFor("a\0b")) === null, false, "the NUL key's row exists");
+      }
+      assert.equal(await otp.verify("ab", plain.code), true, "the key without NUL is untouched");
     },
   },
   {

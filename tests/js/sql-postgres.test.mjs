@@ -71,6 +71,7 @@ describe("SQL store checks on PostgreSQL", { skip }, () => {
     OtpManager,
     assert,
     prefix: "pg",
+    refusesNul: true,
     tableExists,
   };
   for (const c of sqlChecks) test(c.name, () => c.run(ctx));
