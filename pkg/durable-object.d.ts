@@ -1,6 +1,6 @@
 // Types of edge-otp/durable-object (Cloudflare Workers only). Self-contained: no
 // dependency on @cloudflare/workers-types.
-import type { OtpOptions, IssuedOtp, LatestOtp, Verdict } from "./index.js";
+import type { OtpOptions, OtpManager } from "./index.js";
 import { OtpError } from "./index.js";
 
 export { OtpError };
@@ -25,12 +25,13 @@ export class OtpDurableObject<Env = Record<string, unknown>> {
   protected readonly env: Env;
   /** The policy for `scope` (default: `optionsFromEnv(env)`); `scope` is added when absent. */
   options(env: Env, scope: string | undefined): OtpOptions | Partial<OtpOptions>;
-  /** The one RPC method `durableOtp` calls. */
+  /** The one RPC method `durableOtp` calls (`code`: the code or link token; `options`: the call's options). */
   otp(
     scope: string | undefined,
-    operation: "create" | "generate" | "getLatestOtp" | "check" | "verify" | "resetAttempts" | "invalidate",
+    operation: DurableOperation,
     user: string,
     code?: string,
+    options?: object,
   ): Promise<{ value: unknown } | { error: OtpErrorValue }>;
   /** Deletes the object's storage once its record is past every window. */
   alarm(): Promise<void>;
@@ -49,18 +50,34 @@ export interface OtpNamespace {
   get?(id: any): { otp: OtpDurableObject["otp"] };
 }
 
-/** The OtpManager methods for one scope; each call is one RPC. */
-export interface DurableOtp {
+/** The OtpManager operations a Durable Object runs for `durableOtp`. */
+export type DurableOperation =
+  | "create"
+  | "generate"
+  | "getLatestOtp"
+  | "check"
+  | "verify"
+  | "checkToken"
+  | "verifyToken"
+  | "resetAttempts"
+  | "invalidate"
+  | "forget";
+
+/**
+ * The OtpManager methods for one scope, with the same arguments and answers (per-call
+ * options included); each call is one RPC.
+ */
+export interface DurableOtp extends Pick<OtpManager, DurableOperation> {
+  /** The scope (`undefined`: the default scope). */
   readonly scope: string | undefined;
-  /** The Durable Object name of `user`'s object. */
+  /** The Durable Object name of `user`'s object: `scope:user` (an empty scope part for the default scope). */
   nameFor(user: string): string;
-  create(user: string): Promise<IssuedOtp>;
-  generate(user: string): Promise<IssuedOtp>;
-  getLatestOtp(user: string): Promise<LatestOtp | null>;
-  verify(user: string, code: string): Promise<boolean>;
-  check(user: string, code: string): Promise<Verdict>;
-  resetAttempts(user: string): Promise<boolean>;
-  invalidate(user: string): Promise<boolean>;
 }
 
-export function durableOtp(namespace: OtpNamespace | object, options?: { scope?: string }): DurableOtp;
+/** What `durableOtp` takes: the scope and the user normaliser (the policy is the object's). */
+export interface DurableOtpOptions {
+  scope?: OtpOptions["scope"];
+  normalizeUser?: OtpOptions["normalizeUser"];
+}
+
+export function durableOtp(namespace: OtpNamespace | object, options?: DurableOtpOptions): DurableOtp;

@@ -241,19 +241,12 @@ export class OtpDurableObject extends DurableObject {
  * rethrown as OtpError with their code and fields.
  */
 export function durableOtp(namespace, options) {
-  const byName = namespace?.getByName;
-  if (typeof byName !== "function" &&
-      (typeof namespace?.idFromName !== "function" || typeof namespace?.get !== "function")) {
-    throw new TypeError("edge-otp: durableOtp needs a Durable Object namespace binding (e.g. env.OTP)");
-  }
-  if (options !== undefined && (options === null || typeof options !== "object" ||
-      Object.keys(options).some((k) => k !== "scope" && k !== "normalizeUser"))) {
-    // The policy is the object's (its env, or options(env, scope)), never the client's.
-    throw new TypeError("edge-otp: durableOtp takes { scope, normalizeUser } only; the policy is the Durable Object's");
-  }
+  // The binding, and the options: own keys scope and normalizeUser only (the policy is the
+  // object's: its env, or options(env, scope)); INVALID_CONFIG otherwise.
+  checkClientOptions(namespace, options);
+  const byName = namespace.getByName;
   const scope = options !== undefined && Object.hasOwn(options, "scope") ? options.scope : undefined;
   const chosen = options !== undefined && Object.hasOwn(options, "normalizeUser") ? options.normalizeUser : undefined;
-  checkClientOptions(scope, chosen);
   const normalize = userNormalizer(chosen);
   const maxCodeUnits = limits().maxCodeUnits;
   const stubFor = (name) =>

@@ -51,8 +51,8 @@ export interface IORedisClientLike {
   evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
-/** Reserved for future use. */
-export interface RedisStorageOptions {}
+/** Reserved for future use: none is read yet, and any key is refused (`INVALID_CONFIG`). */
+export type RedisStorageOptions = Record<string, never>;
 
 /**
  * Create an {@link OtpStorage} backed by Redis.
@@ -70,7 +70,7 @@ export interface RedisStorageOptions {}
  * const otp = new OtpManager(redisStorage(client), { secret: process.env.OTP_SECRET });
  * ```
  *
- * @throws TypeError when `client` is neither kind.
+ * @throws TypeError (`code` "INVALID_CONFIG") when `client` is neither kind, or for any option.
  */
 export function redisStorage(
   client: NodeRedisClientLike | IORedisClientLike,

@@ -40,12 +40,22 @@ function toStringOrNull(v) {
   return String(v);
 }
 
+/** A bad client or option: a TypeError with `code` `INVALID_CONFIG` (as edge-otp/sql reports one). */
+function invalidConfig(message) {
+  const err = new TypeError(`edge-otp/redis: ${message}`);
+  err.code = "INVALID_CONFIG";
+  return err;
+}
+
 function ttlSeconds(options) {
   const ttl = options?.expirationTtl;
   if (ttl === undefined || ttl === null) return null;
   const s = Math.ceil(Number(ttl));
   if (!Number.isFinite(s) || s < 1) {
-    throw new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+    const err = new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+    err.code = "INVALID_ARGUMENT";
+    err.argument = "expirationTtl";
+    throw err;
   }
   return s;
 }
@@ -105,7 +115,8 @@ function isNoScript(err) {
  *
  * @param {object} client A node-redis v4/v5 or ioredis client (connected, or with an
  *   offline queue).
- * @param {object} [options] Reserved for future use; currently ignored.
+ * @param {object} [options] Reserved for future use: none is read yet, and any key is
+ *   refused (`INVALID_CONFIG`), so that a mistyped option is not silently ignored.
  * @returns {{
  *   get(key: string): Promise<string | null>,
  *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
@@ -114,10 +125,12 @@ function isNoScript(err) {
  *   delete(key: string): Promise<boolean>,
  * }}
  */
-export function redisStorage(client, options = {}) {
-  void options;
+export function redisStorage(client, options) {
   if (client === null || (typeof client !== "object" && typeof client !== "function")) {
-    throw new TypeError("redisStorage: expected a node-redis or ioredis client");
+    throw invalidConfig("redisStorage: expected a node-redis or ioredis client");
+  }
+  if (options !== undefined && (options === null || typeof options !== "object" || Object.keys(options).length > 0)) {
+    throw invalidConfig("redisStorage: takes no options yet (pass none, or {})");
   }
 
   let set;
@@ -151,7 +164,7 @@ export function redisStorage(client, options = {}) {
       }
     };
   } else {
-    throw new TypeError(
+    throw invalidConfig(
       "redisStorage: unsupported client (expected node-redis v4/v5 with evalSha(), or ioredis with evalsha())",
     );
   }

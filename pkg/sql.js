@@ -20,13 +20,11 @@ function invalidConfig(message) {
  * PostgreSQL `text` cannot store it). The message does not repeat the key.
  */
 function nulKey() {
-  const err = new RangeError(
+  return invalidArgument(
+    "key",
     "edge-otp/sql: postgresStorage: a key containing U+0000 (NUL) cannot be stored in PostgreSQL text; " +
       "refuse or strip it in normalizeUser",
   );
-  err.code = "INVALID_ARGUMENT";
-  err.argument = "key";
-  return err;
 }
 
 function tableName(options) {
@@ -37,9 +35,21 @@ function tableName(options) {
   return table;
 }
 
+/** A bad argument of a store method: a RangeError with `code` `INVALID_ARGUMENT` and `argument`. */
+function invalidArgument(argument, message) {
+  const err = new RangeError(message);
+  err.code = "INVALID_ARGUMENT";
+  err.argument = argument;
+  return err;
+}
+
+const OPTION_KEYS = ["table", "now"];
+
 function readOptions(name, options) {
   if (options === undefined || options === null) options = {};
   if (typeof options !== "object") throw invalidConfig(`${name}: options must be an object`);
+  const unknown = Object.keys(options).find((k) => !OPTION_KEYS.includes(k));
+  if (unknown !== undefined) throw invalidConfig(`${name}: unknown option (only table and now)`);
   const table = tableName(options);
   const clock = options.now ?? Date.now;
   if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
@@ -68,7 +78,7 @@ function expiresAt(options, now) {
   if (ttl === undefined || ttl === null) return null;
   const s = Number(ttl);
   if (typeof ttl !== "number" || !Number.isFinite(s) || s <= 0) {
-    throw new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
   }
   return now + Math.ceil(s * 1000);
 }
@@ -76,7 +86,7 @@ function expiresAt(options, now) {
 function purgeLimit(options) {
   const limit = options?.limit ?? DEFAULT_PURGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new RangeError(`purgeExpired: limit must be a positive integer, got ${String(limit)}`);
+    throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${String(limit)}`);
   }
   return limit;
 }

@@ -197,16 +197,45 @@ pub(crate) fn check_submitted(value: &JsValue, argument: &'static str) -> Result
 /// (no engine is built from them).
 const PROBE_SECRET: &str = "scope-probe-0123";
 
-/// Checks a client's `scope` and `normalizeUser` exactly as those options are checked
-/// (it runs the options reader on `{ secret, scope, normalizeUser }`): `INVALID_CONFIG`
-/// naming the option otherwise. `undefined` is the default.
+/// Whether `v` has a function under `name` (own or inherited: a binding's methods live on
+/// its prototype).
+fn has_method(v: &JsValue, name: &str) -> bool {
+    js_sys::Reflect::get(v, &name.into()).is_ok_and(|f| f.is_function())
+}
+
+/// Checks a `durableOtp` client's arguments: `namespace` must be a Durable Object
+/// namespace binding (with `getByName`, or `idFromName` and `get`), and `options`
+/// (`undefined` for none) an object of own keys `scope` and `normalizeUser` only (the
+/// policy is the object's), each checked exactly as that option is (it runs the options
+/// reader on `{ secret, scope, normalizeUser }`). `INVALID_CONFIG` naming the field
+/// otherwise.
 #[wasm_bindgen(js_name = checkClientOptions)]
-pub fn check_client_options(scope: &JsValue, normalize_user: &JsValue) -> Result<(), JsValue> {
+pub fn check_client_options(namespace: &JsValue, options: &JsValue) -> Result<(), JsValue> {
+    let binding = namespace.is_object() || namespace.is_function();
+    if !binding
+        || !(has_method(namespace, "getByName")
+            || has_method(namespace, "idFromName") && has_method(namespace, "get"))
+    {
+        return Err(errors::config(
+            "namespace",
+            "must be a Durable Object namespace binding (e.g. env.OTP)",
+        ));
+    }
     let probe = js_sys::Object::new();
     js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
-    for (key, value) in [("scope", scope), ("normalizeUser", normalize_user)] {
-        if !value.is_undefined() {
-            js_sys::Reflect::set(&probe, &key.into(), value)?;
+    if !options.is_undefined() {
+        if !options::is_record(options) || options.is_function() {
+            return Err(errors::config("options", "must be an object"));
+        }
+        let obj: &js_sys::Object = options.unchecked_ref();
+        for key in js_sys::Object::keys(obj).iter() {
+            if key != "scope" && key != "normalizeUser" {
+                return Err(errors::config(
+                    "options",
+                    "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
+                ));
+            }
+            js_sys::Reflect::set(&probe, &key, &js_sys::Reflect::get(options, &key)?)?;
         }
     }
     options::read(&probe).map(|_| ())

@@ -178,7 +178,16 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.badScope.code, "INVALID_CONFIG");
     assert.equal(e.badScope.field, "scope");
     assert.equal(e.badScope.isOtpError, true);
-    assert.equal(e.policyKey.name, "TypeError", "a policy option on the client is refused");
+    // The client takes scope and normalizeUser only; the policy is the object's.
+    assert.equal(e.policyKey.code, "INVALID_CONFIG", "a policy option on the client is refused");
+    assert.equal(e.policyKey.field, "options");
+    assert.equal(e.policyKey.isOtpError, true);
+    assert.equal(e.nullOptions.code, "INVALID_CONFIG");
+    assert.equal(e.nullOptions.field, "options");
+    assert.equal(e.noNamespace.code, "INVALID_CONFIG", "not a namespace binding");
+    assert.equal(e.noNamespace.field, "namespace");
+    assert.equal(e.noNamespace.isOtpError, true);
+    assert.equal(e.inheritedScope.value, ":ada", "inherited keys are not options (the default scope)");
     assert.equal(e.optionsOverRpc.value, undefined, "the policy (with the secret) is not offered over RPC");
     assert.match(e.optionsOverRpc.error, /does not implement/);
     assert.equal(e.noSecret.code, "INVALID_CONFIG");

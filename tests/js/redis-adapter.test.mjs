@@ -145,8 +145,9 @@ for (const kind of KINDS) {
 
     test("invalid expirationTtl rejects with RangeError and writes nothing", async () => {
       for (const bad of [0, -5, NaN, Infinity, "x"]) {
-        await assert.rejects(storage.put(k, "v", { expirationTtl: bad }), RangeError);
-        await assert.rejects(storage.compareAndSwap(k, null, "v", { expirationTtl: bad }), RangeError);
+        const refused = (e) => e instanceof RangeError && e.code === "INVALID_ARGUMENT" && e.argument === "expirationTtl";
+        await assert.rejects(storage.put(k, "v", { expirationTtl: bad }), refused);
+        await assert.rejects(storage.compareAndSwap(k, null, "v", { expirationTtl: bad }), refused);
       }
       assert.equal(await client.exists(k), 0);
     });
@@ -503,9 +504,16 @@ describe("client detection and calling conventions (fake clients)", () => {
     await assert.rejects(st.compareAndSwap("k", null, "v"), (e) => e === boom);
   });
 
-  test("unsupported clients are rejected with TypeError", () => {
+  test("unsupported clients and any option key are rejected with TypeError, code INVALID_CONFIG", () => {
+    const refused = (e) => e instanceof TypeError && e.code === "INVALID_CONFIG" && e.message.startsWith("edge-otp/redis: ");
     for (const bad of [null, undefined, 42, "redis://x", {}, { get() {}, set() {} }, { eval() {} }]) {
-      assert.throws(() => redisStorage(bad), TypeError);
+      assert.throws(() => redisStorage(bad), refused);
     }
+    const client = { eval() {}, evalSha() {}, get() {}, set() {}, del() {} };
+    for (const bad of [{ prefix: "x" }, { ttl: 60 }, null, 5]) {
+      assert.throws(() => redisStorage(client, bad), refused, JSON.stringify(bad));
+    }
+    assert.equal(typeof redisStorage(client, {}).get, "function", "{} is no options");
+    assert.equal(typeof redisStorage(client).get, "function");
   });
 });

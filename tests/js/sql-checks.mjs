@@ -116,8 +116,13 @@ export const sqlChecks = [
       clock.t += 1;
       assert.equal(await s.get("k"), null);
       for (const bad of [0, -1, Number.NaN, Infinity, "60"]) {
-        await throwsLike(() => s.put("k", "x", { expirationTtl: bad }), (e) => assert.ok(e instanceof RangeError, String(e)), `ttl ${bad}`);
-        await throwsLike(() => s.compareAndSwap("k", null, "x", { expirationTtl: bad }), (e) => assert.ok(e instanceof RangeError, String(e)), `cas ttl ${bad}`);
+        const ttlRefused = (e) => {
+          assert.ok(e instanceof RangeError, String(e));
+          assert.equal(e.code, "INVALID_ARGUMENT");
+          assert.equal(e.argument, "expirationTtl");
+        };
+        await throwsLike(() => s.put("k", "x", { expirationTtl: bad }), ttlRefused, `ttl ${bad}`);
+        await throwsLike(() => s.compareAndSwap("k", null, "x", { expirationTtl: bad }), ttlRefused, `cas ttl ${bad}`);
       }
       assert.equal(await s.get("k"), null, "nothing written by a refused ttl");
     },
@@ -142,7 +147,11 @@ export const sqlChecks = [
       assert.equal(await s.purgeExpired(), 5, "default limit");
       assert.equal(await s.get("forever-0"), "v");
       for (const bad of [0, -1, 1.5, "10"]) {
-        await throwsLike(() => s.purgeExpired({ limit: bad }), (e) => assert.ok(e instanceof RangeError, String(e)), `limit ${bad}`);
+        await throwsLike(() => s.purgeExpired({ limit: bad }), (e) => {
+          assert.ok(e instanceof RangeError, String(e));
+          assert.equal(e.code, "INVALID_ARGUMENT");
+          assert.equal(e.argument, "limit");
+        }, `limit ${bad}`);
       }
     },
   },
@@ -245,6 +254,13 @@ export const sqlChecks = [
         );
       }
       await throwsLike(() => ctx.factory(ctx.db, { now: 5 }), (e) => assert.equal(e.code, "INVALID_CONFIG"), "now");
+      // A mistyped option is refused, not ignored (the store would use the default table).
+      for (const bad of [{ tabel: `${ctx.prefix}_typo` }, { table: `${ctx.prefix}_ok`, ttl: 60 }]) {
+        await throwsLike(() => ctx.factory(ctx.db, bad), (e) => {
+          assert.ok(e instanceof TypeError, String(e));
+          assert.equal(e.code, "INVALID_CONFIG");
+        }, JSON.stringify(bad));
+      }
       await throwsLike(() => ctx.factory(null), (e) => assert.equal(e.code, "INVALID_CONFIG"), "null handle");
       await throwsLike(() => ctx.factory({}), (e) => assert.equal(e.code, "INVALID_CONFIG"), "not a handle");
       // The longest name allowed, mixed case (quoted, so kept as is), and a reserved word.

@@ -28,6 +28,14 @@ export async function flow(ns: OtpNamespace, submitted: string): Promise<[Issued
     if (e instanceof OtpError && e.code === "RATE_LIMITED") retry = e.retryAfterMs ?? 0;
   }
   const name: string = otp.nameFor("ada@example.com");
+  // Every OtpManager operation, with its per-call options, and the client's normalizeUser.
+  const email: DurableOtp = durableOtp(ns, { scope: "magic", normalizeUser: "email" });
+  const link = await email.create(" Ada@Example.com ", { link: true, ttlSeconds: 60 });
+  const viaLink: boolean = await email.verifyToken("ada@example.com", link.token ?? "");
+  const tokenVerdict: Verdict = await email.checkToken("ada@example.com", "x");
+  const kept: boolean = await email.verify("ada@example.com", submitted, { consume: false });
+  const gone: boolean = await email.forget("ada@example.com");
+  void [viaLink, tokenVerdict, kept, gone];
   const options = optionsFromEnv({ OTP_SECRET: "x" });
   return [issued, verdict, latest, retry > 0 && name.length > 0 && options.secret !== undefined];
 }
