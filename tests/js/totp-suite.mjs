@@ -297,6 +297,22 @@ export const cases = [
     },
   },
   {
+    name: "recovery codes belong to the user: kept across enroll({ replace: true }), usable while pending, gone with disable",
+    async run({ makeStorage, api, assert }) {
+      const { clock, totp } = setup({ api, storage: await makeStorage(), options: { recoveryCodes: { count: 3, length: 10 } } });
+      const user = newUser("recovery-replace");
+      const { secret } = await totp.enroll(user);
+      assert.equal(await totp.verify(user, await totpAt(secret, clock.t)), true, "activated");
+      const codes = await totp.newRecoveryCodes(user);
+      await totp.enroll(user, { replace: true }); // a new phone
+      assert.equal(await totp.status(user), "pending", "re-enrolling");
+      assert.equal(await totp.useRecoveryCode(user, codes[0]), true, "the printed codes still work while pending");
+      assert.equal(await totp.useRecoveryCode(user, codes[0]), false, "and each only once");
+      assert.equal(await totp.disable(user), true);
+      assert.equal(await totp.useRecoveryCode(user, codes[1]), false, "disable removes them");
+    },
+  },
+  {
     name: "disable: deletes the enrollment; none afterwards",
     async run({ makeStorage, api, assert }) {
       const storage = await makeStorage();
