@@ -80,4 +80,9 @@ export interface DurableOtpOptions {
   normalizeUser?: OtpOptions["normalizeUser"];
 }
 
+/**
+ * The client of `OtpDurableObject` for one scope.
+ * @throws OtpError `INVALID_CONFIG` (`field` "namespace" or "options") for something that is
+ * not a namespace binding, or options other than own enumerable `scope` and `normalizeUser`.
+ */
 export function durableOtp(namespace: OtpNamespace | object, options?: DurableOtpOptions): DurableOtp;

@@ -242,11 +242,10 @@ export class OtpDurableObject extends DurableObject {
  */
 export function durableOtp(namespace, options) {
   // The binding, and the options: own keys scope and normalizeUser only (the policy is the
-  // object's: its env, or options(env, scope)); INVALID_CONFIG otherwise.
-  checkClientOptions(namespace, options);
+  // object's: its env, or options(env, scope)); INVALID_CONFIG otherwise. The values used
+  // are the ones checked.
+  const [scope, chosen] = checkClientOptions(namespace, options);
   const byName = namespace.getByName;
-  const scope = options !== undefined && Object.hasOwn(options, "scope") ? options.scope : undefined;
-  const chosen = options !== undefined && Object.hasOwn(options, "normalizeUser") ? options.normalizeUser : undefined;
   const normalize = userNormalizer(chosen);
   const maxCodeUnits = limits().maxCodeUnits;
   const stubFor = (name) =>

@@ -1,6 +1,6 @@
 import type { OtpStorage } from "./index.js";
 
-/** Options of a write; `expirationTtl` is in seconds (rounded up; must be > 0). */
+/** Options of a write; `expirationTtl` is in seconds (rounded up; must be > 0, else a RangeError with `code` "INVALID_ARGUMENT"). */
 export interface RedisWriteOptions {
   expirationTtl?: number;
 }
@@ -51,7 +51,7 @@ export interface IORedisClientLike {
   evalsha(sha1: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
 }
 
-/** Reserved for future use: none is read yet, and any key is refused (`INVALID_CONFIG`). */
+/** Reserved for future use: none is read yet, and any key is refused (`INVALID_CONFIG`); `null` and `{}` are no options. */
 export type RedisStorageOptions = Record<string, never>;
 
 /**

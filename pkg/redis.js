@@ -1,6 +1,8 @@
 // edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
 // No dependencies: the caller passes an already-created client.
 
+import { invalidConfig as configError, invalidArgument } from "./adapter-errors.js";
+
 /**
  * Lua compare-and-swap, executed atomically by Redis.
  *
@@ -40,22 +42,14 @@ function toStringOrNull(v) {
   return String(v);
 }
 
-/** A bad client or option: a TypeError with `code` `INVALID_CONFIG` (as edge-otp/sql reports one). */
-function invalidConfig(message) {
-  const err = new TypeError(`edge-otp/redis: ${message}`);
-  err.code = "INVALID_CONFIG";
-  return err;
-}
+const invalidConfig = (message) => configError("edge-otp/redis", message);
 
 function ttlSeconds(options) {
   const ttl = options?.expirationTtl;
   if (ttl === undefined || ttl === null) return null;
   const s = Math.ceil(Number(ttl));
   if (!Number.isFinite(s) || s < 1) {
-    const err = new RangeError(`expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
-    err.code = "INVALID_ARGUMENT";
-    err.argument = "expirationTtl";
-    throw err;
+    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
   }
   return s;
 }
@@ -116,7 +110,8 @@ function isNoScript(err) {
  * @param {object} client A node-redis v4/v5 or ioredis client (connected, or with an
  *   offline queue).
  * @param {object} [options] Reserved for future use: none is read yet, and any key is
- *   refused (`INVALID_CONFIG`), so that a mistyped option is not silently ignored.
+ *   refused (`INVALID_CONFIG`), so that a mistyped option is not silently ignored; `null`
+ *   and `{}` are no options.
  * @returns {{
  *   get(key: string): Promise<string | null>,
  *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
@@ -129,7 +124,8 @@ export function redisStorage(client, options) {
   if (client === null || (typeof client !== "object" && typeof client !== "function")) {
     throw invalidConfig("redisStorage: expected a node-redis or ioredis client");
   }
-  if (options !== undefined && (options === null || typeof options !== "object" || Object.keys(options).length > 0)) {
+  // null and {} are no options, as for the SQL stores.
+  if (options !== undefined && options !== null && (typeof options !== "object" || Object.keys(options).length > 0)) {
     throw invalidConfig("redisStorage: takes no options yet (pass none, or {})");
   }
 

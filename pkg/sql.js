@@ -2,28 +2,25 @@
 // SQLite (better-sqlite3) and Cloudflare D1.
 // No dependencies: the caller passes an already-created pool, client, database or binding.
 
+import { invalidConfig as configError, invalidArgument } from "./adapter-errors.js";
+
 /** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const DEFAULT_TABLE = "edge_otp";
 const DEFAULT_PURGE_LIMIT = 1000;
 
-/** A configuration error: a TypeError (as redisStorage reports a bad client) with a code. */
-function invalidConfig(message) {
-  const err = new TypeError(`edge-otp/sql: ${message}`);
-  err.code = "INVALID_CONFIG";
-  return err;
-}
+const invalidConfig = (message) => configError("edge-otp/sql", message);
 
 /**
- * A key PostgreSQL cannot hold: a RangeError with `code` `INVALID_ARGUMENT` and
- * `argument` `"key"`, thrown before any query (the engine accepts U+0000 in user ids;
- * PostgreSQL `text` cannot store it). The message does not repeat the key.
+ * A key PostgreSQL cannot hold: `INVALID_ARGUMENT` for `key`, thrown before any query (the
+ * engine accepts U+0000 in user ids and key prefixes; PostgreSQL `text` cannot store it).
+ * The message does not repeat the key.
  */
 function nulKey() {
   return invalidArgument(
     "key",
     "edge-otp/sql: postgresStorage: a key containing U+0000 (NUL) cannot be stored in PostgreSQL text; " +
-      "refuse or strip it in normalizeUser",
+      "refuse or strip it in normalizeUser, and keep it out of keyPrefix",
   );
 }
 
@@ -33,14 +30,6 @@ function tableName(options) {
     throw invalidConfig("table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/");
   }
   return table;
-}
-
-/** A bad argument of a store method: a RangeError with `code` `INVALID_ARGUMENT` and `argument`. */
-function invalidArgument(argument, message) {
-  const err = new RangeError(message);
-  err.code = "INVALID_ARGUMENT";
-  err.argument = argument;
-  return err;
 }
 
 const OPTION_KEYS = ["table", "now"];

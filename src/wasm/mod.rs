@@ -207,10 +207,14 @@ fn has_method(v: &JsValue, name: &str) -> bool {
 /// namespace binding (with `getByName`, or `idFromName` and `get`), and `options`
 /// (`undefined` for none) an object of own keys `scope` and `normalizeUser` only (the
 /// policy is the object's), each checked exactly as that option is (it runs the options
-/// reader on `{ secret, scope, normalizeUser }`). `INVALID_CONFIG` naming the field
-/// otherwise.
+/// reader on `{ secret, scope, normalizeUser }`). Answers `[scope, normalizeUser]`, the
+/// values it checked (`undefined` where absent), for the client to use: each is read
+/// once. `INVALID_CONFIG` naming the field otherwise.
 #[wasm_bindgen(js_name = checkClientOptions)]
-pub fn check_client_options(namespace: &JsValue, options: &JsValue) -> Result<(), JsValue> {
+pub fn check_client_options(
+    namespace: &JsValue,
+    options: &JsValue,
+) -> Result<js_sys::Array, JsValue> {
     let binding = namespace.is_object() || namespace.is_function();
     if !binding
         || !(has_method(namespace, "getByName")
@@ -223,20 +227,28 @@ pub fn check_client_options(namespace: &JsValue, options: &JsValue) -> Result<()
     }
     let probe = js_sys::Object::new();
     js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
+    let mut scope = JsValue::UNDEFINED;
+    let mut normalize_user = JsValue::UNDEFINED;
     if !options.is_undefined() {
-        if !options::is_record(options) || options.is_function() {
+        if !options::is_record(options) {
             return Err(errors::config("options", "must be an object"));
         }
         let obj: &js_sys::Object = options.unchecked_ref();
         for key in js_sys::Object::keys(obj).iter() {
-            if key != "scope" && key != "normalizeUser" {
+            let slot = if key == "scope" {
+                &mut scope
+            } else if key == "normalizeUser" {
+                &mut normalize_user
+            } else {
                 return Err(errors::config(
                     "options",
                     "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
                 ));
-            }
-            js_sys::Reflect::set(&probe, &key, &js_sys::Reflect::get(options, &key)?)?;
+            };
+            *slot = js_sys::Reflect::get(options, &key)?;
+            js_sys::Reflect::set(&probe, &key, slot)?;
         }
     }
-    options::read(&probe).map(|_| ())
+    options::read(&probe)?;
+    Ok(js_sys::Array::of2(&scope, &normalize_user))
 }

@@ -188,6 +188,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.noNamespace.field, "namespace");
     assert.equal(e.noNamespace.isOtpError, true);
     assert.equal(e.inheritedScope.value, ":ada", "inherited keys are not options (the default scope)");
+    assert.equal(e.hiddenScope.value, ":ada", "a non-enumerable scope is neither checked nor used");
     assert.equal(e.optionsOverRpc.value, undefined, "the policy (with the secret) is not offered over RPC");
     assert.match(e.optionsOverRpc.error, /does not implement/);
     assert.equal(e.noSecret.code, "INVALID_CONFIG");

@@ -510,10 +510,11 @@ describe("client detection and calling conventions (fake clients)", () => {
       assert.throws(() => redisStorage(bad), refused);
     }
     const client = { eval() {}, evalSha() {}, get() {}, set() {}, del() {} };
-    for (const bad of [{ prefix: "x" }, { ttl: 60 }, null, 5]) {
+    for (const bad of [{ prefix: "x" }, { ttl: 60 }, 5]) {
       assert.throws(() => redisStorage(client, bad), refused, JSON.stringify(bad));
     }
     assert.equal(typeof redisStorage(client, {}).get, "function", "{} is no options");
+    assert.equal(typeof redisStorage(client, null).get, "function", "null is no options (as for the SQL stores)");
     assert.equal(typeof redisStorage(client).get, "function");
   });
 });
