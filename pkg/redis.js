@@ -1,7 +1,7 @@
 // edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
 // No dependencies: the caller passes an already-created client.
 
-import { invalidConfig as configError, invalidArgument } from "./adapter-errors.js";
+import { invalidConfig as configError, invalidArgument, shown, unknownKey } from "./adapter-errors.js";
 
 /**
  * Lua compare-and-swap, executed atomically by Redis.
@@ -47,11 +47,10 @@ const invalidConfig = (message) => configError("edge-otp/redis", message);
 function ttlSeconds(options) {
   const ttl = options?.expirationTtl;
   if (ttl === undefined || ttl === null) return null;
-  const s = Math.ceil(Number(ttl));
-  if (!Number.isFinite(s) || s < 1) {
-    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) {
+    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${shown(ttl)}`);
   }
-  return s;
+  return Math.ceil(ttl);
 }
 
 function isNoScript(err) {
@@ -125,8 +124,10 @@ export function redisStorage(client, options) {
     throw invalidConfig("redisStorage: expected a node-redis or ioredis client");
   }
   // null and {} are no options, as for the SQL stores.
-  if (options !== undefined && options !== null && (typeof options !== "object" || Object.keys(options).length > 0)) {
-    throw invalidConfig("redisStorage: takes no options yet (pass none, or {})");
+  if (options !== undefined && options !== null) {
+    if (typeof options !== "object") throw invalidConfig("redisStorage: options must be an object");
+    const unknown = unknownKey(options, []);
+    if (unknown !== undefined) throw invalidConfig(`redisStorage: unknown option ${unknown} (it takes none yet)`);
   }
 
   let set;

@@ -2,7 +2,7 @@
 // SQLite (better-sqlite3) and Cloudflare D1.
 // No dependencies: the caller passes an already-created pool, client, database or binding.
 
-import { invalidConfig as configError, invalidArgument } from "./adapter-errors.js";
+import { invalidConfig as configError, invalidArgument, own, shown, unknownKey } from "./adapter-errors.js";
 
 /** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -25,7 +25,7 @@ function nulKey() {
 }
 
 function tableName(options) {
-  const table = options.table ?? DEFAULT_TABLE;
+  const table = own(options, "table") ?? DEFAULT_TABLE;
   if (typeof table !== "string" || !IDENTIFIER.test(table)) {
     throw invalidConfig("table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/");
   }
@@ -37,10 +37,10 @@ const OPTION_KEYS = ["table", "now"];
 function readOptions(name, options) {
   if (options === undefined || options === null) options = {};
   if (typeof options !== "object") throw invalidConfig(`${name}: options must be an object`);
-  const unknown = Object.keys(options).find((k) => !OPTION_KEYS.includes(k));
-  if (unknown !== undefined) throw invalidConfig(`${name}: unknown option (only table and now)`);
+  const unknown = unknownKey(options, OPTION_KEYS);
+  if (unknown !== undefined) throw invalidConfig(`${name}: unknown option ${unknown} (only table and now)`);
   const table = tableName(options);
-  const clock = options.now ?? Date.now;
+  const clock = own(options, "now") ?? Date.now;
   if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
   // Whole milliseconds, as the engine's own `now` takes them: `expires_at` is a BIGINT,
   // and a clock such as `performance.timeOrigin + performance.now()` answers fractions.
@@ -65,17 +65,16 @@ export function createTableStatements(table = DEFAULT_TABLE) {
 function expiresAt(options, now) {
   const ttl = options?.expirationTtl;
   if (ttl === undefined || ttl === null) return null;
-  const s = Number(ttl);
-  if (typeof ttl !== "number" || !Number.isFinite(s) || s <= 0) {
-    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${String(ttl)}`);
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) {
+    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${shown(ttl)}`);
   }
-  return now + Math.ceil(s * 1000);
+  return now + Math.ceil(ttl * 1000);
 }
 
 function purgeLimit(options) {
   const limit = options?.limit ?? DEFAULT_PURGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) {
-    throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${String(limit)}`);
+    throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${shown(limit)}`);
   }
   return limit;
 }

@@ -227,28 +227,21 @@ pub fn check_client_options(
     }
     let probe = js_sys::Object::new();
     js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
-    let mut scope = JsValue::UNDEFINED;
-    let mut normalize_user = JsValue::UNDEFINED;
-    if !options.is_undefined() {
-        if !options::is_record(options) {
-            return Err(errors::config("options", "must be an object"));
-        }
-        let obj: &js_sys::Object = options.unchecked_ref();
-        for key in js_sys::Object::keys(obj).iter() {
-            let slot = if key == "scope" {
-                &mut scope
-            } else if key == "normalizeUser" {
-                &mut normalize_user
-            } else {
-                return Err(errors::config(
-                    "options",
-                    "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
-                ));
-            };
-            *slot = js_sys::Reflect::get(options, &key)?;
-            js_sys::Reflect::set(&probe, &key, slot)?;
-        }
-    }
+    let [scope, normalize_user] = if options.is_undefined() {
+        [None, None]
+    } else if options::is_record(options) {
+        options::own_values(
+            options,
+            &["scope", "normalizeUser"],
+            "options",
+            "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
+        )?
+    } else {
+        return Err(errors::config("options", "must be an object"));
+    };
+    let [scope, normalize_user] = [scope, normalize_user].map(Option::unwrap_or_default);
+    js_sys::Reflect::set(&probe, &"scope".into(), &scope)?;
+    js_sys::Reflect::set(&probe, &"normalizeUser".into(), &normalize_user)?;
     options::read(&probe)?;
     Ok(js_sys::Array::of2(&scope, &normalize_user))
 }

@@ -182,6 +182,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.policyKey.code, "INVALID_CONFIG", "a policy option on the client is refused");
     assert.equal(e.policyKey.field, "options");
     assert.equal(e.policyKey.isOtpError, true);
+    assert.match(e.policyKey.message, /: ttlSeconds$/, "the message names the refused key");
     assert.equal(e.nullOptions.code, "INVALID_CONFIG");
     assert.equal(e.nullOptions.field, "options");
     assert.equal(e.noNamespace.code, "INVALID_CONFIG", "not a namespace binding");

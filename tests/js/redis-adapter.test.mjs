@@ -144,7 +144,10 @@ for (const kind of KINDS) {
     });
 
     test("invalid expirationTtl rejects with RangeError and writes nothing", async () => {
-      for (const bad of [0, -5, NaN, Infinity, "x"]) {
+      // Only a number: a numeric string, a BigInt, a Symbol or an object whose valueOf throws
+      // is refused the same way, without being converted.
+      const hostile = { valueOf() { throw new Error("converted"); } };
+      for (const bad of [0, -5, NaN, Infinity, "x", "60", 60n, Symbol("ttl"), hostile]) {
         const refused = (e) => e instanceof RangeError && e.code === "INVALID_ARGUMENT" && e.argument === "expirationTtl";
         await assert.rejects(storage.put(k, "v", { expirationTtl: bad }), refused);
         await assert.rejects(storage.compareAndSwap(k, null, "v", { expirationTtl: bad }), refused);
@@ -513,6 +516,10 @@ describe("client detection and calling conventions (fake clients)", () => {
     for (const bad of [{ prefix: "x" }, { ttl: 60 }, 5]) {
       assert.throws(() => redisStorage(client, bad), refused, JSON.stringify(bad));
     }
+    // The message names the key (a long one is not copied).
+    assert.throws(() => redisStorage(client, { keyPrefix: "x" }), (e) => refused(e) && e.message.includes("unknown option keyPrefix "));
+    const longKey = `k${"y".repeat(10_000)}`;
+    assert.throws(() => redisStorage(client, { [longKey]: 1 }), (e) => refused(e) && e.message.length < 200 && e.message.includes("(a long key)"));
     assert.equal(typeof redisStorage(client, {}).get, "function", "{} is no options");
     assert.equal(typeof redisStorage(client, null).get, "function", "null is no options (as for the SQL stores)");
     assert.equal(typeof redisStorage(client).get, "function");
