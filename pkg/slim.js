@@ -118,7 +118,7 @@ export class OtpManager {
     return normalize === undefined ? user : normalize(user);
   }
 
-  // Runs `call(engine, user, stored, clock)` (one synchronous wasm call) for `user`: after
+  // Runs `call(engine, user, stored, time)` (one synchronous wasm call) for `user`: after
   // the operations already running or waiting on the same storage key (driver.js), so
   // that attempts are counted exactly on any store inside one instance. The arguments (of
   // `kind`) are checked before any storage call. `forget`: the erasure flow.
@@ -141,7 +141,12 @@ export class OtpManager {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       if (forget) present = stored !== null && stored !== undefined;
       try {
-        return answered(engine, forget ? engine.forget(user, present, clock) : call(engine, user, stored, clock));
+        // The app's clock runs here, before the engine call, not from inside wasm: a clock
+        // may use its own manager (or one sharing its engine). `undefined` tells the engine
+        // "no clock, use the system's", so a clock answering nothing is passed as null,
+        // which the engine refuses as it refuses every non-number.
+        const time = clock === undefined ? undefined : (clock() ?? null);
+        return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time));
       } catch (e) {
         refused = e instanceof OtpError;
         throw e;

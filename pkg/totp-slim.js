@@ -100,7 +100,7 @@ export class TotpManager {
     engines.close(shared, this.#token);
   }
 
-  // Runs `call(engine, stored, clock)` (one synchronous wasm call) for `user`, after the
+  // Runs `call(engine, stored, time)` (one synchronous wasm call) for `user`, after the
   // operations already running or waiting on the same storage key. Arguments are
   // checked before any storage call, so bad input writes nothing.
   #run(user, call, check, anyValue = false) {
@@ -117,7 +117,9 @@ export class TotpManager {
     const clock = this.#clock;
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
-      return answered(engine, call(engine, stored, clock));
+      // The app's clock runs before the engine call, not from inside wasm (see slim.js).
+      const time = clock === undefined ? undefined : (clock() ?? null);
+      return answered(engine, call(engine, stored, time));
     }, () => {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();

@@ -18,11 +18,12 @@
 //!   serde-wasm-bindgen with structs built as plain objects by [`serialize`], except
 //!   `verify`, `resetAttempts` and `invalidate`, whose answer is a boolean;
 //! - errors: the package's `OtpError` class, built here with its code and fields
-//!   ([`errors`]); an error thrown by JS code (a getter, the clock) is handed back as is.
+//!   ([`errors`]); an error thrown by JS code (a getter) is handed back as is.
 //!   The engines' operation methods answer one value and report their own errors
 //!   through the engine: `undefined` means failure, and `takeError()` hands over the
 //!   error ([`answer`]);
-//! - the clock: the app's `now` function when given, else web-time;
+//! - the clock: the time the app's `now` function answered when given (JS calls it
+//!   outside wasm, so a clock may call back into its manager), else web-time;
 //! - salts: getrandom (`crypto.getRandomValues`), drawn only when a new cycle starts.
 //!
 //! Nothing here panics on any input: with `panic = "abort"` a panic would kill the
@@ -47,7 +48,7 @@ use crate::error::{DecodeError, Error};
 use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
 use answers::to_js;
-use js_sys::{Function, JsString};
+use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 /// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
@@ -56,19 +57,18 @@ const MAX_SUBMITTED_UNITS: u32 = 256;
 /// Up to this many UTF-16 units a user id cannot exceed [`crate::MAX_USER_BYTES`] of UTF-8.
 const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 
-/// The time of an operation: the app's clock when it gave one, else the system clock.
-fn now(clock: &JsValue) -> Result<Millis, JsValue> {
-    let t = if clock.is_undefined() {
+/// The time of an operation: `time`, what the app's `now` option answered (JS calls it
+/// before the engine call, so a clock may use its own manager; a clock's `undefined`
+/// arrives as `null`), or, `undefined` when the app gave no clock, the system clock.
+fn now(time: &JsValue) -> Result<Millis, JsValue> {
+    let t = if time.is_undefined() {
         web_time::SystemTime::now()
             .duration_since(web_time::UNIX_EPOCH)
             .map_or(0.0, |d| {
                 d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis())
             })
     } else {
-        // `configure` checked that the option is a function.
-        let f: &Function = clock.unchecked_ref();
-        f.call0(&JsValue::UNDEFINED)?
-            .as_f64()
+        time.as_f64()
             .ok_or_else(|| errors::argument("now", "the now() option must return a number"))?
     };
     if !(t.is_finite() && t >= 0.0 && t < MAX_TIME as f64) {

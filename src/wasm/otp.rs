@@ -325,9 +325,9 @@ impl WasmEngine {
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> Result<Answer, JsValue> {
-        let now = now(clock)?;
+        let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let salts = &mut self.salts;
         let mut draw = || salts.take(|bytes| getrandom::fill(bytes).is_ok());
@@ -345,9 +345,9 @@ impl WasmEngine {
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> Result<JsValue, JsValue> {
-        match self.run(op, user, stored, clock)? {
+        match self.run(op, user, stored, time)? {
             Answer::Issue(Issue::Issued(v)) => to_js(&Otp::issued(&v)),
             Answer::Issue(Issue::RateLimited {
                 retry_after_ms,
@@ -368,7 +368,7 @@ impl WasmEngine {
         &mut self,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
         options: &JsValue,
         generate: bool,
     ) -> JsValue {
@@ -379,14 +379,14 @@ impl WasmEngine {
             } else {
                 Op::CreateWith(o)
             };
-            e.issued(op, user, stored, clock)
+            e.issued(op, user, stored, time)
         })
     }
 
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
     /// (`undefined`: see `takeError`.)
-    pub fn latest(&mut self, user: &str, stored: Option<String>, clock: &JsValue) -> JsValue {
-        self.operation(|e| match e.run(Op::Latest, user, stored, clock)? {
+    pub fn latest(&mut self, user: &str, stored: Option<String>, time: &JsValue) -> JsValue {
+        self.operation(|e| match e.run(Op::Latest, user, stored, time)? {
             Answer::Latest(v) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
             _ => Err(unexpected()),
         })
@@ -401,7 +401,7 @@ impl WasmEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
         options: &JsValue,
         boolean: bool,
     ) -> JsValue {
@@ -412,7 +412,7 @@ impl WasmEngine {
                 code: &code,
                 consume,
             };
-            verdict_js(e.verdict(op, user, stored, clock)?, boolean)
+            verdict_js(e.verdict(op, user, stored, time)?, boolean)
         })
     }
 
@@ -421,9 +421,9 @@ impl WasmEngine {
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> Result<Verdict, JsValue> {
-        match self.run(op, user, stored, clock)? {
+        match self.run(op, user, stored, time)? {
             Answer::Verdict(v) => Ok(v),
             _ => Err(unexpected()),
         }
@@ -438,21 +438,21 @@ impl WasmEngine {
         user: &str,
         token: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
         boolean: bool,
     ) -> JsValue {
         self.operation(|e| {
             let token = token.unwrap_or_default();
-            verdict_js(e.verdict(Op::Token(&token), user, stored, clock)?, boolean)
+            verdict_js(e.verdict(Op::Token(&token), user, stored, time)?, boolean)
         })
     }
 
     /// `forget`: whether there was a record (any value: erasure works on corrupt ones
     /// too). The driver deletes it when the answer is true. (`undefined`: see
     /// `takeError`.)
-    pub fn forget(&mut self, user: &str, present: bool, clock: &JsValue) -> JsValue {
+    pub fn forget(&mut self, user: &str, present: bool, time: &JsValue) -> JsValue {
         self.operation(|e| {
-            let now = now(clock)?;
+            let now = now(time)?;
             Subject::new(&e.scope, user).map_err(core_err)?;
             // No record: nothing was erased, and there is no event.
             e.event = present.then(|| Event::new("forgotten", now));
@@ -485,7 +485,7 @@ impl WasmEngine {
         &mut self,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
         invalidate: bool,
     ) -> JsValue {
         let op = if invalidate {
@@ -493,7 +493,7 @@ impl WasmEngine {
         } else {
             Op::ResetAttempts
         };
-        self.operation(|e| match e.run(op, user, stored, clock)? {
+        self.operation(|e| match e.run(op, user, stored, time)? {
             Answer::Flag(f) => Ok(JsValue::from_bool(f)),
             _ => Err(unexpected()),
         })

@@ -463,9 +463,9 @@ impl WasmTotpEngine {
         user: &str,
         options: &JsValue,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> JsValue {
-        self.operation(|e| e.enrolled(user, options, stored, clock))
+        self.operation(|e| e.enrolled(user, options, stored, time))
     }
 
     fn enrolled(
@@ -473,10 +473,10 @@ impl WasmTotpEngine {
         user: &str,
         options: &JsValue,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> Result<JsValue, JsValue> {
         let args = enroll_args(options)?;
-        let now = now(clock)?;
+        let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new([0u8; ENROLL_ENTROPY_BYTES]);
         draw(&mut entropy[..])?;
@@ -510,7 +510,7 @@ impl WasmTotpEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
         op: impl FnOnce(
             &TotpEngine,
             &Subject<'_>,
@@ -519,7 +519,7 @@ impl WasmTotpEngine {
             Millis,
         ) -> Result<TotpStep<T>, Error>,
     ) -> Result<T, JsValue> {
-        let now = now(clock)?;
+        let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let code = code.map(Zeroizing::new).unwrap_or_default();
         let step = op(&self.core, &subject, stored.as_deref(), &code, now).map_err(core_err)?;
@@ -531,13 +531,13 @@ impl WasmTotpEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> Result<TotpVerdict, JsValue> {
         self.guess(
             user,
             code,
             stored,
-            clock,
+            time,
             |core, subject, stored, code, now| core.check(subject, stored, code, now),
         )
     }
@@ -549,10 +549,10 @@ impl WasmTotpEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> JsValue {
         self.operation(|e| {
-            let v = e.verdict(user, code, stored, clock)?;
+            let v = e.verdict(user, code, stored, time)?;
             to_js(&TotpVerdictJs {
                 ok: v.is_ok(),
                 reason: v.reason(),
@@ -568,18 +568,18 @@ impl WasmTotpEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> JsValue {
         self.operation(|e| {
             Ok(JsValue::from_bool(
-                e.verdict(user, code, stored, clock)?.is_ok(),
+                e.verdict(user, code, stored, time)?.is_ok(),
             ))
         })
     }
 
     /// `status`: `"none"`, `"pending"` or `"active"`. Never writes. (`undefined`: see
     /// `takeError`.)
-    pub fn status(&mut self, _user: &str, stored: Option<String>, _clock: &JsValue) -> JsValue {
+    pub fn status(&mut self, _user: &str, stored: Option<String>, _time: &JsValue) -> JsValue {
         self.operation(|e| {
             let s: TotpStatus = e.core.status(stored.as_deref()).map_err(core_err)?;
             Ok(JsValue::from_str(s.as_str()))
@@ -602,16 +602,16 @@ impl WasmTotpEngine {
         &mut self,
         user: &str,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> JsValue {
-        self.operation(|e| e.recovery_codes(user, stored, clock))
+        self.operation(|e| e.recovery_codes(user, stored, time))
     }
 
     fn recovery_codes(
         &mut self,
         user: &str,
         stored: Option<String>,
-        _clock: &JsValue,
+        _time: &JsValue,
     ) -> Result<JsValue, JsValue> {
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
@@ -642,14 +642,14 @@ impl WasmTotpEngine {
         user: &str,
         code: Option<String>,
         stored: Option<String>,
-        clock: &JsValue,
+        time: &JsValue,
     ) -> JsValue {
         self.operation(|e| {
             let r = e.guess(
                 user,
                 code,
                 stored,
-                clock,
+                time,
                 |core, subject, stored, code, now| {
                     core.use_recovery_code(subject, stored, code, now)
                 },

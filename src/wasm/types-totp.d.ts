@@ -22,7 +22,7 @@ export interface TotpOptions {
   keyPrefix?: string;
   /** Only null: TOTP enrollments never expire (they are kept until disable()). Default null. */
   retentionSeconds?: null;
-  /** Clock injection: milliseconds since the Unix epoch. Default: the system clock. */
+  /** Clock injection: milliseconds since the Unix epoch, read when the operation decides (after the record is read, again on a compare-and-swap retry; outside wasm, so it may call its own manager). Default: the system clock. */
   now?: () => number;
   /** How long one storage call may take before the operation rejects with TIMEOUT (and how long a waiting operation waits for its turn on a key while the holder shows no progress, then takes the turn over or, if the holder's own limit is longer, rejects with TIMEOUT); 1 to 2147483646, null = no limit. Default 10000. */
   timeoutMs?: number | null;

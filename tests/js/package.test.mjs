@@ -362,6 +362,32 @@ describe("arguments", { skip }, () => {
     },
   );
 
+  test("a now() clock may use its own manager and the managers sharing its engine", async () => {
+    // The clock runs outside wasm: a clock that logs through keyFor or starts another
+    // operation does not meet wasm-bindgen's "recursive use" error.
+    let reads = 0;
+    const options = {
+      secret: SECRET,
+      now: () => {
+        reads++;
+        otp.keyFor("clock-user");
+        twin.keyFor("clock-user");
+        return T0;
+      },
+    };
+    const storage = memoryStorage();
+    const otp = new OtpManager(storage, options);
+    const twin = new OtpManager(storage, options); // equal options: one shared engine
+    for (const [name, op] of Object.entries(OPS)) {
+      const before = reads;
+      await op(otp, uid()).catch((e) => assert.ok(e instanceof OtpError && e.code !== "INTERNAL", `${name}: ${e}`));
+      assert.ok(reads > before, `${name} read the clock`);
+    }
+    const u = uid();
+    const { code } = await otp.create(u);
+    assert.equal(await twin.verify(u, code), true);
+  });
+
   test("now() that throws: the same error reaches the caller, nothing written", async () => {
     const boom = new Error("clock broke");
     let broken = true;

@@ -251,6 +251,27 @@ export const cases = [
     },
   },
   {
+    name: "a now clock may use its own manager (it runs outside wasm)",
+    async run({ makeStorage, api, assert }) {
+      const clock = { t: T0, reads: 0 };
+      const storage = await makeStorage();
+      const totp = new api.TotpManager(storage, {
+        secret: SECRET,
+        issuer: "Acme",
+        now: () => {
+          clock.reads++;
+          totp.keyFor("clock-user");
+          return clock.t;
+        },
+      });
+      const user = newUser("clock-reentry");
+      const { secret } = await totp.enroll(user);
+      assert.ok(clock.reads > 0, "enroll read the clock");
+      assert.equal(await totp.verify(user, await totpAt(secret, clock.t)), true);
+      assert.equal((await totp.newRecoveryCodes(user)).length > 0, true);
+    },
+  },
+  {
     name: "lockout: failures spend the budget, then locked with retryAfterMs and nothing compared; recovers after the window",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage() });
