@@ -183,8 +183,19 @@ describe("packaging: the npm tarball", { skip }, () => {
        let before;
        try { new OtpManager(memoryStorage(), { secret: "x".repeat(16) }); before = "ok"; } catch (e) { before = e.code; }
        const bytes = readFileSync(fileURLToPath(import.meta.resolve("edge-otp/edge_otp_bg.wasm")));
+       // Wrong bytes (the TOTP module, a truncated copy): the platform's WebAssembly error,
+       // and the module stays unloaded, so the right bytes still load it.
+       const refused = [];
+       for (const bad of [readFileSync(fileURLToPath(import.meta.resolve("edge-otp/edge_otp_totp_bg.wasm"))), bytes.subarray(0, 100)]) {
+         try { if (mode === "sync") initSync({ module: bad }); else await init(bad); refused.push("loaded"); }
+         catch (e) { refused.push(e.constructor.name); }
+       }
+       let between;
+       try { new OtpManager(memoryStorage(), { secret: "x".repeat(16) }); between = "ok"; } catch (e) { between = e.code; }
        if (mode === "sync") initSync({ module: bytes }); else await init(bytes);
        ${roundTrip}
+       result.refused = refused;
+       result.between = between;
        result.before = before;
        result.maxTries = MAX_TRIES;
        result.resolved = import.meta.resolve("edge-otp/slim");
@@ -194,6 +205,9 @@ describe("packaging: the npm tarball", { skip }, () => {
       const o = await node("slim.mjs", [mode]);
       assertRoundTrip(o);
       assert.equal(o.before, "NOT_INITIALIZED");
+      assert.equal(o.refused.length, 2);
+      assert.ok(o.refused.every((name) => name === "TypeError" || name === "CompileError" || name === "LinkError"), `${o.refused}`);
+      assert.equal(o.between, "NOT_INITIALIZED", "a failed init leaves the module unloaded");
       assert.equal(o.maxTries, 16);
       assert.match(o.resolved, /\/node_modules\/edge-otp\/slim\.js$/);
     }
