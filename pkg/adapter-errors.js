@@ -17,7 +17,7 @@ export function invalidConfig(entry, message) {
  * turn the refusal into another error, and no string is echoed).
  */
 export function shown(value) {
-  return typeof value === "number" ? String(value) : `a ${typeof value}`;
+  return typeof value === "number" ? String(value) : `a value of type ${typeof value}`;
 }
 
 /**

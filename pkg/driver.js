@@ -24,7 +24,9 @@ function method(store, name) {
 // the turn, started a storage call), the queue of waiting operations (null while none)
 // and the holder's `timeoutMs`. An operation that never waits (a synchronous store)
 // cannot interleave with another, so it takes its turn without an entry; one that waits
-// adds the entry before its first await.
+// adds the entry before its first await. One whose `decide` runs app code (the app's
+// `now` clock) adds the entry before it reads, so that an operation this code starts on
+// the same key waits its turn instead of running between the read and the write.
 //
 // One map for the whole instance of the package (engines.js makes it, with the engine
 // pool), keyed by the storage key alone: managers
@@ -155,22 +157,23 @@ export class StoreDriver {
    * re-read and retried on conflict) before the answer is returned. Operations on the
    * same key run one after another (see `turns`). `anyValue`: hand `decide` whatever the
    * store holds, not only record strings (erasure must work on a corrupt value too).
+   * `callsOut`: `decide` runs app code (a clock), which may start operations.
    */
-  run(key, decide, takeWrite, anyValue = false) {
+  run(key, decide, takeWrite, anyValue = false, callsOut = false) {
     // No lookup while no key has a turn (the common case: a synchronous store never adds
     // one): the lookup would hash the freshly concatenated key, about 70 ns.
     const turns = this.#turns;
     const turn = turns.size === 0 ? undefined : turns.get(key);
     if (turn !== undefined) {
       const ms = this.#timeoutMs;
-      return wait(turn, ms, () => this.#wasm.fault(this.#wasm.Fault.TurnTimeout, ms)).then((token) => this.#cycle(key, decide, takeWrite, anyValue, turn, token));
+      return wait(turn, ms, () => this.#wasm.fault(this.#wasm.Fault.TurnTimeout, ms)).then((token) => this.#cycle(key, decide, takeWrite, anyValue, callsOut, turn, token));
     }
-    return this.#cycle(key, decide, takeWrite, anyValue, undefined, undefined);
+    return this.#cycle(key, decide, takeWrite, anyValue, callsOut, undefined, undefined);
   }
 
   // `turn`, `token`: the key's turn and this operation's token in it, once it has one (it
   // waited for it, or it waits on the store); each storage call it starts is progress.
-  async #cycle(key, decide, takeWrite, anyValue, turn, token) {
+  async #cycle(key, decide, takeWrite, anyValue, callsOut, turn, token) {
     const hold = () => {
       if (token === undefined) {
         token = {};
@@ -181,6 +184,7 @@ export class StoreDriver {
       }
     };
     try {
+      if (callsOut) hold();
       const storage = this.#storage;
       const cas = this.#cas;
       const { maxTries, maxRecordUnits } = this.#wasm.limits;

@@ -140,12 +140,13 @@ export class OtpManager {
     const decide = (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       if (forget) present = stored !== null && stored !== undefined;
+      // The app's clock runs here, before the engine call, not from inside wasm: a clock
+      // may use its own manager (or one sharing its engine). `undefined` tells the engine
+      // "no clock, use the system's", so a clock answering nothing is passed as null,
+      // which the engine refuses as it refuses every non-number. A clock that throws
+      // takes no event (another operation's may still be waiting in a shared engine).
+      const time = clock === undefined ? undefined : (clock() ?? null);
       try {
-        // The app's clock runs here, before the engine call, not from inside wasm: a clock
-        // may use its own manager (or one sharing its engine). `undefined` tells the engine
-        // "no clock, use the system's", so a clock answering nothing is passed as null,
-        // which the engine refuses as it refuses every non-number.
-        const time = clock === undefined ? undefined : (clock() ?? null);
         return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time));
       } catch (e) {
         refused = e instanceof OtpError;
@@ -155,7 +156,7 @@ export class OtpManager {
       }
     };
     const takeWrite = forget ? () => (present ? DELETE : undefined) : () => engine.takeWrite();
-    const done = this.#driver.run(key, decide, takeWrite, forget);
+    const done = this.#driver.run(key, decide, takeWrite, forget, clock !== undefined);
     if (onEvent === undefined) return done;
     return done.then(
       (answer) => {

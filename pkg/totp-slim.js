@@ -100,9 +100,9 @@ export class TotpManager {
     engines.close(shared, this.#token);
   }
 
-  // Runs `call(engine, stored, time)` (one synchronous wasm call) for `user`, after the
-  // operations already running or waiting on the same storage key. Arguments are
-  // checked before any storage call, so bad input writes nothing.
+  // Runs `call(engine, stored, now)` (one synchronous wasm call; `now()` reads the clock)
+  // for `user`, after the operations already running or waiting on the same storage key.
+  // Arguments are checked before any storage call, so bad input writes nothing.
   #run(user, call, check, anyValue = false) {
     let key;
     try {
@@ -115,39 +115,41 @@ export class TotpManager {
     }
     const engine = this.#shared.engine;
     const clock = this.#clock;
+    // The app's clock, read by the operations that use the time (status, disable and
+    // newRecoveryCodes do not), in JS before the engine call, not from inside wasm (see
+    // slim.js).
+    const now = () => (clock === undefined ? undefined : (clock() ?? null));
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
-      // The app's clock runs before the engine call, not from inside wasm (see slim.js).
-      const time = clock === undefined ? undefined : (clock() ?? null);
-      return answered(engine, call(engine, stored, time));
+      return answered(engine, call(engine, stored, now));
     }, () => {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();
       return write === null ? DELETE : write;
-    }, anyValue);
+    }, anyValue, clock !== undefined);
   }
 
   /** Enrolls `user` (pending until the first right code): `{ uri, secret, status: "pending" }`. */
   enroll(user, options) {
-    return this.#run(user, (e, stored, now) => e.enroll(user, options, stored, now),
+    return this.#run(user, (e, stored, now) => e.enroll(user, options, stored, now()),
       (e) => e.checkEnrollOptions(options));
   }
 
   /** Whether `code` is right for a step later than the last accepted one (then accepted). */
   verify(user, code) {
-    return this.#run(user, (e, stored, now) => e.verify(user, guess(code), stored, now),
+    return this.#run(user, (e, stored, now) => e.verify(user, guess(code), stored, now()),
       (e) => e.checkCode(code));
   }
 
   /** The full verdict for `code`: `{ ok, reason, retryAfterMs? }`. */
   check(user, code) {
-    return this.#run(user, (e, stored, now) => e.check(user, guess(code), stored, now),
+    return this.#run(user, (e, stored, now) => e.check(user, guess(code), stored, now()),
       (e) => e.checkCode(code));
   }
 
   /** "none" | "pending" | "active". Never writes. */
   status(user) {
-    return this.#run(user, (e, stored, now) => e.status(user, stored, now));
+    return this.#run(user, (e, stored) => e.status(user, stored));
   }
 
   /** Deletes the enrollment (seed, recovery codes, counters), or any corrupt value under its key; true if there was one. */
@@ -158,12 +160,12 @@ export class TotpManager {
 
   /** A new set of recovery codes (shown once), replacing the previous set. */
   newRecoveryCodes(user) {
-    return this.#run(user, (e, stored, now) => e.newRecoveryCodes(user, stored, now));
+    return this.#run(user, (e, stored) => e.newRecoveryCodes(user, stored));
   }
 
   /** Spends a recovery code: true once per code. */
   useRecoveryCode(user, code) {
-    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now),
+    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now()),
       (e) => e.checkCode(code));
   }
 }

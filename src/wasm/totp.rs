@@ -579,7 +579,7 @@ impl WasmTotpEngine {
 
     /// `status`: `"none"`, `"pending"` or `"active"`. Never writes. (`undefined`: see
     /// `takeError`.)
-    pub fn status(&mut self, _user: &str, stored: Option<String>, _time: &JsValue) -> JsValue {
+    pub fn status(&mut self, _user: &str, stored: Option<String>) -> JsValue {
         self.operation(|e| {
             let s: TotpStatus = e.core.status(stored.as_deref()).map_err(core_err)?;
             Ok(JsValue::from_str(s.as_str()))
@@ -598,21 +598,11 @@ impl WasmTotpEngine {
     /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`
     /// (`undefined`: see `takeError`).
     #[wasm_bindgen(js_name = newRecoveryCodes)]
-    pub fn new_recovery_codes(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        time: &JsValue,
-    ) -> JsValue {
-        self.operation(|e| e.recovery_codes(user, stored, time))
+    pub fn new_recovery_codes(&mut self, user: &str, stored: Option<String>) -> JsValue {
+        self.operation(|e| e.recovery_codes(user, stored))
     }
 
-    fn recovery_codes(
-        &mut self,
-        user: &str,
-        stored: Option<String>,
-        _time: &JsValue,
-    ) -> Result<JsValue, JsValue> {
+    fn recovery_codes(&mut self, user: &str, stored: Option<String>) -> Result<JsValue, JsValue> {
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
         draw(&mut entropy)?;

@@ -362,9 +362,49 @@ describe("arguments", { skip }, () => {
     },
   );
 
+  test("a now() clock may start operations: on the same user they wait their turn (cooldown kept), on another they run", async () => {
+    for (const [name, makeStore] of [["sync Map, no compareAndSwap", syncMap], ["memoryStorage", memoryStorage], ["async, no compareAndSwap", promiseMap]]) {
+      const nested = [];
+      let start = null; // the user the clock starts one create for, once
+      const otp = new OtpManager(makeStore(), {
+        secret: SECRET,
+        resendCooldownSeconds: 60,
+        now: () => {
+          if (start !== null) {
+            const u = start;
+            start = null;
+            nested.push(otp.create(u).then(() => "issued", (e) => e.code));
+          }
+          return T0;
+        },
+      });
+      const u = uid();
+      start = u;
+      await otp.create(u);
+      assert.deepEqual(await Promise.all(nested), ["RATE_LIMITED"], `${name}: the clock's create on the same user saw the cooldown`);
+      start = uid();
+      await otp.create(uid());
+      assert.deepEqual(await Promise.all(nested), ["RATE_LIMITED", "issued"], `${name}: another user's create ran`);
+    }
+  });
+
+  test("a now() clock that throws an OtpError reports no event (not another manager's left in a shared engine)", async () => {
+    const storage = memoryStorage();
+    const quiet = new OtpManager(storage, { secret: SECRET }); // no onEvent: leaves its events
+    const events = [];
+    const noisy = new OtpManager(storage, {
+      secret: SECRET,
+      onEvent: (e) => events.push(e),
+      now: () => quiet.keyFor(""), // throws INVALID_ARGUMENT
+    });
+    await quiet.create(uid());
+    await rejectsOtp(noisy.create(uid()), "INVALID_ARGUMENT");
+    assert.deepEqual(events, []);
+  });
+
   test("a now() clock may use its own manager and the managers sharing its engine", async () => {
-    // The clock runs outside wasm: a clock that logs through keyFor or starts another
-    // operation does not meet wasm-bindgen's "recursive use" error.
+    // The clock runs outside wasm: a clock that calls keyFor on its manager or a twin
+    // does not meet wasm-bindgen's "recursive use" error.
     let reads = 0;
     const options = {
       secret: SECRET,

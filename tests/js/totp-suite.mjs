@@ -269,6 +269,13 @@ export const cases = [
       assert.ok(clock.reads > 0, "enroll read the clock");
       assert.equal(await totp.verify(user, await totpAt(secret, clock.t)), true);
       assert.equal((await totp.newRecoveryCodes(user)).length > 0, true);
+      // status, newRecoveryCodes and disable do not use the time: a broken clock does not
+      // stop them (nor is it read).
+      const broken = new api.TotpManager(storage, { secret: SECRET, issuer: "Acme", now: () => { throw new Error("clock broke"); } });
+      assert.equal(await broken.status(user), "active");
+      assert.equal((await broken.newRecoveryCodes(user)).length > 0, true);
+      assert.equal(await broken.disable(user), true);
+      assert.equal(await broken.status(user), "none");
     },
   },
   {
