@@ -207,7 +207,9 @@ pub enum Verdict {
     Verified,
     /// The code was wrong (or not even code-shaped); one attempt was spent.
     Invalid {
-        /// Wrong guesses still allowed on this code.
+        /// Wrong guesses still allowed: the smaller of what this code allows and what
+        /// the failure budget allows (0 means the next check is refused, as exhausted
+        /// or as locked out).
         attempts_left: u32,
     },
     /// The code's lifetime is over.
@@ -647,7 +649,7 @@ impl Engine {
                 self.count_failure(&mut next, r, now);
                 Ok(Step {
                     answer: Verdict::Invalid {
-                        attempts_left: next.max_attempts - next.attempts,
+                        attempts_left: self.attempts_left(&next),
                     },
                     write: Some(next),
                 })
@@ -677,7 +679,7 @@ impl Engine {
         let mut next = r.clone();
         self.count_failure(&mut next, r, now);
         let answer = Verdict::Invalid {
-            attempts_left: r.max_attempts - r.attempts,
+            attempts_left: self.attempts_left(&next),
         };
         let write = (next != *r).then_some(next);
         Ok(Step { answer, write })
@@ -719,6 +721,16 @@ impl Engine {
 
     /// One unit of the failure budget spent at `now` (a fixed window opened by the first
     /// failure after the previous one closed).
+    /// Wrong guesses `next` (a record after a failure was counted) still allows: the
+    /// code's attempts left, or fewer when the failure budget has fewer left.
+    fn attempts_left(&self, next: &Record) -> u32 {
+        let code = next.max_attempts.saturating_sub(next.attempts);
+        match self.policy.failure_limit {
+            Some(l) => code.min(l.count.saturating_sub(next.failures)),
+            None => code,
+        }
+    }
+
     fn count_failure(&self, next: &mut Record, r: &Record, now: Millis) {
         if let Some(l) = self.policy.failure_limit {
             if r.failures == 0 || window_left(r.failures_since, l.window, now).is_none() {
@@ -1159,13 +1171,14 @@ mod tests {
         });
         let (code, mut r) = issue(&e, None, T0);
         let bad = wrong(&e, &code);
+        // The code allows 3 guesses, the budget 2: attemptsLeft counts down the budget.
         assert_eq!(
             check(&e, &mut r, &bad, T0 + S),
-            Verdict::Invalid { attempts_left: 2 }
+            Verdict::Invalid { attempts_left: 1 }
         );
         assert_eq!(
             check(&e, &mut r, &bad, T0 + 2 * S),
-            Verdict::Invalid { attempts_left: 1 }
+            Verdict::Invalid { attempts_left: 0 }
         );
         let locked = check_read_only(&e, &r, &code, T0 + 3 * S);
         assert_eq!(
@@ -1616,9 +1629,10 @@ mod tests {
         let _ = check(&e, &mut r, &wrong(&e, &code), T0 + 2 * S);
         let (code, mut r) = issue(&e, Some(&r), T0 + 3 * S);
         assert_eq!((r.attempts, r.failures, r.failures_since), (0, 2, T0 + S));
+        // The fresh code allows 3 guesses, the budget had one left: 0 left now.
         assert_eq!(
             check(&e, &mut r, &wrong(&e, &code), T0 + 4 * S),
-            Verdict::Invalid { attempts_left: 2 }
+            Verdict::Invalid { attempts_left: 0 }
         );
         assert_eq!(
             check_read_only(&e, &r, &code, T0 + 5 * S),

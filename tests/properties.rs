@@ -204,7 +204,12 @@ impl Rules {
                 next.failures += 1;
             }
         }
-        let attempts_left = next.max_attempts - next.attempts;
+        // What the code allows, or fewer when the failure budget has fewer left.
+        let code_left = next.max_attempts - next.attempts;
+        let attempts_left = match self.failure_limit {
+            Some((count, _)) => code_left.min(count.saturating_sub(next.failures)),
+            None => code_left,
+        };
         (Verdict::Invalid { attempts_left }, Some(next))
     }
 }

@@ -502,7 +502,12 @@ fn expect_verify(
             next.failures = (w.failures + 1).min(u64::from(u32::MAX));
         }
     }
-    let attempts_left = (next.max - next.attempts) as u32;
+    // What the code allows, or fewer when the failure budget has fewer left.
+    let code_left = next.max - next.attempts;
+    let attempts_left = match p.failure {
+        Some((count, _)) => code_left.min(u64::from(count).saturating_sub(next.failures)),
+        None => code_left,
+    } as u32;
     (Verdict::Invalid { attempts_left }, Some(next))
 }
 

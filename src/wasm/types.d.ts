@@ -97,7 +97,7 @@ export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "
 export interface Verdict {
   ok: boolean;
   reason: VerdictReason;
-  /** Wrong guesses still allowed on the current code (0 unless reason is "invalid"). */
+  /** Wrong guesses still allowed before checks are refused: the smaller of what the current code allows and what the failure budget allows (0 unless reason is "invalid"; with 0 the next check answers "exhausted" or "locked"). */
   attemptsLeft: number;
   /** With reason "locked": milliseconds until verification is allowed again. */
   retryAfterMs?: number;

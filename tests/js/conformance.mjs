@@ -230,7 +230,10 @@ export const cases = [
       const { assert, otp, user } = await setup(ctx, { failureLimit: { count: 3, windowSeconds: 600 } });
       const u = user();
       const a = await otp.create(u, { link: true });
-      for (let i = 0; i < 3; i++) assert.equal((await otp.checkToken(u, `${i}`.repeat(22))).reason, "invalid");
+      // The code's attempts stay at 3; attemptsLeft counts the budget down.
+      for (const [i, left] of [2, 1, 0].entries()) {
+        assert.deepEqual(await otp.checkToken(u, `${i}`.repeat(22)), verdict("invalid", left));
+      }
       const locked = await otp.checkToken(u, a.token);
       assert.equal(locked.reason, "locked");
       assert.ok(locked.retryAfterMs > 0);
@@ -506,7 +509,9 @@ export const cases = [
       const u = user();
       const { code } = await otp.create(u);
       const bad = wrongCode(code);
-      for (const left of [4, 3, 2]) {
+      // The code allows 5 guesses, the budget 3: attemptsLeft counts the budget down, so
+      // the UI's "0 left" comes before "locked", not "2 left".
+      for (const left of [2, 1, 0]) {
         clock.advance(1000);
         assert.deepEqual(await otp.check(u, bad), verdict("invalid", left));
       }
@@ -718,7 +723,8 @@ export const cases = [
       await otp.check(u, wrongCode(first.code));
       clock.advance(10);
       const second = await otp.create(u);
-      assert.deepEqual(await otp.check(u, wrongCode(second.code)), verdict("invalid", 1));
+      // The fresh code allows 2 guesses; the budget had 1 left, now none.
+      assert.deepEqual(await otp.check(u, wrongCode(second.code)), verdict("invalid", 0));
       const locked = await otp.check(u, second.code);
       assert.equal(locked.reason, "locked");
       assert.equal(await otp.resetAttempts(u), true);
@@ -858,7 +864,8 @@ export const cases = [
       for (const left of [2, 1, 0]) assert.deepEqual(await otp.check(u, wrongCode(first.code)), verdict("invalid", left));
       clock.advance(10);
       const second = await otp.create(u);
-      assert.deepEqual(await otp.check(u, wrongCode(second.code)), verdict("invalid", 2));
+      // A fresh code's own 3 guesses do not lift the budget's last one.
+      assert.deepEqual(await otp.check(u, wrongCode(second.code)), verdict("invalid", 0));
       const locked = await otp.check(u, second.code);
       assert.deepEqual(locked, verdict("locked", 0, { retryAfterMs: T0 + HOUR - clock.t }));
       const err = await rejects(() => otp.create(u), "RATE_LIMITED", "create while locked");
