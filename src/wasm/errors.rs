@@ -4,6 +4,7 @@
 
 use crate::engine::Limited;
 use crate::error::Error;
+use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -89,6 +90,44 @@ pub(crate) fn from_core(e: &Error) -> JsValue {
         _ => &message,
     };
     otp_error(e.code(), message, fields)
+}
+
+/// An unknown key of an options object: `INVALID_CONFIG` for the option `name`
+/// (`config`), else `INVALID_ARGUMENT` for the argument `name`, with `problem` as the
+/// reason. The message names the key when it is short (a long one is not copied).
+#[cold]
+#[inline(never)]
+pub(crate) fn unknown_key(
+    config: bool,
+    name: &'static str,
+    problem: &'static str,
+    key: &JsString,
+) -> JsValue {
+    let shown = (key.length() <= 40).then(|| key.as_string()).flatten();
+    let message = [
+        "invalid ",
+        name,
+        ": ",
+        problem,
+        ": ",
+        shown.as_deref().unwrap_or("(a long key)"),
+    ]
+    .concat();
+    let (code, field, argument) = if config {
+        ("INVALID_CONFIG", Some(name), None)
+    } else {
+        ("INVALID_ARGUMENT", None, Some(name))
+    };
+    otp_error(
+        code,
+        &message,
+        Fields {
+            field,
+            argument,
+            reason: Some(problem),
+            ..Fields::default()
+        },
+    )
 }
 
 /// `INVALID_CONFIG` for `field`.

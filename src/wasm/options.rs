@@ -94,43 +94,52 @@ pub(super) fn is_record(v: &JsValue) -> bool {
 }
 
 /// Own enumerable keys of `obj`, each checked against `allowed`; the values of the
-/// allowed ones that are present and not `undefined`, in `allowed`'s order.
-#[inline(never)]
+/// allowed ones that are present and not `undefined`, in `allowed`'s order. An unknown
+/// key is `INVALID_CONFIG` for `field`, with `unknown` as the reason.
 pub(super) fn own_values<const N: usize>(
     obj: &JsValue,
     allowed: &[&'static str; N],
     field: &'static str,
     unknown: &'static str,
 ) -> Result<[Option<JsValue>; N]> {
+    own_keys(obj, allowed, true, field, unknown)
+}
+
+/// [`own_values`] for an operation's per-call options (`undefined`: none; not an object:
+/// `INVALID_ARGUMENT`), an unknown key being `INVALID_ARGUMENT` for `options`.
+pub(super) fn call_options<const N: usize>(
+    v: &JsValue,
+    allowed: &[&'static str; N],
+    unknown: &'static str,
+) -> Result<[Option<JsValue>; N]> {
+    if v.is_undefined() {
+        return Ok(core::array::from_fn(|_| None));
+    }
+    if !is_record(v) {
+        return Err(super::errors::argument("options", "must be an object"));
+    }
+    own_keys(v, allowed, false, "options", unknown)
+}
+
+#[inline(never)]
+fn own_keys<const N: usize>(
+    obj: &JsValue,
+    allowed: &[&'static str; N],
+    config: bool,
+    name: &'static str,
+    unknown: &'static str,
+) -> Result<[Option<JsValue>; N]> {
     let obj: &Object = obj.unchecked_ref();
     let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
     for key in Object::keys(obj).iter() {
-        let name: &JsString = key.unchecked_ref();
+        let key_name: &JsString = key.unchecked_ref();
         // A key longer than every option name is unknown; it is not copied.
-        let slot = (name.length() <= 32)
-            .then(|| name.as_string())
+        let slot = (key_name.length() <= 32)
+            .then(|| key_name.as_string())
             .flatten()
             .and_then(|k| allowed.iter().position(|a| *a == k));
         let Some(i) = slot else {
-            let shown = (name.length() <= 40).then(|| name.as_string()).flatten();
-            let message = [
-                "invalid ",
-                field,
-                ": ",
-                unknown,
-                ": ",
-                shown.as_deref().unwrap_or("(a long key)"),
-            ]
-            .concat();
-            return Err(super::errors::otp_error(
-                "INVALID_CONFIG",
-                &message,
-                super::errors::Fields {
-                    field: Some(field),
-                    reason: Some(unknown),
-                    ..Default::default()
-                },
-            ));
+            return Err(super::errors::unknown_key(config, name, unknown, key_name));
         };
         let v = Reflect::get(obj, &key)?;
         if !v.is_undefined() {

@@ -116,35 +116,6 @@ impl Event<'static> {
     }
 }
 
-/// Reads the per-call options object of an operation (`undefined`: none): own keys only,
-/// each in `allowed`, or `INVALID_ARGUMENT`.
-fn call_options<const N: usize>(
-    v: &JsValue,
-    allowed: [&'static str; N],
-) -> Result<[Option<JsValue>; N], JsValue> {
-    let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
-    if v.is_undefined() {
-        return Ok(out);
-    }
-    if !options::is_record(v) {
-        return Err(errors::argument("options", "must be an object"));
-    }
-    let obj: &js_sys::Object = v.unchecked_ref();
-    for key in js_sys::Object::keys(obj).iter() {
-        let name: &js_sys::JsString = key.unchecked_ref();
-        let slot = (name.length() <= 32)
-            .then(|| name.as_string())
-            .flatten()
-            .and_then(|k| allowed.iter().position(|a| *a == k))
-            .ok_or_else(|| errors::argument("options", "has an unknown key"))?;
-        let value = js_sys::Reflect::get(obj, &key)?;
-        if !value.is_undefined() {
-            out[slot] = Some(value);
-        }
-    }
-    Ok(out)
-}
-
 fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<bool, JsValue> {
     match v {
         None => Ok(default),
@@ -156,7 +127,11 @@ fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<
 
 /// `{ ttlSeconds?, link? }` of `create` / `generate`.
 fn issue_options(v: &JsValue) -> Result<IssueOptions, JsValue> {
-    let [ttl, link] = call_options(v, ["ttlSeconds", "link"])?;
+    let [ttl, link] = options::call_options(
+        v,
+        &["ttlSeconds", "link"],
+        "unknown key (only ttlSeconds and link)",
+    )?;
     let ttl_seconds = match ttl {
         None => None,
         Some(t) => Some(
@@ -176,7 +151,7 @@ fn issue_options(v: &JsValue) -> Result<IssueOptions, JsValue> {
 
 /// `{ consume? }` of `check` / `verify`.
 fn consume_option(v: &JsValue) -> Result<bool, JsValue> {
-    let [consume] = call_options(v, ["consume"])?;
+    let [consume] = options::call_options(v, &["consume"], "unknown key (only consume)")?;
     boolean(consume, "consume", true)
 }
 

@@ -10,7 +10,7 @@
 //! pkg/totp-slim.js maps `null` to pkg/driver.js's `DELETE`.
 
 use super::answers::{to_js, word};
-use super::options::{is_record, limit, own_values, secret, short_string, whole};
+use super::options::{call_options, is_record, limit, own_values, secret, short_string, whole};
 use super::{answer, check_user, errors, now};
 use crate::engine::Subject;
 use crate::error::Error;
@@ -22,7 +22,7 @@ use crate::totp::{
 };
 use crate::Millis;
 use hmac::{KeyInit, Mac};
-use js_sys::{JsString, Object, Reflect};
+use js_sys::JsString;
 use serde::Serialize;
 use std::string::String;
 use std::vec::Vec;
@@ -342,55 +342,43 @@ struct EnrollArgs {
 }
 
 fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
-    let mut out = EnrollArgs {
-        label: None,
-        secret: None,
-        replace: false,
-    };
-    if options.is_undefined() {
-        return Ok(out);
-    }
-    if !is_record(options) || options.is_function() {
+    if !options.is_undefined() && (!is_record(options) || options.is_function()) {
         return Err(errors::argument(
             "options",
             "must be an object { label, secret, replace } or undefined",
         ));
     }
-    let obj: &Object = options.unchecked_ref();
-    for key in Object::keys(obj).iter() {
-        let name = key.as_string().unwrap_or_default();
-        let v = Reflect::get(obj, &key)?;
-        if v.is_undefined() {
-            continue;
-        }
-        match name.as_str() {
-            "label" => {
-                out.label = Some(text(&v, MAX_LABEL_BYTES as u32).ok_or_else(|| {
-                    errors::argument(
-                        "label",
-                        "must be 1 to 256 bytes of utf-8 without control characters",
-                    )
-                })?)
-            }
-            "secret" => {
-                out.secret = Some(Zeroizing::new(text(&v, MAX_SEED_TEXT_UNITS).ok_or_else(
-                    || errors::argument("secret", "must be base32 (rfc 4648) of 10 to 64 bytes"),
-                )?))
-            }
-            "replace" => {
-                out.replace = v
-                    .as_bool()
-                    .ok_or_else(|| errors::argument("replace", "must be a boolean"))?
-            }
-            _ => {
-                return Err(errors::argument(
-                    "options",
-                    "unknown key (only label, secret and replace)",
-                ))
-            }
-        }
-    }
-    Ok(out)
+    let [label, secret, replace] = call_options(
+        options,
+        &["label", "secret", "replace"],
+        "unknown key (only label, secret and replace)",
+    )?;
+    let label = match label {
+        None => None,
+        Some(v) => Some(text(&v, MAX_LABEL_BYTES as u32).ok_or_else(|| {
+            errors::argument(
+                "label",
+                "must be 1 to 256 bytes of utf-8 without control characters",
+            )
+        })?),
+    };
+    let secret = match secret {
+        None => None,
+        Some(v) => Some(Zeroizing::new(text(&v, MAX_SEED_TEXT_UNITS).ok_or_else(
+            || errors::argument("secret", "must be base32 (rfc 4648) of 10 to 64 bytes"),
+        )?)),
+    };
+    let replace = match replace {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| errors::argument("replace", "must be a boolean"))?,
+    };
+    Ok(EnrollArgs {
+        label,
+        secret,
+        replace,
+    })
 }
 
 /// A well-formed JS string of at most `max` UTF-16 units, copied; else `None`.

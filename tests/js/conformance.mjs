@@ -174,6 +174,14 @@ export const cases = [
       for (const bad of [{ ttlSeconds: 0 }, { ttlSeconds: 3601 }, { ttlSeconds: 1.5 }, { ttlSeconds: "60" }, { ttl: 60 }, { link: 1 }, null, "60"]) {
         await expectCalls("bad per-call options", 0, 0, () => rejects(() => otp.create(user(), bad), "INVALID_ARGUMENT", JSON.stringify(bad)));
       }
+      // An unknown per-call key is named (as the constructor names an unknown option).
+      const typo = await rejects(() => otp.create(user(), { ttl: 60 }), "INVALID_ARGUMENT");
+      assert.equal(typo.argument, "options");
+      assert.ok(typo.message.endsWith(": ttl"), typo.message);
+      const peek = await rejects(() => otp.check(user(), "1234", { consumed: false }), "INVALID_ARGUMENT");
+      assert.ok(peek.message.endsWith(": consumed"), peek.message);
+      const long = await rejects(() => otp.create(user(), { [`k${"y".repeat(10_000)}`]: 1 }), "INVALID_ARGUMENT");
+      assert.ok(long.message.endsWith(": (a long key)") && long.message.length < 200, long.message.slice(0, 200));
     },
   },
   {

@@ -369,7 +369,8 @@ export const cases = [
       await rejects(assert, totp.enroll(user, { label: 42 }), "INVALID_ARGUMENT", "label not a string");
       await rejects(assert, totp.enroll(user, { label: "a\nb" }), "INVALID_ARGUMENT", "label with a control character");
       await rejects(assert, totp.enroll(user, { replace: "yes" }), "INVALID_ARGUMENT", "replace not a boolean");
-      await rejects(assert, totp.enroll(user, { sekret: "x" }), "INVALID_ARGUMENT", "unknown enroll key");
+      const typo = await rejects(assert, totp.enroll(user, { sekret: "x" }), "INVALID_ARGUMENT", "unknown enroll key");
+      assert.ok(typo.message.endsWith(": sekret") && typo.argument === "options", typo.message);
       await rejects(assert, totp.enroll(user, "options"), "INVALID_ARGUMENT", "options not an object");
       await rejects(assert, totp.enroll("", {}), "INVALID_ARGUMENT", "empty user");
       await rejects(assert, totp.enroll(42), "INVALID_ARGUMENT", "user not a string");
