@@ -72,7 +72,12 @@ function expiresAt(options, now) {
 }
 
 function purgeLimit(options) {
-  const limit = options?.limit ?? DEFAULT_PURGE_LIMIT;
+  if (options === undefined || options === null) return DEFAULT_PURGE_LIMIT;
+  if (typeof options !== "object") throw invalidArgument("options", `purgeExpired: options must be an object, got ${shown(options)}`);
+  // A mistyped key is refused, not ignored (the default limit would be used).
+  const unknown = unknownKey(options, ["limit"]);
+  if (unknown !== undefined) throw invalidArgument("options", `purgeExpired: unknown option ${unknown} (only limit)`);
+  const limit = own(options, "limit") ?? DEFAULT_PURGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) {
     throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${shown(limit)}`);
   }

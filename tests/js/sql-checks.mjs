@@ -156,6 +156,16 @@ export const sqlChecks = [
           assert.equal(e.argument, "limit");
         }, `limit ${bad}`);
       }
+      // A mistyped option is refused (not the default limit), and named; not an object too.
+      for (const [bad, named] of [[{ lim: 1 }, "unknown option lim "], [5, "options must be an object"]]) {
+        await throwsLike(() => s.purgeExpired(bad), (e) => {
+          assert.ok(e instanceof RangeError, String(e));
+          assert.equal(e.code, "INVALID_ARGUMENT");
+          assert.equal(e.argument, "options");
+          assert.ok(e.message.includes(named), e.message);
+        }, JSON.stringify(bad));
+      }
+      assert.equal(await s.purgeExpired(null), 0, "null is no options");
     },
   },
   {
