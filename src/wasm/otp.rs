@@ -60,6 +60,10 @@ struct Event<'a> {
     retry_after_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<f64>,
+    /// `rate_limited`: the rule that refused (`cooldown`, `issue_limit`, `locked`), as
+    /// the error's `reason`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
 
 impl Event<'static> {
@@ -72,6 +76,7 @@ impl Event<'static> {
             attempts_left: None,
             retry_after_ms: None,
             expires_at: None,
+            reason: None,
         }
     }
 
@@ -86,8 +91,12 @@ impl Event<'static> {
                 expires_at: Some(v.expires_at as f64),
                 ..e("issued", at)
             },
-            Answer::Issue(Issue::RateLimited { retry_after_ms, .. }) => Event {
+            Answer::Issue(Issue::RateLimited {
+                retry_after_ms,
+                reason,
+            }) => Event {
                 retry_after_ms: Some(*retry_after_ms as f64),
+                reason: Some(reason.as_str()),
                 ..e("rate_limited", at)
             },
             Answer::Issue(Issue::ActiveOtpExists { expires_at }) => Event {

@@ -69,6 +69,8 @@ export interface OtpEvent {
   attemptsLeft?: number;
   retryAfterMs?: number;
   expiresAt?: number;
+  /** With type "rate_limited": the rule that refused, as the error's `reason`. */
+  reason?: "cooldown" | "issue_limit" | "locked";
 }
 
 /** A freshly issued code. */

@@ -308,7 +308,7 @@ export const cases = [
       const [issued, invalid, limited] = events;
       assert.deepEqual(issued, { type: "issued", scope: "audit", user: u, at: clock.t, expiresAt: a.expiresAt });
       assert.deepEqual(invalid, { type: "invalid", scope: "audit", user: u, at: clock.t, attemptsLeft: 2 });
-      assert.equal(limited.retryAfterMs, 30_000);
+      assert.deepEqual(limited, { type: "rate_limited", scope: "audit", user: u, at: clock.t, retryAfterMs: 30_000, reason: "cooldown" });
       // Strings only in type, scope and user, numbers only in the time and count fields: no
       // field holds the code or the token. (Not a substring test on the JSON: a 4-digit
       // code can occur in a timestamp.)
@@ -316,7 +316,7 @@ export const cases = [
         const text = JSON.stringify(e);
         for (const [key, value] of Object.entries(e)) {
           if (typeof value === "string") {
-            assert.ok(["type", "scope", "user"].includes(key) && value !== a.code, `event leaks: ${text}`);
+            assert.ok(["type", "scope", "user", "reason"].includes(key) && value !== a.code, `event leaks: ${text}`);
           } else {
             assert.ok(["at", "attemptsLeft", "retryAfterMs", "expiresAt"].includes(key), `event field ${key}: ${text}`);
             assert.equal(typeof value, "number", `event field ${key}: ${text}`);
