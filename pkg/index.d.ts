@@ -61,6 +61,8 @@ export interface OtpStorage {
 }
 
 export class OtpError extends Error {
+  /** Built by the package (its errors come from Rust); for tests that fake one: `new OtpError("RATE_LIMITED", "slow down", { retryAfterMs: 5000, reason: "cooldown" })`. The message is prefixed with "edge-otp: ". */
+  constructor(code: OtpErrorCode, message: string, fields?: OtpErrorFields);
   readonly name: "OtpError";
   readonly code: OtpErrorCode;
   /** With RATE_LIMITED: milliseconds until issuing is allowed. */
@@ -76,6 +78,9 @@ export class OtpError extends Error {
   /** With TIMEOUT: the limit that was reached. */
   readonly timeoutMs?: number;
 }
+
+/** The fields an `OtpError` may carry besides its code and message. */
+export type OtpErrorFields = Partial<Pick<OtpError, "retryAfterMs" | "expiresAt" | "field" | "argument" | "reason" | "timeoutMs">>;
 
 export class OtpManager {
   constructor(storage: OtpStorage, options: OtpOptions);

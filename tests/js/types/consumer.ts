@@ -199,7 +199,7 @@ export async function misuse(otp: OtpManager): Promise<void> {
   const peek: boolean = await otp.verify("alice", "1234", { consume: false });
   const tv: Verdict = await otp.checkToken("alice", t ?? "");
   const gone: boolean = await otp.forget("alice");
-  new OtpManager(mem, { secret: "x".repeat(16), normalizeUser: "email", onEvent: (e) => void e.type, onEventError: (err, e) => void [err, e.at] });
+  new OtpManager(mem, { secret: "x".repeat(16), normalizeUser: "email", onEvent: (e) => void [e.type, e.reason === "issue_limit"], onEventError: (err, e) => void [err, e.at] });
   void [peek, tv, gone];
   // @ts-expect-error unknown per-call option
   await otp.create("alice", { ttl: 60 });
@@ -211,6 +211,14 @@ export async function misuse(otp: OtpManager): Promise<void> {
   const status: OtpStatus = "revoked";
   // @ts-expect-error not an error code
   const code: OtpErrorCode = "NOPE";
+  // A test's fake error: code, message, fields (as the runtime class takes them).
+  const fake = new OtpError("RATE_LIMITED", "slow down", { retryAfterMs: 5000, reason: "cooldown" });
+  const fakeCode: OtpErrorCode = fake.code;
+  void fakeCode;
+  // @ts-expect-error the code comes first, then the message
+  new OtpError("some message");
+  // @ts-expect-error not a field of OtpError
+  new OtpError("TIMEOUT", "slow store", { timeout: 5 });
   // @ts-expect-error verify answers a boolean, not a verdict
   const verdict: Verdict = await otp.verify("alice", "1234");
   // @ts-expect-error getLatestOtp may answer null
