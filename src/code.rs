@@ -332,18 +332,52 @@ pub(crate) fn render(policy: &Policy, mut value: u64) -> Code {
     }
 }
 
-/// Reads a submitted code back into its index, ignoring spaces and hyphens and folding
-/// case where the alphabet has letters of one case only. `None` when the input cannot be
-/// a code of this policy (wrong length, foreign characters): that is public information,
-/// so the early return leaks nothing about the expected code.
+/// What a character of a submitted code (one-time, TOTP or recovery) counts as, the way
+/// people paste and type codes: `None` for a separator that is skipped (any Unicode
+/// white space, such as a tab, a line break or a no-break space, and hyphens and dashes:
+/// `-`, U+2010 to U+2015, U+2212), the ASCII character for a full-width one (U+FF01 to
+/// U+FF5E, as an East Asian keyboard types digits), else the character itself.
+pub(crate) fn fold_submitted(c: char) -> Option<char> {
+    match c {
+        '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' => None,
+        // Unicode's White_Space, written out (what `char::is_whitespace` answers; its
+        // lookup table costs more of the shipped wasm than these ranges).
+        '\t'..='\r'
+        | ' '
+        | '\u{85}'
+        | '\u{a0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200a}'
+        | '\u{2028}'
+        | '\u{2029}'
+        | '\u{202f}'
+        | '\u{205f}'
+        | '\u{3000}' => None,
+        '\u{FF01}'..='\u{FF5E}' => fold_submitted(char::from_u32(c as u32 - 0xFEE0)?),
+        c => Some(c),
+    }
+}
+
+/// The ASCII bytes of a submitted code after [`fold_submitted`]; `None` at the first
+/// character that is neither a separator nor ASCII (no code holds one).
+pub(crate) fn submitted_bytes(input: &str) -> impl Iterator<Item = Option<u8>> + '_ {
+    input
+        .chars()
+        .filter_map(fold_submitted)
+        .map(|c| c.is_ascii().then_some(c as u8))
+}
+
+/// Reads a submitted code back into its index, ignoring separators and folding full-width
+/// characters ([`fold_submitted`]), and folding case where the alphabet has letters of
+/// one case only. `None` when the input cannot be a code of this policy (wrong length,
+/// foreign characters): that is public information, so the early return leaks nothing
+/// about the expected code.
 pub(crate) fn parse(policy: &Policy, input: &str) -> Option<u64> {
     let base = policy.alphabet.len() as u64;
     let mut value = 0u64;
     let mut digits = 0usize;
-    for &b in input.as_bytes() {
-        if b == b' ' || b == b'-' {
-            continue;
-        }
+    for b in submitted_bytes(input) {
+        let b = b?;
         let b = match policy.fold_upper {
             Some(true) => b.to_ascii_uppercase(),
             Some(false) => b.to_ascii_lowercase(),
@@ -368,6 +402,21 @@ pub(crate) fn same_code(a: u64, b: u64) -> bool {
 mod tests {
     use super::*;
     use crate::policy::Config;
+
+    #[test]
+    fn submitted_separators_are_unicode_white_space_and_dashes_and_full_width_folds() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let dash = matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}');
+            let expected = if c.is_whitespace() || dash {
+                None
+            } else if ('\u{FF01}'..='\u{FF5E}').contains(&c) {
+                char::from_u32(c as u32 - 0xFEE0)
+            } else {
+                Some(c)
+            };
+            assert_eq!(fold_submitted(c), expected, "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn salt_pool_draws_once_per_batch_and_wipes_what_it_hands_out() {

@@ -605,7 +605,8 @@ impl Engine {
         Ok(stored.map(|r| self.view(subject, r, now)))
     }
 
-    /// Checks a submitted code. Spaces and hyphens are ignored; a code of the wrong
+    /// Checks a submitted code. White space and dashes are ignored and full-width forms
+    /// read as ASCII (`code::fold_submitted`); a code of the wrong
     /// length or with characters outside the alphabet is a wrong guess. Only
     /// [`Verdict::Verified`] (the code becomes used) and [`Verdict::Invalid`] (one
     /// attempt and one unit of the failure budget spent) write.

@@ -98,8 +98,15 @@ impl Rules {
     fn normalize(&self, s: &str) -> String {
         let upper = self.alphabet.bytes().any(|b| b.is_ascii_uppercase());
         let lower = self.alphabet.bytes().any(|b| b.is_ascii_lowercase());
+        // Full-width forms fold to ASCII; white space and dashes are separators.
         s.chars()
-            .filter(|&c| c != ' ' && c != '-')
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap(),
+                c => c,
+            })
+            .filter(|&c| {
+                !(c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}'))
+            })
             .map(|c| match (upper, lower) {
                 (true, false) => c.to_ascii_uppercase(),
                 (false, true) => c.to_ascii_lowercase(),
@@ -230,6 +237,9 @@ enum Action {
     Create,
     Generate,
     VerifyRight,
+    /// The right code as pasted or typed: with a separator or in full-width digits (or,
+    /// one form in six, with an underscore, which is no separator).
+    VerifyPasted(u8),
     VerifyWrong,
     /// A code issued earlier (any of them), submitted again.
     VerifyOld(Index),
@@ -481,6 +491,25 @@ impl Run {
                     .unwrap_or_else(|| self.wrong());
                 self.verify(&code)?
             }
+            Action::VerifyPasted(form) => {
+                let code = self
+                    .current()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| self.wrong());
+                let (head, tail) = code.split_at(code.len() / 2);
+                let pasted = match form % 6 {
+                    0 => format!("{code}\r\n"),
+                    1 => format!("\t{code}"),
+                    2 => format!("{head}\u{a0}{tail}"),
+                    3 => format!("{head}\u{2013}{tail}"),
+                    4 => code
+                        .chars()
+                        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+                        .collect(),
+                    _ => format!("{head}_{tail}"),
+                };
+                self.verify(&pasted)?
+            }
             Action::VerifyWrong => self.verify(&self.wrong())?,
             Action::VerifyOld(i) => {
                 let code = if self.issued.is_empty() {
@@ -623,9 +652,12 @@ fn action() -> impl Strategy<Value = Action> {
         4 => Just(Action::Create),
         2 => Just(Action::Generate),
         3 => Just(Action::VerifyRight),
+        2 => any::<u8>().prop_map(Action::VerifyPasted),
         4 => Just(Action::VerifyWrong),
         2 => any::<Index>().prop_map(Action::VerifyOld),
-        1 => "[0-9A-Bab x-]{0,6}".prop_map(Action::VerifyGarbage),
+        // ASCII, and what pasting and East Asian keyboards add: a tab, a line break, a
+        // no-break space, an en dash, full-width digits.
+        1 => "[0-9A-Bab x\t\n\u{a0}\u{2013}\u{ff10}-\u{ff19}-]{0,6}".prop_map(Action::VerifyGarbage),
         1 => Just(Action::Latest),
         1 => Just(Action::ResetAttempts),
         1 => Just(Action::Invalidate),

@@ -425,9 +425,16 @@ fn status(p: &Params, w: &Wire, now: u64) -> Status {
 }
 
 fn normalize(p: &Params, submitted: &str) -> String {
+    // Full-width forms fold to ASCII; white space and dashes are separators.
     submitted
         .chars()
-        .filter(|&c| c != ' ' && c != '-')
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap(),
+            c => c,
+        })
+        .filter(|&c| {
+            !(c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}'))
+        })
         .map(|c| match p.fold_upper {
             Some(true) => c.to_ascii_uppercase(),
             Some(false) => c.to_ascii_lowercase(),

@@ -76,8 +76,8 @@ pub const SEED_BYTES: usize = 20;
 /// Random bytes [`TotpEngine::enroll`] takes: a new seed, then the AEAD nonce.
 pub const ENROLL_ENTROPY_BYTES: usize = SEED_BYTES + NONCE_LEN;
 /// The characters of recovery codes: Crockford's base32 in lower case (no `i`, `l`, `o`,
-/// `u`). On input, `o` reads as `0`, `i` and `l` as `1`, case is folded and spaces and
-/// hyphens are ignored.
+/// `u`). On input, `o` reads as `0`, `i` and `l` as `1`, case is folded, white space and
+/// dashes are ignored and full-width forms read as ASCII.
 pub const RECOVERY_ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";
 /// Longest issuer, in characters.
 pub const MAX_ISSUER_CHARS: usize = 64;
@@ -539,14 +539,13 @@ fn window_left(since: Millis, window: Millis, now: Millis) -> Option<u64> {
     (now < end).then(|| end - now)
 }
 
-/// The submitted TOTP code as a number: ASCII spaces are dropped, the rest must be
-/// exactly `digits` ASCII digits.
+/// The submitted TOTP code as a number: separators are dropped and full-width digits
+/// folded (`crate::code::fold_submitted`), the rest must be exactly `digits` ASCII
+/// digits.
 fn parse_code(code: &str, digits: u8) -> Option<u32> {
     let (mut value, mut n) = (0u32, 0u8);
-    for b in code.bytes() {
-        if b == b' ' {
-            continue;
-        }
+    for b in crate::code::submitted_bytes(code) {
+        let b = b?;
         if !b.is_ascii_digit() || n == digits {
             return None;
         }
@@ -559,9 +558,8 @@ fn parse_code(code: &str, digits: u8) -> Option<u32> {
 /// The submitted recovery code in canonical form (see [`RECOVERY_ALPHABET`]).
 fn normalize_recovery(code: &str, out: &mut [u8; MAX_RECOVERY_LENGTH]) -> Option<usize> {
     let mut n = 0;
-    for b in code.bytes() {
-        let c = match b.to_ascii_lowercase() {
-            b' ' | b'-' => continue,
+    for b in crate::code::submitted_bytes(code) {
+        let c = match b?.to_ascii_lowercase() {
             b'o' => b'0',
             b'i' | b'l' => b'1',
             c => c,
@@ -748,7 +746,8 @@ impl TotpEngine {
 
     /// Checks a submitted code (JS `check`; JS `verify` is its [`TotpVerdict::is_ok`]).
     ///
-    /// ASCII spaces are ignored; anything but exactly `digits` ASCII digits is a wrong
+    /// White space and dashes are ignored and full-width digits read as ASCII; anything
+    /// but exactly `digits` digits is a wrong
     /// code. Codes of the steps within `window` of now's step are computed and compared
     /// in constant time; a code is accepted only for a step later than the last accepted
     /// one. Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending

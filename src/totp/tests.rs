@@ -342,20 +342,32 @@ fn the_window_stops_at_step_zero() {
 }
 
 #[test]
-fn codes_with_spaces_are_accepted_and_other_shapes_are_wrong_guesses() {
+fn codes_with_separators_are_accepted_and_other_shapes_are_wrong_guesses() {
     let e = engine();
     let (stored, seed) = enrolled(&e);
     let right = code(&seed, T0);
-    let spaced = format!(" {} {} ", &right[..3], &right[3..]);
-    let step = e.check(&ada(), Some(&stored), &spaced, T0).unwrap();
-    assert_eq!(step.answer, TotpVerdict::Verified);
+    let full_width: String = right
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+        .collect();
+    for pasted in [
+        format!(" {} {} ", &right[..3], &right[3..]),
+        format!("{}-{}", &right[..3], &right[3..]),
+        format!("{right}\n"),
+        format!("\t{}\u{a0}{}\r\n", &right[..3], &right[3..]),
+        format!("{}\u{2013}{}", &right[..3], &right[3..]),
+        full_width,
+    ] {
+        let step = e.check(&ada(), Some(&stored), &pasted, T0).unwrap();
+        assert_eq!(step.answer, TotpVerdict::Verified, "{pasted:?}");
+    }
     let too_long = format!("{right}0");
-    let dashed = format!("{}-{}", &right[..3], &right[3..]);
     let arabic = "٠١٢٣٤٥";
+    let underscored = format!("{}_{}", &right[..3], &right[3..]);
     for bad in [
         &right[..5],
         &too_long,
-        &dashed,
+        &underscored,
         arabic,
         "",
         "      ",
@@ -917,7 +929,7 @@ proptest::proptest! {
         let e = engine();
         let (stored, _) = enrolled(&e);
         let step = e.check(&ada(), Some(&stored), &submitted, T0).unwrap();
-        let digits: String = submitted.chars().filter(|&c| c != ' ').collect();
+        let digits: String = submitted.chars().filter_map(crate::code::fold_submitted).collect();
         let code_shaped = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
         if !code_shaped {
             proptest::prop_assert_eq!(step.answer, TotpVerdict::Invalid);

@@ -1025,7 +1025,7 @@ export const cases = [
     },
   },
   {
-    name: "custom length and alphabet; case folding for single-case alphabets; spaces and hyphens ignored",
+    name: "custom length and alphabet; case folding for single-case alphabets; white space, dashes and full-width forms as typed",
     async run(ctx) {
       const { assert, user, manager } = await setup(ctx);
       const swapCase = (s) => [...s].map((ch) => (ch === ch.toUpperCase() ? ch.toLowerCase() : ch.toUpperCase())).join("");
@@ -1079,6 +1079,17 @@ export const cases = [
       assert.deepEqual(await d.check(u8, ""), verdict("invalid", 2));
       assert.deepEqual(await d.check(u8, " - "), verdict("invalid", 1));
       assert.equal(await d.verify(u8, `- ${c8} -`), true);
+      // As codes are pasted and typed: a trailing line break, a tab, a no-break space, an
+      // en dash, full-width digits (an East Asian keyboard). An underscore is no separator.
+      const fullWidth = (c) => [...c].map((ch) => String.fromCodePoint(ch.codePointAt(0) + 0xfee0)).join("");
+      for (const paste of [(c) => `${c}\n`, (c) => `\t${c}\r\n`, (c) => `${c.slice(0, 2)}\u00a0${c.slice(2)}`, (c) => `${c.slice(0, 2)}\u2013${c.slice(2)}`, fullWidth]) {
+        const u = user();
+        const { code } = await d.create(u);
+        assert.deepEqual(await d.check(u, paste(code)), verdict("verified"), JSON.stringify(paste("1234")));
+      }
+      const u9 = user();
+      const c9 = (await d.create(u9)).code;
+      assert.deepEqual(await d.check(u9, `${c9.slice(0, 2)}_${c9.slice(2)}`), verdict("invalid", 2));
     },
   },
   {

@@ -176,9 +176,15 @@ describe("submitted codes", () => {
     ["right code + lone high surrogate", (c) => `${c}\uD800`, "invalid"],
     ["lone low surrogate", () => "\uDC00", "invalid"],
     ["emoji", () => "😀😀😀😀", "invalid"],
-    ["right code in full-width digits", (c) => fw(c), "invalid"],
-    ["right code + tab", (c) => `${c}\t`, "invalid"],
-    ["right code + newline", (c) => `${c}\n`, "invalid"],
+    // As pasted or typed: white space, dashes and full-width forms read as typed.
+    ["right code in full-width digits", (c) => fw(c), "verified"],
+    ["right code + tab", (c) => `${c}\t`, "verified"],
+    ["right code + newline", (c) => `${c}\n`, "verified"],
+    ["right code + CRLF, after a no-break space", (c) => `\u00a0${c}\r\n`, "verified"],
+    ["right code with an en dash", (c) => `${c.slice(0, 2)}\u2013${c.slice(2)}`, "verified"],
+    // Invisible characters that are not white space are not separators.
+    ["right code + zero-width space", (c) => `${c}\u200b`, "invalid"],
+    ["right code + soft hyphen", (c) => `${c.slice(0, 2)}\u00ad${c.slice(2)}`, "invalid"],
     ["right code twice", (c) => c + c, "invalid"],
     ["right code minus its last digit", (c) => c.slice(0, -1), "invalid"],
     ["only hyphens and spaces", () => "- - - -", "invalid"],
