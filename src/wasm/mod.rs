@@ -144,7 +144,7 @@ pub fn limits() -> Result<JsValue, JsValue> {
 pub(crate) fn check_user(user: &JsValue) -> Result<(), JsValue> {
     let bad = |problem| Err(errors::argument("user", problem));
     let Some(s) = user.dyn_ref::<JsString>() else {
-        return bad("must be a string");
+        return bad("must be a string (normalizeUser, when set, must answer one, synchronously)");
     };
     let units = s.length();
     if units == 0 {

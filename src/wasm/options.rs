@@ -186,8 +186,13 @@ pub(super) fn short_string(
 
 #[inline(never)]
 pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
-    let problem = "must be a string or a Uint8Array of 16 to 1024 bytes";
-    let v = v.ok_or_else(|| config("secret", problem))?;
+    let problem = "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
+    let v = v.ok_or_else(|| {
+        config(
+            "secret",
+            "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)",
+        )
+    })?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
         if bytes.length() as usize > MAX_SECRET_BYTES {
             return Err(config("secret", problem));

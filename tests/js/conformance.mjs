@@ -369,7 +369,7 @@ export const cases = [
   {
     name: "normalizeUser \"email\": spellings of one address share one record and one budget",
     async run(ctx) {
-      const { assert, manager, user } = await setup(ctx);
+      const { assert, manager, user, rejects } = await setup(ctx);
       const otp = manager({ normalizeUser: "email", failureLimit: { count: 10, windowSeconds: 3600 }, maxAttempts: 1000 });
       const base = user("ada").replace("ada", "ad\u00e9");
       const { code } = await otp.create(base);
@@ -391,6 +391,12 @@ export const cases = [
       const custom = manager({ scope: "custom", normalizeUser: (x) => String(x).split("+")[0] });
       const c = await custom.create("bob+1");
       assert.equal(await custom.verify("bob+2", c.code), true);
+      // An async normaliser answers a Promise, not a user id: refused, and the message
+      // says why (the caller passed a string).
+      const asyncNormalizer = manager({ scope: "async", normalizeUser: async (x) => x });
+      const e = await rejects(() => asyncNormalizer.create("bob"), "INVALID_ARGUMENT");
+      assert.equal(e.argument, "user");
+      assert.match(e.message, /normalizeUser/);
     },
   },
   {

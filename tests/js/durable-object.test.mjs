@@ -194,6 +194,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.match(e.optionsOverRpc.error, /does not implement/);
     assert.equal(e.noSecret.code, "INVALID_CONFIG");
     assert.equal(e.noSecret.field, "secret");
+    assert.match(e.noSecret.message, /is required: .*OTP_SECRET/, "the message says where the object reads its secret");
     assert.equal(e.noSecret.isOtpError, true);
   });
 
