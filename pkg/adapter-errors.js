@@ -1,8 +1,9 @@
 // The errors of the storage adapters (edge-otp/sql, edge-otp/redis), which have no wasm
 // module of their own: a bad handle, client or option is a TypeError with `code`
 // `INVALID_CONFIG`; a bad argument of a store method is a RangeError with `code`
-// `INVALID_ARGUMENT` and `argument` naming it. Neither message repeats a key or a value
-// other than a number the caller passed.
+// `INVALID_ARGUMENT` and `argument` naming it. Neither message repeats a storage key or a
+// value other than a number the caller passed; an unknown option's name is shown only
+// when short and plain (unknownKey).
 
 /** `INVALID_CONFIG` from the adapter `entry` ("edge-otp/sql", "edge-otp/redis"). */
 export function invalidConfig(entry, message) {
@@ -21,13 +22,16 @@ export function shown(value) {
 }
 
 /**
- * The option names of `options` that are not in `allowed`, for a refusal: the first, shown
- * only when short (a long key is not copied into the message).
+ * The first option name of `options` that is not in `allowed`, as a refusal may show it:
+ * as is when short and made of ASCII letters, digits, `_` and `$` (a long key is not
+ * copied; one with other characters, which could carry a line break into a log, is not
+ * shown), as the engine's own refusals do.
  */
 export function unknownKey(options, allowed) {
   const key = Object.keys(options).find((k) => !allowed.includes(k));
   if (key === undefined) return undefined;
-  return key.length <= 40 ? key : "(a long key)";
+  if (key.length > 40) return "(a long key)";
+  return /^[A-Za-z0-9_$]*$/.test(key) ? key : "(a key with other characters)";
 }
 
 /**

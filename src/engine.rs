@@ -208,8 +208,8 @@ pub enum Verdict {
     /// The code was wrong (or not even code-shaped); one attempt was spent.
     Invalid {
         /// Wrong guesses still allowed: the smaller of what this code allows and what
-        /// the failure budget allows (0 means the next check is refused, as exhausted
-        /// or as locked out).
+        /// the failure budget allows (with 0 the next check is refused, as exhausted or
+        /// locked out, unless the failure window or the code's lifetime ends first).
         attempts_left: u32,
     },
     /// The code's lifetime is over.
@@ -720,8 +720,6 @@ impl Engine {
         }
     }
 
-    /// One unit of the failure budget spent at `now` (a fixed window opened by the first
-    /// failure after the previous one closed).
     /// Wrong guesses `next` (a record after a failure was counted) still allows: the
     /// code's attempts left, or fewer when the failure budget has fewer left.
     fn attempts_left(&self, next: &Record) -> u32 {
@@ -732,6 +730,8 @@ impl Engine {
         }
     }
 
+    /// One unit of the failure budget spent at `now` (a fixed window opened by the first
+    /// failure after the previous one closed).
     fn count_failure(&self, next: &mut Record, r: &Record, now: Millis) {
         if let Some(l) = self.policy.failure_limit {
             if r.failures == 0 || window_left(r.failures_since, l.window, now).is_none() {
@@ -1678,10 +1678,21 @@ mod tests {
         });
         let (code, mut r) = issue(&e, None, T0);
         let bad = wrong(&e, &code);
-        let _ = check(&e, &mut r, &bad, T0);
-        let _ = check(&e, &mut r, &bad, T0 + 100 * S - 1);
+        // attemptsLeft follows the budget (3), not the code's 10.
+        assert_eq!(
+            check(&e, &mut r, &bad, T0),
+            Verdict::Invalid { attempts_left: 2 }
+        );
+        assert_eq!(
+            check(&e, &mut r, &bad, T0 + 100 * S - 1),
+            Verdict::Invalid { attempts_left: 1 }
+        );
         assert_eq!((r.failures, r.failures_since), (2, T0));
-        let _ = check(&e, &mut r, &bad, T0 + 100 * S);
+        // The window closed: this failure opens a new one, with 2 left in it.
+        assert_eq!(
+            check(&e, &mut r, &bad, T0 + 100 * S),
+            Verdict::Invalid { attempts_left: 2 }
+        );
         assert_eq!((r.failures, r.failures_since), (1, T0 + 100 * S));
     }
 

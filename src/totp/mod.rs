@@ -857,7 +857,8 @@ impl TotpEngine {
     /// Spends a recovery code: [`RecoveryVerdict::Accepted`] once per code (written as
     /// used; the failure budget is cleared). A wrong code spends the failure budget shared
     /// with [`TotpEngine::check`]; a used one answers [`RecoveryVerdict::Used`] and writes
-    /// nothing. Spaces, hyphens and case are ignored (see [`RECOVERY_ALPHABET`]); the
+    /// nothing. White space, dashes, full-width forms and case are read as typed (see
+    /// [`RECOVERY_ALPHABET`]); the
     /// code's hash is compared with every stored one in constant time.
     pub fn use_recovery_code(
         &self,

@@ -727,19 +727,37 @@ fn recovery_codes_are_read_without_case_spaces_hyphens_or_ambiguous_letters() {
     let e = engine();
     let (stored, _) = active(&e);
     let (stored, codes) = new_codes(&e, &stored, 3);
-    let typed = |c: &str| {
+    // Upper case, O for 0 and l for 1, a hyphen or an en dash, a no-break space, a tab,
+    // and (every other code) full-width letters and digits.
+    let typed = |i: usize, c: &str| {
         let upper = c.to_uppercase().replace('0', "O").replace('1', "l");
-        format!("{}-{} ", &upper[..5], &upper[5..])
+        let spelled = format!(
+            "\t{}-{}\u{2013}{}\u{a0}",
+            &upper[..3],
+            &upper[3..6],
+            &upper[6..]
+        );
+        if i % 2 == 0 {
+            spelled
+                .chars()
+                .map(|ch| match ch {
+                    '!'..='~' => char::from_u32(ch as u32 + 0xFEE0).unwrap(),
+                    ch => ch,
+                })
+                .collect()
+        } else {
+            spelled
+        }
     };
-    for c in &codes {
+    for (i, c) in codes.iter().enumerate() {
         let step = e
-            .use_recovery_code(&ada(), Some(&stored), &typed(c), T0)
+            .use_recovery_code(&ada(), Some(&stored), &typed(i, c), T0)
             .unwrap();
         assert_eq!(
             step.answer,
             RecoveryVerdict::Accepted,
             "{c} typed {}",
-            typed(c)
+            typed(i, c)
         );
     }
     for bad in ["", "abc", &"a".repeat(17), "abcdefghu0", "abcdéfghj0"] {
@@ -929,7 +947,16 @@ proptest::proptest! {
         let e = engine();
         let (stored, _) = enrolled(&e);
         let step = e.check(&ada(), Some(&stored), &submitted, T0).unwrap();
-        let digits: String = submitted.chars().filter_map(crate::code::fold_submitted).collect();
+        // An independent reading of the rule: White_Space and dashes dropped, full-width
+        // forms as ASCII.
+        let digits: String = submitted
+            .chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap(),
+                c => c,
+            })
+            .filter(|&c| !(c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')))
+            .collect();
         let code_shaped = digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit());
         if !code_shaped {
             proptest::prop_assert_eq!(step.answer, TotpVerdict::Invalid);

@@ -94,7 +94,9 @@ pub(crate) fn from_core(e: &Error) -> JsValue {
 
 /// An unknown key of an options object: `INVALID_CONFIG` for the option `name`
 /// (`config`), else `INVALID_ARGUMENT` for the argument `name`, with `problem` as the
-/// reason. The message names the key when it is short (a long one is not copied).
+/// reason. The message names the key when it is short and made of ASCII letters, digits,
+/// `_` and `$` only (a long one is not copied; one with other characters, which could
+/// carry a line break into a log, is not shown).
 #[cold]
 #[inline(never)]
 pub(crate) fn unknown_key(
@@ -104,13 +106,21 @@ pub(crate) fn unknown_key(
     key: &JsString,
 ) -> JsValue {
     let shown = (key.length() <= 40).then(|| key.as_string()).flatten();
+    let plain = |k: &str| {
+        k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+    };
     let message = [
         "invalid ",
         name,
         ": ",
         problem,
         ": ",
-        shown.as_deref().unwrap_or("(a long key)"),
+        match shown.as_deref() {
+            None => "(a long key)",
+            Some(k) if plain(k) => k,
+            Some(_) => "(a key with other characters)",
+        },
     ]
     .concat();
     let (code, field, argument) = if config {

@@ -52,7 +52,8 @@ use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 /// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
-/// guess (a wrong one: no code of at most 10 characters plus separators is that long).
+/// guess, answered as a wrong one without being read (a right code buried in more than
+/// 240 separators included: no one types or pastes that).
 const MAX_SUBMITTED_UNITS: u32 = 256;
 /// Up to this many UTF-16 units a user id cannot exceed [`crate::MAX_USER_BYTES`] of UTF-8.
 const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
@@ -139,12 +140,18 @@ impl Limits {
 pub fn limits() -> Result<JsValue, JsValue> {
     to_js(&Limits::new(ENCODED_MAX))
 }
+/// The problem of a user id that is not a string, for the one-time-code managers (whose
+/// `normalizeUser` answers the user id the engine sees).
+pub(crate) const USER_NOT_A_STRING: &str =
+    "must be a string (normalizeUser, when set, must answer one, synchronously)";
+
 /// Checks a user id: a string of 1 to 256 bytes of UTF-8 without lone surrogates, or
-/// `INVALID_ARGUMENT` (nothing is copied for a string over the limit).
-pub(crate) fn check_user(user: &JsValue) -> Result<(), JsValue> {
+/// `INVALID_ARGUMENT` (nothing is copied for a string over the limit); `not_a_string`:
+/// the problem when it is not a string.
+pub(crate) fn check_user(user: &JsValue, not_a_string: &'static str) -> Result<(), JsValue> {
     let bad = |problem| Err(errors::argument("user", problem));
     let Some(s) = user.dyn_ref::<JsString>() else {
-        return bad("must be a string (normalizeUser, when set, must answer one, synchronously)");
+        return bad(not_a_string);
     };
     let units = s.length();
     if units == 0 {
@@ -174,7 +181,7 @@ static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 /// refuse bad input before reaching an engine (the Durable Object client, before its RPC).
 #[wasm_bindgen(js_name = checkUser)]
 pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
-    check_user(user)
+    check_user(user, USER_NOT_A_STRING)
 }
 
 /// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
@@ -229,7 +236,7 @@ pub fn check_client_options(
     js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
     let [scope, normalize_user] = if options.is_undefined() {
         [None, None]
-    } else if options::is_record(options) {
+    } else if options::is_record(options)? {
         options::own_values(
             options,
             &["scope", "normalizeUser"],

@@ -16,7 +16,8 @@ use crate::policy::{Config, Limit, Policy, MAX_ALPHABET, MAX_SECRET_BYTES};
 use crate::{MAX_SCOPE_BYTES, MAX_TIME};
 use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
 use std::string::String;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
 
 /// Longest `keyPrefix`, in UTF-16 units.
@@ -88,9 +89,23 @@ fn function(
 
 type Result<T> = core::result::Result<T, JsValue>;
 
-/// The JS `typeof v === "object"`, not null, not an array.
-pub(super) fn is_record(v: &JsValue) -> bool {
-    v.is_object() && !Array::is_array(v)
+// `Array.isArray` and `Object.keys` throw for a Proxy whose traps throw (a revoked one
+// throws on every trap). js-sys declares them as not throwing, and a JS exception that
+// unwinds through a wasm method leaves its engine borrowed for good ("recursive use of
+// an object"), for every manager sharing it. Declared here with `catch`, the error is
+// handed back instead, as a throwing getter's is.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn is_array(v: &JsValue) -> Result<bool>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
+    fn object_keys(v: &JsValue) -> Result<Array>;
+}
+
+/// The JS `typeof v === "object"`, not null, not an array (or what a Proxy's trap
+/// threw).
+pub(super) fn is_record(v: &JsValue) -> Result<bool> {
+    Ok(v.is_object() && !is_array(v)?)
 }
 
 /// Own enumerable keys of `obj`, each checked against `allowed`; the values of the
@@ -115,7 +130,7 @@ pub(super) fn call_options<const N: usize>(
     if v.is_undefined() {
         return Ok(core::array::from_fn(|_| None));
     }
-    if !is_record(v) {
+    if !is_record(v)? {
         return Err(super::errors::argument("options", "must be an object"));
     }
     own_keys(v, allowed, false, "options", unknown)
@@ -131,7 +146,7 @@ fn own_keys<const N: usize>(
 ) -> Result<[Option<JsValue>; N]> {
     let obj: &Object = obj.unchecked_ref();
     let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
-    for key in Object::keys(obj).iter() {
+    for key in object_keys(obj)?.iter() {
         let key_name: &JsString = key.unchecked_ref();
         // A key longer than every option name is unknown; it is not copied.
         let slot = (key_name.length() <= 32)
@@ -185,14 +200,14 @@ pub(super) fn short_string(
 }
 
 #[inline(never)]
-pub(super) fn secret(v: Option<JsValue>) -> Result<Zeroizing<std::vec::Vec<u8>>> {
+/// The `secret` option; `missing`: the problem when it is absent (the one-time-code
+/// manager's names where a Durable Object reads it).
+pub(super) fn secret(
+    v: Option<JsValue>,
+    missing: &'static str,
+) -> Result<Zeroizing<std::vec::Vec<u8>>> {
     let problem = "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
-    let v = v.ok_or_else(|| {
-        config(
-            "secret",
-            "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)",
-        )
-    })?;
+    let v = v.ok_or_else(|| config("secret", missing))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
         if bytes.length() as usize > MAX_SECRET_BYTES {
             return Err(config("secret", problem));
@@ -218,7 +233,7 @@ pub(super) fn limit(
     if v.is_null() {
         return Ok(None);
     }
-    if !is_record(&v) {
+    if !is_record(&v)? {
         return Err(config(field, "must be { count, windowSeconds } or null"));
     }
     let [count, window] = own_values(
@@ -239,7 +254,7 @@ pub(super) fn limit(
 
 /// Reads and validates every option.
 pub(crate) fn read(options: &JsValue) -> Result<Options> {
-    if !is_record(options) || options.is_function() {
+    if !is_record(options)? || options.is_function() {
         return Err(config(
             "options",
             "must be an object with at least a secret",
@@ -254,7 +269,10 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
         )?;
 
     let mut c = Config::new(std::vec::Vec::new());
-    c.secret = secret(secret_v)?;
+    c.secret = secret(
+        secret_v,
+        "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)",
+    )?;
     if let Some(v) = ttl {
         c.ttl_seconds = whole(&v, "ttlSeconds")?;
     }

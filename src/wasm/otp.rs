@@ -288,7 +288,7 @@ impl WasmEngine {
         submitted: &JsValue,
         options: &JsValue,
     ) -> JsValue {
-        let r = check_user(user).and_then(|()| match kind {
+        let r = check_user(user, super::USER_NOT_A_STRING).and_then(|()| match kind {
             Arguments::User => Ok(()),
             Arguments::Issue => issue_options(options)?
                 .ttl_ms(self.core.policy())

@@ -148,7 +148,7 @@ fn whole_u32(v: &JsValue, field: &'static str) -> Result<u32, JsValue> {
 /// `OtpError` `INVALID_CONFIG`, or what a throwing getter threw.
 #[wasm_bindgen(js_name = configureTotp)]
 pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
-    if !is_record(options) || options.is_function() {
+    if !is_record(options)? || options.is_function() {
         return Err(errors::config(
             "options",
             "must be an object with at least a secret and an issuer",
@@ -162,7 +162,10 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
             "unknown key (options are camelCase: periodSeconds, failureLimit, ...)",
         )?;
     let mut c = TotpConfig::new(Vec::new(), "");
-    c.secret = secret(secret_v)?;
+    c.secret = secret(
+        secret_v,
+        "is required: a string or a Uint8Array of 16 to 1024 bytes",
+    )?;
     let issuer_problem = "must be a string of 1 to 64 characters";
     c.issuer = match issuer {
         None => return Err(errors::config("issuer", issuer_problem)),
@@ -186,7 +189,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     c.failure_limit = limit(failure, c.failure_limit, "failureLimit")?;
     if let Some(v) = recovery {
         let problem = "must be { count, length }";
-        if !is_record(&v) {
+        if !is_record(&v)? {
             return Err(errors::config("recoveryCodes", problem));
         }
         let [count, length] = own_values(
@@ -342,7 +345,7 @@ struct EnrollArgs {
 }
 
 fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
-    if !options.is_undefined() && (!is_record(options) || options.is_function()) {
+    if !options.is_undefined() && !is_record(options)? {
         return Err(errors::argument(
             "options",
             "must be an object { label, secret, replace } or undefined",
@@ -416,7 +419,10 @@ impl WasmTotpEngine {
     /// `true`, or `undefined` with `INVALID_ARGUMENT` for `takeError`.
     #[wasm_bindgen(js_name = checkUser)]
     pub fn check_user(&mut self, user: &JsValue) -> JsValue {
-        answer(&mut self.error, check_user(user).map(|()| JsValue::TRUE))
+        answer(
+            &mut self.error,
+            check_user(user, "must be a string").map(|()| JsValue::TRUE),
+        )
     }
 
     /// Checks a submitted code (TOTP or recovery) before any storage call: any string is

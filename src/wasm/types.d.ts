@@ -99,7 +99,7 @@ export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "
 export interface Verdict {
   ok: boolean;
   reason: VerdictReason;
-  /** Wrong guesses still allowed before checks are refused: the smaller of what the current code allows and what the failure budget allows (0 unless reason is "invalid"; with 0 the next check answers "exhausted" or "locked"). */
+  /** Wrong guesses still allowed before checks are refused: the smaller of what the current code allows and what the failure budget allows (0 unless reason is "invalid"; with 0 the next check answers "exhausted" or "locked", unless the failure window or the code's lifetime ends first). */
   attemptsLeft: number;
   /** With reason "locked": milliseconds until verification is allowed again. */
   retryAfterMs?: number;

@@ -378,6 +378,32 @@ describe("options", () => {
     const { maxAttempts } = await m.create("ada");
     assert.equal(maxAttempts, 3, "inherited maxAttempts was used");
   });
+  // A Proxy whose traps throw (a revoked one throws on every trap) as per-call options: the
+  // trap's error reaches the caller, and the engine, shared by every manager with these
+  // options, keeps working (a JS exception unwinding through a wasm method that holds the
+  // engine would leave it borrowed for good: "recursive use of an object").
+  hostile("per-call options that are a throwing or revoked Proxy: the trap's error, and the engine keeps working", async () => {
+    const boom = new Error("ownKeys trap");
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const twin = new OtpManager(store, { secret: SECRET, now: () => (clock.fn ? clock.fn() : clock.t) });
+    for (const [label, options] of [
+      ["ownKeys throws", new Proxy({}, { ownKeys() { throw boom; } })],
+      ["revoked", revocable.proxy],
+    ]) {
+      for (const [op, run] of [
+        ["create", (u) => otp.create(u, options)],
+        ["check", (u) => otp.check(u, "1234", options)],
+      ]) {
+        const u = fresh("proxy");
+        const o = await outcome(() => run(u));
+        assert.ok(o.error !== undefined && !(o.error instanceof OtpError && o.error.code === "INTERNAL"), `${label} ${op}: ${show(o)}`);
+        assert.ok(!/recursive use/.test(String(o.error?.message)), `${label} ${op}: ${o.error?.message}`);
+        const { code } = await twin.create(u);
+        assert.equal(await otp.verify(u, code), true, `${label} ${op}: the shared engine still works`);
+      }
+    }
+  });
   // Managers with equal policy and scope share one engine, whatever their onEvent. A call
   // that fails before its operation runs (here its per-call options read differently the
   // second time, past checkArguments) must not hand on what an earlier call of another

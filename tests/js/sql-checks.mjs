@@ -274,6 +274,7 @@ export const sqlChecks = [
         [{ tabel: `${ctx.prefix}_typo` }, "tabel"],
         [{ table: `${ctx.prefix}_ok`, ttl: 60 }, "ttl"],
         [{ [longKey]: 1 }, "(a long key)"],
+        [{ "table\nFORGED log line": 1 }, "(a key with other characters)"],
       ]) {
         await throwsLike(() => ctx.factory(ctx.db, bad), (e) => {
           assert.ok(e instanceof TypeError, String(e));

@@ -372,6 +372,12 @@ export const cases = [
       const typo = await rejects(assert, totp.enroll(user, { sekret: "x" }), "INVALID_ARGUMENT", "unknown enroll key");
       assert.ok(typo.message.endsWith(": sekret") && typo.argument === "options", typo.message);
       await rejects(assert, totp.enroll(user, "options"), "INVALID_ARGUMENT", "options not an object");
+      // A revoked Proxy as options: its TypeError, and the engine keeps working.
+      const revocable = Proxy.revocable({}, {});
+      revocable.revoke();
+      let trapped = null;
+      await totp.enroll(user, revocable.proxy).catch((e) => (trapped = e));
+      assert.ok(trapped !== null && !/recursive use/.test(String(trapped.message)), String(trapped?.message));
       await rejects(assert, totp.enroll("", {}), "INVALID_ARGUMENT", "empty user");
       await rejects(assert, totp.enroll(42), "INVALID_ARGUMENT", "user not a string");
       assert.equal(c.writes, 0, "no write for a refused enroll");
