@@ -36,7 +36,7 @@ const OPTION_KEYS = ["table", "now"];
 
 function readOptions(name, options) {
   if (options === undefined || options === null) options = {};
-  if (typeof options !== "object") throw invalidConfig(`${name}: options must be an object`);
+  if (typeof options !== "object" || Array.isArray(options)) throw invalidConfig(`${name}: options must be an object`);
   const unknown = unknownKey(options, OPTION_KEYS);
   if (unknown !== undefined) throw invalidConfig(`${name}: unknown option ${unknown} (only table and now)`);
   const table = tableName(options);
@@ -73,7 +73,9 @@ function expiresAt(options, now) {
 
 function purgeLimit(options) {
   if (options === undefined || options === null) return DEFAULT_PURGE_LIMIT;
-  if (typeof options !== "object") throw invalidArgument("options", `purgeExpired: options must be an object, got ${shown(options)}`);
+  if (typeof options !== "object" || Array.isArray(options)) {
+    throw invalidArgument("options", `purgeExpired: options must be an object, got ${Array.isArray(options) ? "an array" : shown(options)}`);
+  }
   // A mistyped key is refused, not ignored (the default limit would be used).
   const unknown = unknownKey(options, ["limit"]);
   if (unknown !== undefined) throw invalidArgument("options", `purgeExpired: unknown option ${unknown} (only limit)`);

@@ -157,7 +157,7 @@ export const sqlChecks = [
         }, `limit ${bad}`);
       }
       // A mistyped option is refused (not the default limit), and named; not an object too.
-      for (const [bad, named] of [[{ lim: 1 }, "unknown option lim "], [5, "options must be an object"]]) {
+      for (const [bad, named] of [[{ lim: 1 }, "unknown option lim "], [5, "options must be an object"], [[], "options must be an object"]]) {
         await throwsLike(() => s.purgeExpired(bad), (e) => {
           assert.ok(e instanceof RangeError, String(e));
           assert.equal(e.code, "INVALID_ARGUMENT");
@@ -267,6 +267,7 @@ export const sqlChecks = [
         );
       }
       await throwsLike(() => ctx.factory(ctx.db, { now: 5 }), (e) => assert.equal(e.code, "INVALID_CONFIG"), "now");
+      await throwsLike(() => ctx.factory(ctx.db, []), (e) => assert.equal(e.code, "INVALID_CONFIG"), "an array");
       // A mistyped option is refused, not ignored (the store would use the default table).
       // The message names the mistyped key (a long one is not copied).
       const longKey = `k${"y".repeat(10_000)}`;
