@@ -100,5 +100,16 @@ export function answered(engine, answer) {
   return answer;
 }
 
+/**
+ * What an engine call takes as the time: `undefined` for "no clock, use the system's"
+ * (web-time in wasm), else what the app's `now` clock answers, read here in JS before the
+ * engine call (not from inside wasm, so a clock may use its own manager). A clock
+ * answering nothing is passed as null, which the engine refuses as it refuses every
+ * non-number.
+ */
+export function timeFrom(clock) {
+  return clock === undefined ? undefined : (clock() ?? null);
+}
+
 /** `Symbol.dispose`, where the runtime has it. */
 export const disposeSymbol = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;

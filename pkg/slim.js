@@ -12,7 +12,7 @@ import wasmInit, {
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
 import { DELETE } from "./driver.js";
-import { loader, enginePool, answered, disposeSymbol } from "./engines.js";
+import { loader, enginePool, answered, disposeSymbol, timeFrom } from "./engines.js";
 import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
@@ -140,12 +140,9 @@ export class OtpManager {
     const decide = (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       if (forget) present = stored !== null && stored !== undefined;
-      // The app's clock runs here, before the engine call, not from inside wasm: a clock
-      // may use its own manager (or one sharing its engine). `undefined` tells the engine
-      // "no clock, use the system's", so a clock answering nothing is passed as null,
-      // which the engine refuses as it refuses every non-number. A clock that throws
-      // takes no event (another operation's may still be waiting in a shared engine).
-      const time = clock === undefined ? undefined : (clock() ?? null);
+      // Read before the try: a clock that throws takes no event (another operation's may
+      // still be waiting in a shared engine).
+      const time = timeFrom(clock);
       try {
         return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time));
       } catch (e) {

@@ -14,7 +14,7 @@ import wasmInit, {
 } from "./wasm-totp/edge_otp_totp.js";
 import { OtpError } from "./error.js";
 import { DELETE } from "./driver.js";
-import { loader, enginePool, answered, disposeSymbol } from "./engines.js";
+import { loader, enginePool, answered, disposeSymbol, timeFrom } from "./engines.js";
 
 export { OtpError };
 export { memoryStorage } from "./memory.js";
@@ -115,10 +115,9 @@ export class TotpManager {
     }
     const engine = this.#shared.engine;
     const clock = this.#clock;
-    // The app's clock, read by the operations that use the time (status, disable and
-    // newRecoveryCodes do not), in JS before the engine call, not from inside wasm (see
-    // slim.js).
-    const now = () => (clock === undefined ? undefined : (clock() ?? null));
+    // Read only by the operations that use the time (status, disable and
+    // newRecoveryCodes do not).
+    const now = () => timeFrom(clock);
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       return answered(engine, call(engine, stored, now));

@@ -102,8 +102,8 @@ extern "C" {
     fn object_keys(v: &JsValue) -> Result<Array>;
 }
 
-/// The JS `typeof v === "object"`, not null, not an array (or what a Proxy's trap
-/// threw).
+/// The JS `typeof v === "object"` (so not a function), not null, not an array (or what a
+/// Proxy's trap threw).
 pub(super) fn is_record(v: &JsValue) -> Result<bool> {
     Ok(v.is_object() && !is_array(v)?)
 }
@@ -199,9 +199,9 @@ pub(super) fn short_string(
     }
 }
 
-#[inline(never)]
 /// The `secret` option; `missing`: the problem when it is absent (the one-time-code
 /// manager's names where a Durable Object reads it).
+#[inline(never)]
 pub(super) fn secret(
     v: Option<JsValue>,
     missing: &'static str,
@@ -254,7 +254,7 @@ pub(super) fn limit(
 
 /// Reads and validates every option.
 pub(crate) fn read(options: &JsValue) -> Result<Options> {
-    if !is_record(options)? || options.is_function() {
+    if !is_record(options)? {
         return Err(config(
             "options",
             "must be an object with at least a secret",

@@ -148,7 +148,7 @@ fn whole_u32(v: &JsValue, field: &'static str) -> Result<u32, JsValue> {
 /// `OtpError` `INVALID_CONFIG`, or what a throwing getter threw.
 #[wasm_bindgen(js_name = configureTotp)]
 pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
-    if !is_record(options)? || options.is_function() {
+    if !is_record(options)? {
         return Err(errors::config(
             "options",
             "must be an object with at least a secret and an issuer",
