@@ -27,11 +27,27 @@ export function shown(value) {
  * copied; one with other characters, which could carry a line break into a log, is not
  * shown), as the engine's own refusals do.
  */
-export function unknownKey(options, allowed) {
+function unknownKey(options, allowed) {
   const key = Object.keys(options).find((k) => !allowed.includes(k));
   if (key === undefined) return undefined;
   if (key.length > 40) return "(a long key)";
   return /^[A-Za-z0-9_$]*$/.test(key) ? key : "(a key with other characters)";
+}
+
+/**
+ * Why `options` cannot be the options of a call taking only the keys `allowed`, or
+ * undefined when it can: `undefined`, `null` and `{}` are no options, an array or a
+ * non-object is refused, and so is a key not in `allowed` (a mistyped option is not
+ * silently ignored). Each caller throws the reason as its own error kind.
+ */
+export function optionsProblem(options, allowed) {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== "object" || Array.isArray(options)) {
+    return `options must be an object, got ${Array.isArray(options) ? "an array" : shown(options)}`;
+  }
+  const unknown = unknownKey(options, allowed);
+  if (unknown === undefined) return undefined;
+  return `unknown option ${unknown} (${allowed.length === 0 ? "it takes none yet" : `only ${allowed.join(" and ")}`})`;
 }
 
 /**

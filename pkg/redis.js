@@ -1,7 +1,7 @@
 // edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
 // No dependencies: the caller passes an already-created client.
 
-import { invalidConfig as configError, invalidArgument, shown, unknownKey } from "./adapter-errors.js";
+import { invalidConfig as configError, invalidArgument, optionsProblem, shown } from "./adapter-errors.js";
 
 /**
  * Lua compare-and-swap, executed atomically by Redis.
@@ -110,7 +110,7 @@ function isNoScript(err) {
  *   offline queue).
  * @param {object} [options] Reserved for future use: none is read yet, and any key is
  *   refused (`INVALID_CONFIG`), so that a mistyped option is not silently ignored; `null`
- *   and `{}` are no options.
+ *   and `{}` are no options, an array is refused.
  * @returns {{
  *   get(key: string): Promise<string | null>,
  *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
@@ -123,12 +123,9 @@ export function redisStorage(client, options) {
   if (client === null || (typeof client !== "object" && typeof client !== "function")) {
     throw invalidConfig("redisStorage: expected a node-redis or ioredis client");
   }
-  // null and {} are no options, as for the SQL stores.
-  if (options !== undefined && options !== null) {
-    if (typeof options !== "object") throw invalidConfig("redisStorage: options must be an object");
-    const unknown = unknownKey(options, []);
-    if (unknown !== undefined) throw invalidConfig(`redisStorage: unknown option ${unknown} (it takes none yet)`);
-  }
+  // null and {} are no options, as for the SQL stores; an array is not options.
+  const problem = optionsProblem(options, []);
+  if (problem !== undefined) throw invalidConfig(`redisStorage: ${problem}`);
 
   let set;
   let evalCas;

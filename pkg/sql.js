@@ -2,7 +2,7 @@
 // SQLite (better-sqlite3) and Cloudflare D1.
 // No dependencies: the caller passes an already-created pool, client, database or binding.
 
-import { invalidConfig as configError, invalidArgument, own, shown, unknownKey } from "./adapter-errors.js";
+import { invalidConfig as configError, invalidArgument, optionsProblem, own, shown } from "./adapter-errors.js";
 
 /** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -35,10 +35,9 @@ function tableName(options) {
 const OPTION_KEYS = ["table", "now"];
 
 function readOptions(name, options) {
-  if (options === undefined || options === null) options = {};
-  if (typeof options !== "object" || Array.isArray(options)) throw invalidConfig(`${name}: options must be an object`);
-  const unknown = unknownKey(options, OPTION_KEYS);
-  if (unknown !== undefined) throw invalidConfig(`${name}: unknown option ${unknown} (only table and now)`);
+  const problem = optionsProblem(options, OPTION_KEYS);
+  if (problem !== undefined) throw invalidConfig(`${name}: ${problem}`);
+  options ??= {};
   const table = tableName(options);
   const clock = own(options, "now") ?? Date.now;
   if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
@@ -72,14 +71,10 @@ function expiresAt(options, now) {
 }
 
 function purgeLimit(options) {
-  if (options === undefined || options === null) return DEFAULT_PURGE_LIMIT;
-  if (typeof options !== "object" || Array.isArray(options)) {
-    throw invalidArgument("options", `purgeExpired: options must be an object, got ${Array.isArray(options) ? "an array" : shown(options)}`);
-  }
   // A mistyped key is refused, not ignored (the default limit would be used).
-  const unknown = unknownKey(options, ["limit"]);
-  if (unknown !== undefined) throw invalidArgument("options", `purgeExpired: unknown option ${unknown} (only limit)`);
-  const limit = own(options, "limit") ?? DEFAULT_PURGE_LIMIT;
+  const problem = optionsProblem(options, ["limit"]);
+  if (problem !== undefined) throw invalidArgument("options", `purgeExpired: ${problem}`);
+  const limit = (options && own(options, "limit")) ?? DEFAULT_PURGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) {
     throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${shown(limit)}`);
   }

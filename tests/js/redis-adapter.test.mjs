@@ -513,9 +513,11 @@ describe("client detection and calling conventions (fake clients)", () => {
       assert.throws(() => redisStorage(bad), refused);
     }
     const client = { eval() {}, evalSha() {}, get() {}, set() {}, del() {} };
-    for (const bad of [{ prefix: "x" }, { ttl: 60 }, 5]) {
+    for (const bad of [{ prefix: "x" }, { ttl: 60 }, 5, []]) {
       assert.throws(() => redisStorage(client, bad), refused, JSON.stringify(bad));
     }
+    // An array is not options (as for the SQL stores), not even an empty one.
+    assert.throws(() => redisStorage(client, []), (e) => refused(e) && e.message.includes("got an array"));
     // The message names the key (a long one is not copied).
     assert.throws(() => redisStorage(client, { keyPrefix: "x" }), (e) => refused(e) && e.message.includes("unknown option keyPrefix "));
     const longKey = `k${"y".repeat(10_000)}`;
