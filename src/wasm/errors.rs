@@ -15,8 +15,10 @@ extern "C" {
     #[wasm_bindgen(extends = js_sys::Error)]
     pub type OtpError;
 
-    #[wasm_bindgen(constructor)]
-    fn new(code: &str, message: &str, fields: &JsValue) -> OtpError;
+    /// `catch`: the constructor sets `code` and the fields by assignment, which runs any
+    /// setter app code put on `Object.prototype`; its exception is handed back.
+    #[wasm_bindgen(constructor, catch)]
+    fn new(code: &str, message: &str, fields: &JsValue) -> Result<OtpError, JsValue>;
 }
 
 /// The fields an `OtpError` carries besides `code` and `message`; `None` is left out.
@@ -48,8 +50,11 @@ pub(crate) struct Fields {
 #[cold]
 #[inline(never)]
 pub(crate) fn otp_error(code: &str, message: &str, fields: Fields) -> JsValue {
-    let fields = super::answers::to_js(&fields).unwrap_or(JsValue::UNDEFINED);
-    OtpError::new(code, message, &fields).into()
+    let fields = match super::answers::to_js(&fields) {
+        Ok(fields) => fields,
+        Err(thrown) => return thrown,
+    };
+    OtpError::new(code, message, &fields).map_or_else(|thrown| thrown, JsValue::from)
 }
 
 /// The `OtpError` for a core error.

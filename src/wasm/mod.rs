@@ -51,6 +51,30 @@ use answers::to_js;
 use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+// JS built-ins called while an engine is borrowed, declared with `catch`: an exception
+// unwinding through a wasm method would leave its engine borrowed ("recursive use of an
+// object") for every manager sharing it, and leak externref-table slots.
+#[wasm_bindgen]
+extern "C" {
+    /// `Date.now()`, checked before web-time reads it ([`now`]).
+    #[wasm_bindgen(catch, js_namespace = Date, js_name = now)]
+    fn date_now() -> Result<f64, JsValue>;
+    /// A JS string, for its `String.prototype` methods declared here.
+    type Text;
+    /// `String.prototype.isWellFormed` (ES2024; absent before Safari 16.4, Chrome 111,
+    /// Firefox 119: [`well_formed`] then checks the string unit by unit).
+    #[wasm_bindgen(catch, method, js_name = isWellFormed)]
+    fn is_well_formed(this: &Text) -> Result<bool, JsValue>;
+}
+
+/// Whether `s` has no lone surrogates: `isWellFormed()` where the runtime has it, else
+/// js-sys's check over its UTF-16 units (`charCodeAt`).
+pub(crate) fn well_formed(s: &JsString) -> bool {
+    s.unchecked_ref::<Text>()
+        .is_well_formed()
+        .unwrap_or_else(|_| s.is_valid_utf16())
+}
+
 /// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
 /// guess, answered as a wrong one without being read (a right code buried in more than
 /// 240 separators included: no one types or pastes that).
@@ -61,13 +85,23 @@ const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 /// The time of an operation: `time`, what the app's `now` option answered (JS calls it
 /// before the engine call, so a clock may use its own manager; a clock's `undefined`
 /// arrives as `null`), or, `undefined` when the app gave no clock, the system clock.
+///
+/// The system clock is read by web-time, which calls `Date.now()` and panics on a negative
+/// answer (fake timers can set one), and a `Date.now` that throws would unwind through the
+/// engine's call and leave it borrowed. So `Date.now()` is first called here, with its
+/// exception caught: a clock web-time cannot read is refused (`INVALID_ARGUMENT`, as a
+/// bad `now` option is), a throwing one hands its error back.
 fn now(time: &JsValue) -> Result<Millis, JsValue> {
     let t = if time.is_undefined() {
-        web_time::SystemTime::now()
-            .duration_since(web_time::UNIX_EPOCH)
-            .map_or(0.0, |d| {
-                d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis())
-            })
+        if date_now()? >= 0.0 {
+            web_time::SystemTime::now()
+                .duration_since(web_time::UNIX_EPOCH)
+                .map_or(0.0, |d| {
+                    d.as_secs() as f64 * 1000.0 + f64::from(d.subsec_millis())
+                })
+        } else {
+            f64::NAN // a negative Date.now() or NaN: refused below
+        }
     } else {
         time.as_f64()
             .ok_or_else(|| errors::argument("now", "the now() option must return a number"))?
@@ -163,7 +197,7 @@ pub(crate) fn check_user(user: &JsValue, not_a_string: &'static str) -> Result<(
     {
         return bad("must be at most 256 bytes of utf-8");
     }
-    if !s.is_well_formed() {
+    if !well_formed(s) {
         return bad("must be well-formed unicode (no lone surrogates)");
     }
     Ok(())

@@ -387,7 +387,7 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
 /// A well-formed JS string of at most `max` UTF-16 units, copied; else `None`.
 fn text(v: &JsValue, max: u32) -> Option<String> {
     let s = v.dyn_ref::<JsString>()?;
-    (s.length() <= max && s.is_well_formed())
+    (s.length() <= max && super::well_formed(s))
         .then(|| s.as_string())
         .flatten()
 }
