@@ -88,9 +88,11 @@ export class OtpManager {
   readonly longestWindowSeconds: number;
   /** The storage key of `user`. */
   keyFor(user: string): string;
-  /** Issues a new code; the previous one can never verify again. */
+  /** Issues a new code; the previous one can never verify again. With `{ link: true }`, also its link token. */
+  create(user: string, options: IssueOptions & { link: true }): Promise<IssuedOtp & { token: string }>;
   create(user: string, options?: IssueOptions): Promise<IssuedOtp>;
   /** Issues a new code only when there is no active one; else rejects with ACTIVE_OTP_EXISTS. */
+  generate(user: string, options: IssueOptions & { link: true }): Promise<IssuedOtp & { token: string }>;
   generate(user: string, options?: IssueOptions): Promise<IssuedOtp>;
   /** The latest code with its status, or null. */
   getLatestOtp(user: string): Promise<LatestOtp | null>;

@@ -31,7 +31,7 @@ export async function flow(ns: OtpNamespace, submitted: string): Promise<[Issued
   // Every OtpManager operation, with its per-call options, and the client's normalizeUser.
   const email: DurableOtp = durableOtp(ns, { scope: "magic", normalizeUser: "email" });
   const link = await email.create(" Ada@Example.com ", { link: true, ttlSeconds: 60 });
-  const viaLink: boolean = await email.verifyToken("ada@example.com", link.token ?? "");
+  const viaLink: boolean = await email.verifyToken("ada@example.com", link.token);
   const tokenVerdict: Verdict = await email.checkToken("ada@example.com", "x");
   const kept: boolean = await email.verify("ada@example.com", submitted, { consume: false });
   const gone: boolean = await email.forget("ada@example.com");

@@ -194,10 +194,16 @@ export async function misuse(otp: OtpManager): Promise<void> {
   await otp.create(42);
   // @ts-expect-error the code is a string
   await otp.verify("alice", 1234);
+  // With { link: true } the token is there (strict mode, no `!`), as the README's magic-link example uses it.
   const linked = await otp.create("alice", { ttlSeconds: 60, link: true });
-  const t: string | undefined = linked.token;
+  const t: string = linked.token;
+  const g: string = (await otp.generate("alice", { link: true })).token;
+  // @ts-expect-error without link: true the token may be absent
+  const absent: string = (await otp.create("alice")).token;
+  const maybe: string | undefined = (await otp.create("alice", { link: Math.random() > 0.5 })).token;
   const peek: boolean = await otp.verify("alice", "1234", { consume: false });
-  const tv: Verdict = await otp.checkToken("alice", t ?? "");
+  const tv: Verdict = await otp.checkToken("alice", t);
+  void [g, absent, maybe];
   const gone: boolean = await otp.forget("alice");
   new OtpManager(mem, { secret: "x".repeat(16), normalizeUser: "email", onEvent: (e) => void [e.type, e.reason === "issue_limit"], onEventError: (err, e) => void [err, e.at] });
   void [peek, tv, gone];
