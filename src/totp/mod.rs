@@ -679,7 +679,12 @@ impl TotpEngine {
         {
             return Err(bad_argument(
                 "label",
-                "must be 1 to 256 bytes of utf-8 without control characters",
+                if options.label.is_some() {
+                    "must be 1 to 256 bytes of utf-8 without control characters"
+                } else {
+                    // The caller passed no label: the user id is the default one.
+                    "the user id is the default label and has control characters: pass options.label"
+                },
             ));
         }
         let seed = match options.secret {

@@ -224,6 +224,20 @@ fn the_label_option_and_the_policy_parameters_shape_the_uri() {
             })
         ));
     }
+    // No label: the user id is the label, and a refusal says so.
+    let tab = Subject::new("totp", "tenant\t42").unwrap();
+    match e.enroll(&tab, None, T0, &EnrollOptions::default(), &entropy(1)) {
+        Err(Error::InvalidArgument {
+            argument: "label",
+            problem,
+        }) => assert!(problem.contains("user id") && problem.contains("options.label")),
+        other => panic!("{:?}", other.map(|s| s.write)),
+    }
+    let labelled = EnrollOptions {
+        label: Some("tenant 42"),
+        ..EnrollOptions::default()
+    };
+    assert!(e.enroll(&tab, None, T0, &labelled, &entropy(1)).is_ok());
 }
 
 #[test]

@@ -368,6 +368,9 @@ export const cases = [
       await rejects(assert, totp.enroll(user, { secret: 42 }), "INVALID_ARGUMENT", "secret not a string");
       await rejects(assert, totp.enroll(user, { label: 42 }), "INVALID_ARGUMENT", "label not a string");
       await rejects(assert, totp.enroll(user, { label: "a\nb" }), "INVALID_ARGUMENT", "label with a control character");
+      // The user id is the default label: the refusal says so, and names the way out.
+      const ctl = await rejects(assert, totp.enroll("tenant\t42"), "INVALID_ARGUMENT", "a user id with a control character as the label");
+      assert.ok(ctl.argument === "label" && ctl.message.includes("user id") && ctl.message.includes("options.label"), ctl.message);
       await rejects(assert, totp.enroll(user, { replace: "yes" }), "INVALID_ARGUMENT", "replace not a boolean");
       const typo = await rejects(assert, totp.enroll(user, { sekret: "x" }), "INVALID_ARGUMENT", "unknown enroll key");
       assert.ok(typo.message.endsWith(": sekret") && typo.argument === "options", typo.message);
@@ -381,6 +384,7 @@ export const cases = [
       await rejects(assert, totp.enroll("", {}), "INVALID_ARGUMENT", "empty user");
       await rejects(assert, totp.enroll(42), "INVALID_ARGUMENT", "user not a string");
       assert.equal(c.writes, 0, "no write for a refused enroll");
+      assert.equal((await totp.enroll("tenant\t42", { label: "tenant 42" })).status, "pending", "a user id with a tab, with a label");
       await totp.enroll(user);
       const before = c.writes;
       for (const code of [123456, null, undefined, {}, ["123456"]]) {
