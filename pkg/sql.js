@@ -48,15 +48,29 @@ function readOptions(name, options) {
 }
 
 /**
+ * The name of `table`'s index: `<table>_expires_at`, within PostgreSQL's 63 characters. A
+ * table name longer than 52 characters is cut to 43 and followed by 8 hex digits of a hash
+ * (32-bit FNV-1a) of the whole name, so that two long names sharing their first characters
+ * get an index each (`CREATE INDEX IF NOT EXISTS` would skip the second without a word:
+ * index names are unique per schema).
+ */
+function indexName(table) {
+  if (table.length <= 52) return `${table}_expires_at`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < table.length; i++) h = Math.imul(h ^ table.charCodeAt(i), 0x01000193);
+  return `${table.slice(0, 43)}_${(h >>> 0).toString(16).padStart(8, "0")}_expires_at`;
+}
+
+/**
  * The statements creating the table and its index: the same text for PostgreSQL, SQLite
  * and D1. `expires_at` is in milliseconds since the Unix epoch; NULL never expires.
- * The index name is the table name (cut to 52 characters) + "_expires_at".
+ * The index name: see `indexName`.
  */
 export function createTableStatements(table = DEFAULT_TABLE) {
   table = tableName({ table });
   return [
     `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, expires_at BIGINT)`,
-    `CREATE INDEX IF NOT EXISTS "${table.slice(0, 52)}_expires_at" ON "${table}" (expires_at) WHERE expires_at IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS "${indexName(table)}" ON "${table}" (expires_at) WHERE expires_at IS NOT NULL`,
   ];
 }
 

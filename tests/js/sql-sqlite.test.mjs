@@ -79,6 +79,23 @@ describe("SQL store checks on SQLite", () => {
     const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'schema_check' AND sql IS NOT NULL").all();
     assert.deepEqual(idx.map((i) => i.name), ["schema_check_expires_at"]);
   });
+
+  test("two long table names sharing their first 52 characters get an index each, within 63 characters", () => {
+    const stem = "t".repeat(52);
+    const names = [];
+    for (const table of [`${stem}_alpha`, `${stem}_beta`]) {
+      sqliteStorage(db, { table }).createTable();
+      const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table);
+      assert.equal(idx.length, 1, `${table}: one index`);
+      assert.ok(idx[0].name.length <= 63 && idx[0].name.endsWith("_expires_at"), idx[0].name);
+      const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM "${table}" WHERE expires_at IS NOT NULL AND expires_at <= 5`).all();
+      assert.ok(plan.some((row) => row.detail.includes(idx[0].name)), JSON.stringify(plan));
+      names.push(idx[0].name);
+    }
+    assert.notEqual(names[0], names[1]);
+    // A name of at most 52 characters keeps the plain `<table>_expires_at`.
+    assert.equal(createTableStatements(stem)[1].split('"')[1], `${stem}_expires_at`);
+  });
 });
 
 describe("SQLite: synchronous answers and driver errors", () => {
