@@ -164,7 +164,13 @@ export class TotpManager {
 
   /** Spends a recovery code: true once per code. */
   useRecoveryCode(user, code) {
-    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now()),
+    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now(), true),
+      (e) => e.checkCode(code));
+  }
+
+  /** Spends a recovery code as useRecoveryCode does, answering the full verdict: `{ ok, reason, retryAfterMs? }`. */
+  checkRecoveryCode(user, code) {
+    return this.#run(user, (e, stored, now) => e.useRecoveryCode(user, guess(code), stored, now(), false),
       (e) => e.checkCode(code));
   }
 }

@@ -13,6 +13,8 @@ import type {
   TotpStatus,
   TotpReason,
   TotpVerdict,
+  RecoveryReason,
+  RecoveryVerdict,
   TotpErrorCode,
 } from "./dist/types-totp.js";
 import type { OtpStorage, MemoryStorage } from "./index.js";
@@ -31,6 +33,8 @@ export type {
   TotpStatus,
   TotpReason,
   TotpVerdict,
+  RecoveryReason,
+  RecoveryVerdict,
   TotpErrorCode,
 };
 
@@ -71,6 +75,8 @@ export class TotpManager {
   newRecoveryCodes(user: string): Promise<string[]>;
   /** Spends a recovery code: true once per code; wrong ones spend the failure budget. */
   useRecoveryCode(user: string, code: string): Promise<boolean>;
+  /** The same as useRecoveryCode, answering why: accepted, invalid, used (already spent), none (not enrolled), locked (with retryAfterMs). */
+  checkRecoveryCode(user: string, code: string): Promise<RecoveryVerdict>;
   /** Releases this manager's share of its engine; later calls reject with DISPOSED. */
   dispose(): void;
   [Symbol.dispose](): void;

@@ -1018,3 +1018,27 @@ fn the_typescript_docs_state_the_totp_defaults() {
         );
     }
 }
+
+/// Every reason word of the recovery verdict is in the TypeScript union JS users branch on.
+#[test]
+fn the_typescript_recovery_reasons_are_the_cores() {
+    const TS: &str = include_str!("../wasm/types-totp.d.ts");
+    let union = TS
+        .lines()
+        .find(|l| l.starts_with("export type RecoveryReason"))
+        .unwrap_or("");
+    for v in [
+        RecoveryVerdict::Accepted,
+        RecoveryVerdict::Invalid,
+        RecoveryVerdict::Used,
+        RecoveryVerdict::NoEnrollment,
+        RecoveryVerdict::Locked { retry_after_ms: 1 },
+    ] {
+        assert!(
+            union.contains(&format!("\"{}\"", v.reason())),
+            "{}",
+            v.reason()
+        );
+    }
+    assert_eq!(union.matches('"').count(), 10, "{union}");
+}

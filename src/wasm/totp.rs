@@ -321,7 +321,7 @@ struct EnrolledJs<'a> {
     status: &'static str,
 }
 
-/// The structured verdict of `check`.
+/// The structured verdict of `check` and `checkRecoveryCode`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TotpVerdictJs {
@@ -618,8 +618,11 @@ impl WasmTotpEngine {
         }
     }
 
-    /// `useRecoveryCode`: true once per code. `code` is `undefined` when it is too long
-    /// to be copied: a wrong guess. (`undefined`: see `takeError`.)
+    /// `checkRecoveryCode`: `{ ok, reason, retryAfterMs? }` (reason `accepted`,
+    /// `invalid`, `used`, `none` or `locked`), or with `boolean` (`useRecoveryCode`)
+    /// whether it was accepted; either way an accepted code is spent. `code` is
+    /// `undefined` when it is too long to be copied: a wrong guess. (`undefined`: see
+    /// `takeError`.)
     #[wasm_bindgen(js_name = useRecoveryCode)]
     pub fn use_recovery_code(
         &mut self,
@@ -627,6 +630,7 @@ impl WasmTotpEngine {
         code: Option<String>,
         stored: Option<String>,
         time: &JsValue,
+        boolean: bool,
     ) -> JsValue {
         self.operation(|e| {
             let r = e.guess(
@@ -638,7 +642,14 @@ impl WasmTotpEngine {
                     core.use_recovery_code(subject, stored, code, now)
                 },
             )?;
-            Ok(JsValue::from_bool(r.is_ok()))
+            if boolean {
+                return Ok(JsValue::from_bool(r.is_ok()));
+            }
+            to_js(&TotpVerdictJs {
+                ok: r.is_ok(),
+                reason: r.reason(),
+                retry_after_ms: r.retry_after_ms().map(|t| t as f64),
+            })
         })
     }
 

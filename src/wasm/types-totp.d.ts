@@ -76,5 +76,17 @@ export interface TotpVerdict {
   retryAfterMs?: number;
 }
 
+export type RecoveryReason = "accepted" | "invalid" | "used" | "none" | "locked";
+
+/** The structured answer of `checkRecoveryCode`. */
+export interface RecoveryVerdict {
+  /** true only for "accepted" (the code is now spent). */
+  ok: boolean;
+  /** "used": right but already spent (not a failure); "locked": the failure budget is spent and nothing was compared. */
+  reason: RecoveryReason;
+  /** With reason "locked": milliseconds until trying is allowed again. */
+  retryAfterMs?: number;
+}
+
 /** `OtpError.code` values of edge-otp/totp besides the shared ones. */
 export type TotpErrorCode = "ALREADY_ENROLLED" | "NOT_ENROLLED";

@@ -325,6 +325,32 @@ export const cases = [
     },
   },
   {
+    name: "checkRecoveryCode: the verdict says why (accepted, used, invalid, locked with retryAfterMs, none), and spends as useRecoveryCode does",
+    async run({ makeStorage, api, assert }) {
+      const { clock, totp } = setup({ api, storage: await makeStorage(), options: { recoveryCodes: { count: 3, length: 10 } } });
+      const user = newUser("recovery-verdict");
+      const none = await totp.checkRecoveryCode(user, "0000000000");
+      assert.deepEqual([none.ok, none.reason], [false, "none"], "not enrolled");
+      await totp.enroll(user);
+      const codes = await totp.newRecoveryCodes(user);
+      const accepted = await totp.checkRecoveryCode(user, codes[0]);
+      assert.deepEqual([accepted.ok, accepted.reason, accepted.retryAfterMs], [true, "accepted", undefined], "a fresh code");
+      const used = await totp.checkRecoveryCode(user, codes[0]);
+      assert.deepEqual([used.ok, used.reason], [false, "used"], "spent by checkRecoveryCode");
+      assert.equal(await totp.useRecoveryCode(user, codes[0]), false, "and for useRecoveryCode too");
+      for (let i = 0; i < 5; i++) {
+        const wrong = await totp.checkRecoveryCode(user, "zzzzzzzzzz");
+        assert.deepEqual([wrong.ok, wrong.reason], [false, "invalid"], `wrong ${i}`);
+      }
+      // The budget (5) is spent: a right code is not compared, and the verdict says so.
+      const locked = await totp.checkRecoveryCode(user, codes[1]);
+      assert.deepEqual([locked.ok, locked.reason], [false, "locked"], "locked");
+      assert.ok(locked.retryAfterMs > 0 && locked.retryAfterMs <= 900_000, String(locked.retryAfterMs));
+      clock.t += locked.retryAfterMs;
+      assert.equal((await totp.checkRecoveryCode(user, codes[1])).reason, "accepted", "once the window has passed");
+    },
+  },
+  {
     name: "recovery codes belong to the user: kept across enroll({ replace: true }), usable while pending, gone with disable",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage(), options: { recoveryCodes: { count: 3, length: 10 } } });

@@ -11,6 +11,8 @@ import {
   type TotpStatus,
   type TotpVerdict,
   type TotpReason,
+  type RecoveryVerdict,
+  type RecoveryReason,
   type EnrollOptions,
   type TotpAlgorithm,
   type TotpStorage,
@@ -59,6 +61,10 @@ async function use(): Promise<void> {
   const disabled: boolean = await totp.disable("ada");
   const codes: string[] = await totp.newRecoveryCodes("ada");
   const used: boolean = await totp.useRecoveryCode("ada", codes[0] ?? "");
+  const rv: RecoveryVerdict = await totp.checkRecoveryCode("ada", codes[1] ?? "");
+  const rr: RecoveryReason = rv.reason;
+  const rwait: number | undefined = rv.retryAfterMs;
+  void [rr, rwait];
   try {
     await totp.enroll("ada");
   } catch (err) {
