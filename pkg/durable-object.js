@@ -236,9 +236,10 @@ export class OtpDurableObject extends DurableObject {
 
 /**
  * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
- * each call exactly one RPC to the object of `scope` and the user. Bad input is refused
- * before the RPC with the same OtpError as OtpManager; errors from the object are
- * rethrown as OtpError with their code and fields.
+ * each call exactly one RPC to the object of `scope` and the user. A bad user id or code is
+ * refused before the RPC with the same OtpError as OtpManager; per-call options are
+ * checked by the object's manager. Errors from the object are rethrown as OtpError with
+ * their code and fields.
  */
 export function durableOtp(namespace, options) {
   // The binding, and the options: own keys scope and normalizeUser only (the policy is the

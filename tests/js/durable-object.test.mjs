@@ -175,6 +175,10 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     }
     assert.equal(e.badCode.code, "INVALID_ARGUMENT");
     assert.equal(e.badCode.argument, "code");
+    assert.deepEqual([e.fnOption.code, e.fnOption.argument, e.fnOption.isOtpError], ["INVALID_ARGUMENT", "consume", true], "a function as consume");
+    assert.deepEqual([e.typoOption.code, e.typoOption.argument], ["INVALID_ARGUMENT", "options"], "an unknown per-call key");
+    assert.match(e.typoOption.message, /: ttl$/);
+    assert.equal(e.throwingGetter.same, true, "a throwing getter's own error");
     assert.equal(e.badScope.code, "INVALID_CONFIG");
     assert.equal(e.badScope.field, "scope");
     assert.equal(e.badScope.isOtpError, true);
