@@ -300,6 +300,29 @@ describe("storage calls that never settle: TIMEOUT, the record as before or as a
       assert.equal(await healed.verify(USER, code), true);
     });
   }
+  test("a compareAndSwap that lands after its TIMEOUT writes nothing over the operations after it", { timeout: 5000 }, async () => {
+    const map = new Map();
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    let slowNext = false;
+    const store = {
+      get: async (k) => map.get(k) ?? null,
+      put: (k, v) => void map.set(k, v),
+      // The compare happens when the call lands, as in a database.
+      compareAndSwap: (k, expected, v) => {
+        const ms = slowNext ? 200 : 1;
+        slowNext = false;
+        return sleep(ms).then(() => ((map.get(k) ?? null) === expected ? (map.set(k, v), true) : false));
+      },
+    };
+    const otp = new OtpManager(store, { ...OPTIONS, maxAttempts: 10, failureLimit: null, timeoutMs: 50, now: () => T0 });
+    const { code } = await otp.create(USER);
+    slowNext = true;
+    const answers = await Promise.allSettled(Array.from({ length: 6 }, () => otp.check(USER, wrongCode(code))));
+    assert.equal(answers[0].reason?.code, "TIMEOUT", "the first check's write is slow");
+    assert.deepEqual(answers.slice(1).map((a) => a.value?.attemptsLeft), [9, 8, 7, 6, 5], "the others are counted after it");
+    await sleep(300); // the late compare-and-swap lands, finds a newer record and writes nothing
+    assert.equal((await otp.getLatestOtp(USER)).attempts, 5, "no attempt given back");
+  });
   test("a thenable whose then() throws rejects with that error at once and leaves no timer behind", async () => {
     const boom = new Error("then exploded");
     const store = { get: () => ({ then() { throw boom; } }), put() {} };
