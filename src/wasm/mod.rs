@@ -62,17 +62,20 @@ extern "C" {
     /// A JS string, for its `String.prototype` methods declared here.
     type Text;
     /// `String.prototype.isWellFormed` (ES2024; absent before Safari 16.4, Chrome 111,
-    /// Firefox 119: [`well_formed`] then checks the string unit by unit).
+    /// Firefox 119: [`well_formed`] then asks `encodeURIComponent`).
     #[wasm_bindgen(catch, method, js_name = isWellFormed)]
     fn is_well_formed(this: &Text) -> Result<bool, JsValue>;
+    /// `encodeURIComponent`, which throws a `URIError` exactly for a lone surrogate.
+    #[wasm_bindgen(catch, js_name = encodeURIComponent)]
+    fn encode_uri_component(s: &JsString) -> Result<JsValue, JsValue>;
 }
 
 /// Whether `s` has no lone surrogates: `isWellFormed()` where the runtime has it, else
-/// js-sys's check over its UTF-16 units (`charCodeAt`).
+/// whether `encodeURIComponent` takes it (every runtime has that one).
 pub(crate) fn well_formed(s: &JsString) -> bool {
     s.unchecked_ref::<Text>()
         .is_well_formed()
-        .unwrap_or_else(|_| s.is_valid_utf16())
+        .unwrap_or_else(|_| encode_uri_component(s).is_ok())
 }
 
 /// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a

@@ -192,7 +192,7 @@ pub(super) fn short_string(
     problem: &'static str,
 ) -> Result<String> {
     match v.dyn_ref::<JsString>() {
-        Some(s) if s.length() <= max && s.is_valid_utf16() => {
+        Some(s) if s.length() <= max && super::well_formed(s) => {
             s.as_string().ok_or_else(|| config(field, problem))
         }
         _ => Err(config(field, problem)),

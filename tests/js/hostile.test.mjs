@@ -739,6 +739,11 @@ describe("JS built-ins the engine calls", () => {
       await expectCode(() => otp.create("lone \uD800 surrogate"), "INVALID_ARGUMENT", "lone surrogate");
       await expectCode(() => otp.check("x\uDC00", "1234"), "INVALID_ARGUMENT", "lone low surrogate");
       assert.equal(typeof (await otp.create("emoji \u{1F600} user")).code, "string", "a surrogate pair is well-formed");
+      // Option strings too (encodeURIComponent answers for the missing method).
+      for (const [field, options] of [["secret", { secret: `${SECRET}\uD800` }], ["alphabet", { secret: SECRET, alphabet: "ab\uDFFF" }]]) {
+        assert.throws(() => new OtpManager(memoryStorage(), options), (e) => e.code === "INVALID_CONFIG" && e.field === field, field);
+      }
+      assert.ok(new OtpManager(memoryStorage(), { secret: `${SECRET}\u{1F600}`, alphabet: "0123456789" }));
     } finally {
       Object.defineProperty(String.prototype, "isWellFormed", saved);
     }
