@@ -51,6 +51,7 @@ use answers::to_js;
 use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+
 // JS built-ins called while an engine is borrowed, declared with `catch`: an exception
 // unwinding through a wasm method would leave its engine borrowed ("recursive use of an
 // object") for every manager sharing it, and leak externref-table slots.
