@@ -93,15 +93,10 @@ pub(crate) fn some_word<S: serde::Serializer>(
     }
 }
 
-/// Serialises an answer; `None` becomes `null` (not `undefined`). When a property set
-/// threw (a setter on `Object.prototype`), that exception is the error.
+/// Serialises an answer; `None` becomes `null` (not `undefined`).
 pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    let v = value.serialize(Answers(&serializer)).map_err(JsValue::from);
-    match super::serialize::take_thrown() {
-        Some(thrown) => Err(thrown),
-        None => v,
-    }
+    value.serialize(Answers(&serializer)).map_err(JsValue::from)
 }
 
 #[wasm_bindgen(typescript_custom_section)]

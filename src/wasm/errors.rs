@@ -15,10 +15,8 @@ extern "C" {
     #[wasm_bindgen(extends = js_sys::Error)]
     pub type OtpError;
 
-    /// `catch`: the constructor sets `code` and the fields by assignment, which runs any
-    /// setter app code put on `Object.prototype`; its exception is handed back.
-    #[wasm_bindgen(constructor, catch)]
-    fn new(code: &str, message: &str, fields: &JsValue) -> Result<OtpError, JsValue>;
+    #[wasm_bindgen(constructor)]
+    fn new(code: &str, message: &str, fields: &JsValue) -> OtpError;
 }
 
 /// The fields an `OtpError` carries besides `code` and `message`; `None` is left out.
@@ -50,11 +48,8 @@ pub(crate) struct Fields {
 #[cold]
 #[inline(never)]
 pub(crate) fn otp_error(code: &str, message: &str, fields: Fields) -> JsValue {
-    let fields = match super::answers::to_js(&fields) {
-        Ok(fields) => fields,
-        Err(thrown) => return thrown,
-    };
-    OtpError::new(code, message, &fields).map_or_else(|thrown| thrown, JsValue::from)
+    let fields = super::answers::to_js(&fields).unwrap_or(JsValue::UNDEFINED);
+    OtpError::new(code, message, &fields).into()
 }
 
 /// The `OtpError` for a core error.

@@ -52,31 +52,48 @@ use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-// JS built-ins called while an engine is borrowed, declared with `catch`: an exception
-// unwinding through a wasm method would leave its engine borrowed ("recursive use of an
-// object") for every manager sharing it, and leak externref-table slots.
+// An exception thrown through a wasm method leaves its engine borrowed ("recursive use of
+// an object") for every manager sharing it, and leaks shadow stack and externref-table
+// slots until the instance fails as a whole: what the engines call in JS must not throw.
 #[wasm_bindgen]
 extern "C" {
-    /// `Date.now()`, checked before web-time reads it ([`now`]).
-    #[wasm_bindgen(catch, js_namespace = Date, js_name = now)]
-    fn date_now() -> Result<f64, JsValue>;
     /// A JS string, for its `String.prototype` methods declared here.
     type Text;
-    /// `String.prototype.isWellFormed` (ES2024; absent before Safari 16.4, Chrome 111,
-    /// Firefox 119: [`well_formed`] then asks `encodeURIComponent`).
+    /// `String.prototype.isWellFormed`: ES2024, absent before Safari 16.4, Chrome 111 and
+    /// Firefox 119, where calling it throws ([`well_formed`]).
+    #[wasm_bindgen(method, js_name = isWellFormed)]
+    fn is_well_formed(this: &Text) -> bool;
+    /// The same, caught: [`well_formed`]'s first call, which finds out whether the
+    /// runtime has it.
     #[wasm_bindgen(catch, method, js_name = isWellFormed)]
-    fn is_well_formed(this: &Text) -> Result<bool, JsValue>;
+    fn try_is_well_formed(this: &Text) -> Result<bool, JsValue>;
     /// `encodeURIComponent`, which throws a `URIError` exactly for a lone surrogate.
     #[wasm_bindgen(catch, js_name = encodeURIComponent)]
     fn encode_uri_component(s: &JsString) -> Result<JsValue, JsValue>;
 }
 
+std::thread_local! {
+    /// Whether the runtime has `String.prototype.isWellFormed`, once [`well_formed`] knows.
+    static HAS_IS_WELL_FORMED: core::cell::Cell<Option<bool>> = const { core::cell::Cell::new(None) };
+}
+
 /// Whether `s` has no lone surrogates: `isWellFormed()` where the runtime has it, else
 /// whether `encodeURIComponent` takes it (every runtime has that one).
 pub(crate) fn well_formed(s: &JsString) -> bool {
-    s.unchecked_ref::<Text>()
-        .is_well_formed()
-        .unwrap_or_else(|_| encode_uri_component(s).is_ok())
+    let text: &Text = s.unchecked_ref();
+    match HAS_IS_WELL_FORMED
+        .try_with(core::cell::Cell::get)
+        .ok()
+        .flatten()
+    {
+        Some(true) => text.is_well_formed(),
+        Some(false) => encode_uri_component(s).is_ok(),
+        None => {
+            let r = text.try_is_well_formed();
+            let _ = HAS_IS_WELL_FORMED.try_with(|h| h.set(Some(r.is_ok())));
+            r.unwrap_or_else(|_| encode_uri_component(s).is_ok())
+        }
+    }
 }
 
 /// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
@@ -91,13 +108,11 @@ const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 /// arrives as `null`), or, `undefined` when the app gave no clock, the system clock.
 ///
 /// The system clock is read by web-time, which calls `Date.now()` and panics on a negative
-/// answer (fake timers can set one), and a `Date.now` that throws would unwind through the
-/// engine's call and leave it borrowed. So `Date.now()` is first called here, with its
-/// exception caught: a clock web-time cannot read is refused (`INVALID_ARGUMENT`, as a
-/// bad `now` option is), a throwing one hands its error back.
+/// answer (fake timers can set one). So `Date.now()` is first read here: a clock web-time
+/// cannot read is refused (`INVALID_ARGUMENT`, as a bad `now` option is).
 fn now(time: &JsValue) -> Result<Millis, JsValue> {
     let t = if time.is_undefined() {
-        if date_now()? >= 0.0 {
+        if js_sys::Date::now() >= 0.0 {
             web_time::SystemTime::now()
                 .duration_since(web_time::UNIX_EPOCH)
                 .map_or(0.0, |d| {

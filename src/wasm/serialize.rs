@@ -27,14 +27,12 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
-    /// Any JS object, for `object[key] = value` (no `Reflect.set` call). The objects are
-    /// fresh plain objects, but a setter app code put on `Object.prototype` runs on such
-    /// an assignment: `catch`, so that its exception is handed back ([`take_thrown`])
-    /// rather than unwinding through the engine's call.
+    /// Any JS object, for `object[key] = value` (no `Reflect.set` call, no exception
+    /// handling: the objects are fresh plain objects).
     type Target;
 
-    #[wasm_bindgen(method, catch, indexing_setter)]
-    fn set(this: &Target, key: &JsString, value: JsValue) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, indexing_setter)]
+    fn set(this: &Target, key: &JsString, value: JsValue);
 }
 
 std::thread_local! {
@@ -60,15 +58,13 @@ fn name(key: &'static str) -> JsString {
 }
 
 /// `target[key] = value`, with the field name's JS string from the list (borrowed, not
-/// cloned: a clone is one more externref-table slot taken and given back per field). An
-/// exception (from a setter on `Object.prototype`) is kept in [`THROWN`], for
-/// [`take_thrown`], rather than passed up through every field of every answer.
+/// cloned: a clone is one more externref-table slot taken and given back per field).
 fn set_field(target: &Target, key: &'static str, value: JsValue) {
     let id = (key.as_ptr() as usize, key.len());
     let mut value = Some(value);
-    let set = NAMES.try_with(|names| {
+    let _ = NAMES.try_with(|names| {
         let Ok(mut names) = names.try_borrow_mut() else {
-            return Ok(());
+            return;
         };
         let i = match names.iter().position(|(a, l, _)| (*a, *l) == id) {
             Some(i) => i,
@@ -77,30 +73,14 @@ fn set_field(target: &Target, key: &'static str, value: JsValue) {
                 names.len() - 1
             }
         };
-        match value.take() {
-            Some(v) => target.set(&names[i].2, v),
-            None => Ok(()),
+        if let Some(v) = value.take() {
+            target.set(&names[i].2, v);
         }
     });
-    let mut r = set.unwrap_or(Ok(()));
     // Not reachable on wasm32 (one thread, no re-entry), but never a panic.
     if let Some(v) = value {
-        r = target.set(&JsString::from(key), v);
+        target.set(&JsString::from(key), v);
     }
-    if let Err(thrown) = r {
-        let _ = THROWN.try_with(|t| t.replace(Some(thrown)));
-    }
-}
-
-std::thread_local! {
-    /// What a property set threw while an answer was built ([`set_field`]).
-    static THROWN: core::cell::Cell<Option<JsValue>> = const { core::cell::Cell::new(None) };
-}
-
-/// What a property set threw since the last call, if anything: the answer being built
-/// is then not handed out, and this is the error instead.
-pub(crate) fn take_thrown() -> Option<JsValue> {
-    THROWN.try_with(core::cell::Cell::take).ok().flatten()
 }
 
 /// serde-wasm-bindgen's serializer, with structs built by [`Object`].

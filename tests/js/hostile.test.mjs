@@ -7,6 +7,7 @@
 //   node --test tests/js/hostile.test.mjs
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
 // The wasm-bindgen glue returns the already-initialised instance's exports: used only to
 // watch the size of the WebAssembly memory.
@@ -689,23 +690,22 @@ describe("stored records", () => {
 
 // ---------------------------------------------------------------------------------------
 // What the engine calls in JS while it works: the system clock (web-time reads Date.now()
-// when the app gives no `now`), String.prototype.isWellFormed (the user check), and the
-// property sets that build answers and errors. None of them may throw through a wasm
-// method: that would leave the engine borrowed ("recursive use of an object") for every
-// manager sharing it, and each such throw leaks externref-table slots until the instance
-// fails as a whole ("table index is out of bounds").
+// when the app gives no `now`) and String.prototype.isWellFormed (the user check). Neither
+// may make a wasm method throw or trap: that would leave the engine borrowed ("recursive
+// use of an object") for every manager sharing it, and each such throw leaks shadow stack
+// and externref-table slots until the instance fails as a whole ("table index is out of
+// bounds"). (App code that replaces built-ins with throwing ones, or puts throwing
+// setters on Object.prototype, is not defended against: see SECURITY.md.)
 describe("JS built-ins the engine calls", () => {
   const sysStore = memoryStorage();
   // No `now` option: the engine reads the system clock (web-time, Date.now()).
   const sysOptions = { secret: SECRET, scope: "sysclock" };
   const sys = new OtpManager(sysStore, sysOptions);
   const realNow = Date.now;
-  const own = new Error("Date.now broke");
   const CLOCKS = [
     ["-1 (fake timers before 1970)", () => -1, "INVALID_ARGUMENT"],
     ["-1e300", () => -1e300, "INVALID_ARGUMENT"],
     ["NaN", () => NaN, "INVALID_ARGUMENT"],
-    ["a throwing Date.now", () => { throw own; }, "own"],
   ];
   for (const [name, fake, want] of CLOCKS) {
     hostile(`system clock: Date.now() ${name} → ${want}, engine unharmed`, async () => {
@@ -714,11 +714,10 @@ describe("JS built-ins the engine calls", () => {
       const record = sysStore.get(sys.keyFor(user));
       Date.now = fake;
       try {
-        // Far more rounds than the externref table had room for when each failure leaked.
+        // Far more rounds than the instance survived when each failure leaked.
         for (let i = 0; i < 400; i++) {
           for (const run of [() => sys.create(user), () => sys.check(user, "1234"), () => sys.getLatestOtp(user)]) {
-            if (want === "own") await assert.rejects(run(), (e) => e === own);
-            else await expectCode(run, want, name);
+            await expectCode(run, want, name);
           }
         }
       } finally {
@@ -730,53 +729,29 @@ describe("JS built-ins the engine calls", () => {
     });
   }
 
-  hostile("a runtime without String.prototype.isWellFormed: users are still checked", async () => {
+  // The engine finds out on its first string check whether the runtime has isWellFormed,
+  // so this runs on a wasm instance of its own, loaded after the method is removed.
+  hostile("a runtime without String.prototype.isWellFormed: users and option strings are still checked", async () => {
     const saved = Object.getOwnPropertyDescriptor(String.prototype, "isWellFormed");
     delete String.prototype.isWellFormed;
     try {
-      await healthy();
-      await healthy(sys);
-      await expectCode(() => otp.create("lone \uD800 surrogate"), "INVALID_ARGUMENT", "lone surrogate");
-      await expectCode(() => otp.check("x\uDC00", "1234"), "INVALID_ARGUMENT", "lone low surrogate");
-      assert.equal(typeof (await otp.create("emoji \u{1F600} user")).code, "string", "a surrogate pair is well-formed");
-      // Option strings too (encodeURIComponent answers for the missing method).
-      for (const [field, options] of [["secret", { secret: `${SECRET}\uD800` }], ["alphabet", { secret: SECRET, alphabet: "ab\uDFFF" }]]) {
-        assert.throws(() => new OtpManager(memoryStorage(), options), (e) => e.code === "INVALID_CONFIG" && e.field === field, field);
+      const glue = await import("../../pkg/wasm/edge_otp.js?without-isWellFormed");
+      glue.initSync({ module: readFileSync(new URL("../../pkg/wasm/edge_otp_bg.wasm", import.meta.url)) });
+      for (let i = 0; i < 2; i++) { // the first check finds the method missing, the next ones know
+        glue.checkUser("ada@example.com");
+        glue.checkUser("emoji \u{1F600} user"); // a surrogate pair is well-formed
+        for (const bad of ["lone \uD800 surrogate", "x\uDC00"]) {
+          assert.throws(() => glue.checkUser(bad), (e) => e.code === "INVALID_ARGUMENT" && e.argument === "user", bad);
+        }
       }
-      assert.ok(new OtpManager(memoryStorage(), { secret: `${SECRET}\u{1F600}`, alphabet: "0123456789" }));
+      for (const [field, options] of [["secret", { secret: `${SECRET}\uD800` }], ["alphabet", { secret: SECRET, alphabet: "ab\uDFFF" }]]) {
+        assert.throws(() => glue.configure(options), (e) => e.code === "INVALID_CONFIG" && e.field === field, field);
+      }
+      glue.configure({ secret: `${SECRET}\u{1F600}`, alphabet: "0123456789" }).engine.free();
     } finally {
       Object.defineProperty(String.prototype, "isWellFormed", saved);
     }
   });
-
-  // A setter on Object.prototype takes app code (JSON-style pollution sets data
-  // properties, which assignment shadows); one that throws must still leave the engine
-  // working, and the operation must write nothing. Each case has a code issued first,
-  // which must still verify afterwards.
-  const SETTERS = [
-    ["code", () => otp.create(fresh("setter"))],
-    ["expiresAt", () => otp.create(fresh("setter"))],
-    ["attemptsLeft", (u, code) => otp.check(u, wrongCode(code))],
-    ["reason", (u, code) => otp.check(u, wrongCode(code))],
-    ["argument", () => otp.create("")],
-    ["retryAfterMs", (u) => otp.create(u)], // within the resend cooldown: RATE_LIMITED
-  ];
-  for (const [field, run] of SETTERS) {
-    hostile(`a throwing Object.prototype.${field} setter: the operation rejects with it, nothing is written`, async () => {
-      const user = fresh("setter");
-      const { code } = await otp.create(user);
-      const thrown = new Error(`setter ${field}`);
-      Object.defineProperty(Object.prototype, field, { set() { throw thrown; }, get() { return undefined; }, configurable: true });
-      const writes = stats.writes;
-      try {
-        await assert.rejects(run(user, code), (e) => e === thrown);
-      } finally {
-        delete Object.prototype[field];
-      }
-      assert.equal(stats.writes, writes, "nothing written");
-      assert.equal((await otp.check(user, code)).reason, "verified", "the code issued before still verifies");
-    });
-  }
 });
 
 // ---------------------------------------------------------------------------------------

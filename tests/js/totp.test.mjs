@@ -49,22 +49,21 @@ describe("TOTP storms over 4 package instances", () => {
   }
 });
 
-// What the TOTP engine calls in JS while it works (the system clock through web-time, the
-// property sets that build answers): none may throw through a wasm method, which would
-// leave the engine borrowed for every manager sharing it.
-describe("edge-otp/totp and the JS built-ins it calls", () => {
+// The system clock as the TOTP engine reads it (web-time, Date.now()): a clock it cannot
+// read must not trap the wasm method, which would leave the engine borrowed for every
+// manager sharing it.
+describe("edge-otp/totp and the system clock", () => {
   const options = { secret: "builtins secret 0123456789", issuer: "Acme", scope: "builtins" };
-  test("a negative, NaN or throwing Date.now() (no now option) is refused, and the engine keeps working", async () => {
+  test("a negative or NaN Date.now() (no now option) is refused, and the engine keeps working", async () => {
     const store = api.memoryStorage();
     const totp = new api.TotpManager(store, options);
     const realNow = Date.now;
-    const own = new Error("Date.now broke");
-    for (const [fake, want] of [[() => -1, "INVALID_ARGUMENT"], [() => NaN, "INVALID_ARGUMENT"], [() => { throw own; }, own]]) {
+    for (const fake of [() => -1, () => NaN]) {
       Date.now = fake;
       try {
         for (let i = 0; i < 200; i++) {
-          await assert.rejects(totp.enroll("ada"), (e) => (want === own ? e === own : e.code === want));
-          await assert.rejects(totp.check("ada", "123456"), (e) => (want === own ? e === own : e.code === want));
+          await assert.rejects(totp.enroll("ada"), (e) => e.code === "INVALID_ARGUMENT");
+          await assert.rejects(totp.check("ada", "123456"), (e) => e.code === "INVALID_ARGUMENT");
         }
       } finally {
         Date.now = realNow;
@@ -73,19 +72,6 @@ describe("edge-otp/totp and the JS built-ins it calls", () => {
     assert.equal(store.size, 0, "nothing written");
     assert.equal((await totp.enroll("ada")).status, "pending");
     assert.equal((await new api.TotpManager(api.memoryStorage(), options).enroll("bob")).status, "pending");
-  });
-  test("a throwing Object.prototype.secret setter: enroll rejects with it and writes nothing", async () => {
-    const store = api.memoryStorage();
-    const totp = new api.TotpManager(store, options);
-    const thrown = new Error("setter");
-    Object.defineProperty(Object.prototype, "secret", { set() { throw thrown; }, get() { return undefined; }, configurable: true });
-    try {
-      await assert.rejects(totp.enroll("ada"), (e) => e === thrown);
-    } finally {
-      delete Object.prototype.secret;
-    }
-    assert.equal(store.size, 0, "nothing written");
-    assert.match((await totp.enroll("ada")).secret, /^[A-Z2-7]+$/);
   });
 });
 
