@@ -5,6 +5,7 @@
 //   node bench/coldstart.mjs --json   # also writes the "node" section of bench/coldstart.json
 //   COLDSTART_RUNS=20 node bench/coldstart.mjs
 //   node --no-wasm-lazy-compilation bench/coldstart.mjs   # the children get this Node's flags
+//   OLD_PKG=/tmp/old/pkg node bench/coldstart.mjs         # also another build's pkg/, interleaved
 //
 // Spawns fresh `node` processes one after the other (never two at once), each running
 // bench/fixtures/coldstart-node.mjs in one of three modes, interleaved run by run:
@@ -33,7 +34,9 @@ const BUDGET_MS = 12;
 const GOAL_MS = 8;
 const CHILD = fileURLToPath(new URL("./fixtures/coldstart-node.mjs", import.meta.url));
 const JSON_OUT = process.argv.includes("--json");
-const MODES = ["baseline", "package", "steps", "node-crypto", "webcrypto"];
+const OLD_PKG = process.env.OLD_PKG;
+// "package-old": the package mode on the pkg/ directory in OLD_PKG (another build).
+const MODES = ["baseline", "package", "steps", "node-crypto", "webcrypto", ...(OLD_PKG ? ["package-old"] : [])];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,7 +48,8 @@ const la = (l) => l.map((x) => x.toFixed(2)).join(" ");
 
 function once(mode) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [...process.execArgv, CHILD, mode], { encoding: "utf8" });
+  const args = mode === "package-old" ? ["package", OLD_PKG] : [mode];
+  const r = spawnSync(process.execPath, [...process.execArgv, CHILD, ...args], { encoding: "utf8" });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`child (${mode}) failed: ${r.stderr || r.error}`);
   return { wall, ...JSON.parse(r.stdout.trim().split("\n").pop()) };
@@ -136,6 +140,11 @@ console.log("### Against the peers (same processes, interleaved): first line →
 console.log("| contender | import | set-up | first create | total, median ms | min–max ms | edge-otp − peer | edge-otp / peer |");
 console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
 console.log(`| edge-otp (\`import "edge-otp"\`, new OtpManager) | ${f(m.importMs)} | ${f(m.managerMs)} | ${f(m.firstCreateMs)} | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | | |`);
+if (OLD_PKG) {
+  const o = (fn) => med("package-old", fn);
+  console.log(`| edge-otp, the build in OLD_PKG (${OLD_PKG}) | ${f(o((s) => s.imported - s.start))} | ${f(o((s) => s.manager - s.imported))} | ` +
+    `${f(o((s) => s.created - s.manager))} | ${f(o((s) => s.created - s.start))} | ${spread("package-old", (s) => s.created - s.start)} | | |`);
+}
 for (const [mode, label] of PEERS) {
   const p = m.peers[mode];
   console.log(`| ${label} | ${f(p.importMs)} | ${f(p.setupMs)} | ${f(p.firstCreateMs)} | ${f(p.totalMs)} | ${spread(mode, (s) => s.created - s.start)} | ${f(m.edgeOtpMs - p.totalMs)} | ${(m.edgeOtpMs / p.totalMs).toFixed(2)}× |`);
