@@ -276,6 +276,25 @@ describe("packaging: the npm tarball", { skip }, () => {
     assertRoundTrip(out);
   });
 
+  // A Node bundle cannot take dist/node.mjs (it reads the .wasm beside itself at run
+  // time); pkg/README says to pick the inlined build with the edge-light condition.
+  for (const format of ["esm", "cjs"]) {
+    test(`node bundle (esbuild, platform node, --conditions=edge-light, ${format}) runs with no .wasm beside it`, async () => {
+      writeFileSync(
+        path.join(work.project, `node-entry-${format}.mjs`),
+        `import { OtpManager, OtpError, memoryStorage } from "edge-otp";
+         (async () => { ${roundTrip}
+         console.log(JSON.stringify(result)); })();`,
+      );
+      const outfile = `node-bundle-out/bundle.${format === "esm" ? "mjs" : "cjs"}`;
+      await run(path.join(BIN, "esbuild"), [`node-entry-${format}.mjs`, "--bundle", `--format=${format}`, "--platform=node",
+        "--conditions=edge-light", "--log-level=error", `--metafile=node-meta-${format}.json`, `--outfile=${outfile}`], { cwd: work.project });
+      const inputs = Object.keys(JSON.parse(readFileSync(path.join(work.project, `node-meta-${format}.json`), "utf8")).inputs);
+      assert.ok(inputs.includes("node_modules/edge-otp/dist/edge-light.mjs"), inputs.join(", "));
+      assertRoundTrip(await node(outfile));
+    });
+  }
+
   test("workerd condition: \"edge-otp\" resolves to workerd.js with the .wasm as a module", async () => {
     writeFileSync(
       path.join(work.project, "worker-entry.mjs"),
