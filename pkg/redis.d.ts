@@ -58,8 +58,11 @@ export type RedisStorageOptions = Record<string, never>;
  * Create an {@link OtpStorage} backed by Redis.
  *
  * `client` is a connected node-redis v4/v5 client (detected by its `evalSha` method) or an
- * ioredis client (detected by `evalsha`). `compareAndSwap` is atomic (one Lua script,
- * `EVALSHA` with an `EVAL` fallback on `NOSCRIPT`). Client errors propagate unchanged.
+ * ioredis client (detected by `evalsha`), created with `{ autoResendUnfulfilledCommands:
+ * false }` (for a Cluster, in `redisOptions`): ioredis otherwise sends again, after a
+ * reconnect, a compare-and-swap whose reply was lost, and the operation would be applied
+ * twice; such a client is refused. `compareAndSwap` is atomic (one Lua script, `EVALSHA`
+ * with an `EVAL` fallback on `NOSCRIPT`). Client errors propagate unchanged.
  *
  * ```js
  * import { createClient } from "redis";
@@ -70,7 +73,8 @@ export type RedisStorageOptions = Record<string, never>;
  * const otp = new OtpManager(redisStorage(client), { secret: process.env.OTP_SECRET });
  * ```
  *
- * @throws TypeError (`code` "INVALID_CONFIG") when `client` is neither kind, or for any option.
+ * @throws TypeError (`code` "INVALID_CONFIG") when `client` is neither kind, an ioredis client
+ * resends unanswered commands, or for any option.
  */
 export function redisStorage(
   client: NodeRedisClientLike | IORedisClientLike,

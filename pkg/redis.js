@@ -4,6 +4,22 @@
 import { invalidConfig as configError, invalidArgument, optionsProblem, shown } from "./adapter-errors.js";
 
 /**
+ * Whether an ioredis client sends again, after a reconnect, the commands whose replies the
+ * dropped connection lost (`autoResendUnfulfilledCommands`, true by default; a Cluster
+ * passes its `redisOptions` to every node). The compare-and-swap script may then run twice:
+ * the second run finds its own write, answers "not swapped", and the driver, taking that
+ * for a conflict, applies the operation again (a wrong guess counted twice, a right code
+ * answered "used", a code issued that the caller never receives). A client whose options
+ * cannot be read (not an ioredis instance) is taken as it is.
+ */
+function resendsUnanswered(client) {
+  const options = client.options;
+  if (options === null || typeof options !== "object") return false;
+  const connection = client.isCluster === true ? options.redisOptions : options;
+  return connection?.autoResendUnfulfilledCommands !== false;
+}
+
+/**
  * Lua compare-and-swap, executed atomically by Redis.
  *
  * KEYS[1] = key
@@ -147,6 +163,13 @@ export function redisStorage(client, options) {
     };
   } else if (typeof client.evalsha === "function" && typeof client.eval === "function") {
     // ioredis (Redis, Cluster).
+    if (resendsUnanswered(client)) {
+      throw invalidConfig(
+        "redisStorage: create the ioredis client with { autoResendUnfulfilledCommands: false } " +
+          "(for a Cluster, in redisOptions): by default ioredis sends the commands a dropped connection " +
+          "left unanswered again, and a compare-and-swap that ran once would then be applied twice",
+      );
+    }
     set = (key, value, ttl) =>
       ttl === null ? client.set(key, value) : client.set(key, value, "EX", ttl);
     evalCas = async (key, args) => {

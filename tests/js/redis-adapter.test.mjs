@@ -70,7 +70,7 @@ const KINDS = [
   {
     name: "ioredis",
     connect: async (url, extra = {}) => {
-      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...extra });
+      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false, ...extra });
       await c.connect();
       return c;
     },
@@ -390,8 +390,26 @@ describe("node-redis specifics", () => {
 });
 
 describe("ioredis specifics", () => {
+  test("a client that resends unanswered commands (ioredis's default) is refused, for Redis and Cluster", async () => {
+    const refused = (e) => e instanceof TypeError && e.code === "INVALID_CONFIG" && e.message.includes("autoResendUnfulfilledCommands: false");
+    const byDefault = new Redis(server.url, { lazyConnect: true });
+    const explicit = new Redis(server.url, { lazyConnect: true, autoResendUnfulfilledCommands: true });
+    const off = new Redis(server.url, { lazyConnect: true, autoResendUnfulfilledCommands: false });
+    try {
+      assert.throws(() => redisStorage(byDefault), refused, "ioredis's default");
+      assert.throws(() => redisStorage(explicit), refused, "asked for");
+      assert.equal(typeof redisStorage(off).compareAndSwap, "function", "turned off");
+      const cluster = (redisOptions) => ({ isCluster: true, options: { redisOptions }, get() {}, set() {}, eval() {}, evalsha() {} });
+      assert.throws(() => redisStorage(cluster(undefined)), refused, "a Cluster's nodes resend by default");
+      assert.throws(() => redisStorage(cluster({})), refused);
+      assert.equal(typeof redisStorage(cluster({ autoResendUnfulfilledCommands: false })).get, "function");
+    } finally {
+      for (const c of [byDefault, explicit, off]) c.disconnect();
+    }
+  });
+
   test("keyPrefix applies to get, put and the CAS script's KEYS", async () => {
-    const c = new Redis(server.url, { keyPrefix: "pfx:" });
+    const c = new Redis(server.url, { keyPrefix: "pfx:", autoResendUnfulfilledCommands: false });
     const raw = new Redis(server.url);
     try {
       const st = redisStorage(c);

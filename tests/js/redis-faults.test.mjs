@@ -67,7 +67,7 @@ const connect = {
     return c.connect();
   },
   ioredis: async (url) => {
-    const c = new Redis(url, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 5000, maxRetriesPerRequest: 2, retryStrategy: () => 100 });
+    const c = new Redis(url, { lazyConnect: true, connectTimeout: 2000, commandTimeout: 5000, maxRetriesPerRequest: 2, retryStrategy: () => 100, autoResendUnfulfilledCommands: false });
     c.on("error", () => {});
     await c.connect();
     return c;

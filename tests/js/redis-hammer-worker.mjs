@@ -29,7 +29,7 @@ const { redisStorage } = await import(redisModule);
 
 let client;
 if (kind === "ioredis") {
-  client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false });
   await client.connect();
 } else {
   client = createClient({ url });

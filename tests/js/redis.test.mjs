@@ -48,7 +48,7 @@ const CLIENTS = [
   {
     name: "ioredis",
     connect: async (url) => {
-      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false });
       await c.connect();
       return c;
     },

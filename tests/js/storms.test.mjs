@@ -222,7 +222,7 @@ describe("Redis (real redis-server): the three storms in one process", { skip: s
     {
       name: "ioredis",
       connect: async (url) => {
-        const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false });
         await c.connect();
         return c;
       },
