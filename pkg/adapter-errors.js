@@ -65,3 +65,23 @@ export function invalidArgument(argument, message) {
   err.argument = argument;
   return err;
 }
+
+/** Longest `expirationTtl` the adapters take, in seconds: 100 years. */
+const MAX_TTL_SECONDS = 3_153_600_000;
+
+/**
+ * The `expirationTtl` (seconds) of a store write's `options`, or null without one: a
+ * positive number of at most 100 years (a larger one would overflow the database's own
+ * limits, a PostgreSQL BIGINT or Redis's expire time), else `INVALID_ARGUMENT`.
+ */
+export function expirationTtl(options) {
+  const ttl = options?.expirationTtl;
+  if (ttl === undefined || ttl === null) return null;
+  if (typeof ttl !== "number" || !(ttl > 0 && ttl <= MAX_TTL_SECONDS)) {
+    throw invalidArgument(
+      "expirationTtl",
+      `expirationTtl must be a positive number of seconds, at most ${MAX_TTL_SECONDS} (100 years), got ${shown(ttl)}`,
+    );
+  }
+  return ttl;
+}

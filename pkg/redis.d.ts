@@ -1,6 +1,6 @@
 import type { OtpStorage } from "./index.js";
 
-/** Options of a write; `expirationTtl` is in seconds (rounded up; must be > 0, else a RangeError with `code` "INVALID_ARGUMENT"). */
+/** Options of a write; `expirationTtl` is in seconds (rounded up; more than 0, at most 100 years, else a RangeError with `code` "INVALID_ARGUMENT"). */
 export interface RedisWriteOptions {
   expirationTtl?: number;
 }

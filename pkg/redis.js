@@ -1,7 +1,7 @@
 // edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
 // No dependencies: the caller passes an already-created client.
 
-import { invalidConfig as configError, invalidArgument, optionsProblem, shown } from "./adapter-errors.js";
+import { invalidConfig as configError, expirationTtl, optionsProblem } from "./adapter-errors.js";
 
 /**
  * Whether an ioredis client sends again, after a reconnect, the commands whose replies the
@@ -61,12 +61,8 @@ function toStringOrNull(v) {
 const invalidConfig = (message) => configError("edge-otp/redis", message);
 
 function ttlSeconds(options) {
-  const ttl = options?.expirationTtl;
-  if (ttl === undefined || ttl === null) return null;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) {
-    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${shown(ttl)}`);
-  }
-  return Math.ceil(ttl);
+  const ttl = expirationTtl(options);
+  return ttl === null ? null : Math.ceil(ttl);
 }
 
 function isNoScript(err) {

@@ -1,6 +1,6 @@
 import type { OtpStorage } from "./index.js";
 
-/** Options of a write; `expirationTtl` is in seconds (must be > 0, else a RangeError with `code` "INVALID_ARGUMENT"; stored in ms). */
+/** Options of a write; `expirationTtl` is in seconds (more than 0, at most 100 years, else a RangeError with `code` "INVALID_ARGUMENT"; stored in ms). */
 export interface SqlWriteOptions {
   expirationTtl?: number;
 }

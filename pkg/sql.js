@@ -2,7 +2,7 @@
 // SQLite (better-sqlite3) and Cloudflare D1.
 // No dependencies: the caller passes an already-created pool, client, database or binding.
 
-import { invalidConfig as configError, invalidArgument, optionsProblem, own, shown } from "./adapter-errors.js";
+import { invalidConfig as configError, expirationTtl, invalidArgument, optionsProblem, own, shown } from "./adapter-errors.js";
 
 /** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -76,12 +76,8 @@ export function createTableStatements(table = DEFAULT_TABLE) {
 
 /** `expires_at` for a write at `now` (ms), or null without `expirationTtl` (seconds). */
 function expiresAt(options, now) {
-  const ttl = options?.expirationTtl;
-  if (ttl === undefined || ttl === null) return null;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl <= 0) {
-    throw invalidArgument("expirationTtl", `expirationTtl must be a positive number of seconds, got ${shown(ttl)}`);
-  }
-  return now + Math.ceil(ttl * 1000);
+  const ttl = expirationTtl(options);
+  return ttl === null ? null : now + Math.ceil(ttl * 1000);
 }
 
 function purgeLimit(options) {
@@ -89,8 +85,8 @@ function purgeLimit(options) {
   const problem = optionsProblem(options, ["limit"]);
   if (problem !== undefined) throw invalidArgument("options", `purgeExpired: ${problem}`);
   const limit = (options && own(options, "limit")) ?? DEFAULT_PURGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw invalidArgument("limit", `purgeExpired: limit must be a positive integer, got ${shown(limit)}`);
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw invalidArgument("limit", `purgeExpired: limit must be a positive safe integer, got ${shown(limit)}`);
   }
   return limit;
 }
