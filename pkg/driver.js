@@ -174,7 +174,6 @@ export class StoreDriver {
   // `turn`, `token`: the key's turn and this operation's token in it, once it has one (it
   // waited for it, or it waits on the store); each storage call it starts is progress.
   async #cycle(key, decide, takeWrite, anyValue, callsOut, turn, token) {
-    let late; // a put that timed out, still pending (a store without compareAndSwap)
     const hold = () => {
       if (token === undefined) {
         token = {};
@@ -218,9 +217,7 @@ export class StoreDriver {
         }
         if (isThenable(done)) {
           hold();
-          // Without compareAndSwap a write that times out may still land, over whatever
-          // the next operation on the key writes: it is kept as `late` (see finally).
-          done = await this.#settle(done, cas === undefined && write !== DELETE ? (p) => (late = p) : undefined);
+          done = await this.#settle(done);
         }
         // Only a compare-and-swap answers whether it wrote: true or false, nothing else (a
         // result object from a database driver would pass for a success every time).
@@ -229,38 +226,16 @@ export class StoreDriver {
       }
       throw this.#wasm.fault(this.#wasm.Fault.Conflict, 0);
     } finally {
-      if (token !== undefined) {
-        if (late === undefined) handOn(this.#turns, key, turn, token);
-        else this.#handOnWhenSettled(key, turn, token, late);
-      }
+      if (token !== undefined) handOn(this.#turns, key, turn, token);
     }
   }
 
-  // After a put timed out on a store without compareAndSwap: the key stays this
-  // operation's until the put settles, so that the next operation reads what it wrote
-  // rather than being overwritten by it. The timeout counts as progress: a waiter takes the
-  // turn over only when the put has not settled within a further timeoutMs (a put that
-  // lands later than that can still overwrite; pkg/README.md says so).
-  #handOnWhenSettled(key, turn, token, late) {
-    if (turn.holder === token) turn.progress++;
-    const release = () => handOn(this.#turns, key, turn, token);
-    try {
-      late.then(release, release);
-    } catch {
-      release();
-    }
-  }
-
-  // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs
-  // (`timedOut(pending)` is told first, when given).
-  #settle(pending, timedOut) {
+  // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs.
+  #settle(pending) {
     const ms = this.#timeoutMs;
     if (ms === null) return pending;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (timedOut !== undefined) timedOut(pending);
-        reject(this.#wasm.fault(this.#wasm.Fault.Timeout, ms));
-      }, ms);
+      const timer = setTimeout(() => reject(this.#wasm.fault(this.#wasm.Fault.Timeout, ms)), ms);
       // A thenable's then() may throw: that is the store's answer, and the timer goes.
       const fail = (e) => {
         clearTimeout(timer);

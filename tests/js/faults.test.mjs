@@ -294,16 +294,10 @@ describe("storage calls that never settle: TIMEOUT, the record as before or as a
       const ms = performance.now() - t;
       assert.ok(ms >= 45 && ms < 1000, `rejected after ${ms} ms`);
       assert.equal(map.get(KEY), before, "nothing half-written");
-      // A healthy manager on the healed store goes on: at once after a get or a
-      // compareAndSwap; after a put (which may still land, with no compare to stop it) once
-      // that put has shown no progress for the waiter's timeoutMs, when it takes the turn over.
+      // The key's turn was released: a healthy manager on the healed store goes on.
       store[hang] = hang === "get" ? async (k) => map.get(k) ?? null : store[hang];
-      const healed = new OtpManager({ get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); } }, { ...OPTIONS, timeoutMs: 200, now: () => T0 });
-      const t1 = performance.now();
+      const healed = new OtpManager({ get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); } }, { ...OPTIONS, now: () => T0 });
       assert.equal(await healed.verify(USER, code), true);
-      const waited = performance.now() - t1;
-      if (hang === "put") assert.ok(waited >= 150, `waited ${waited} ms for the hung put`);
-      else assert.ok(waited < 150, `waited ${waited} ms`);
     });
   }
   test("a compareAndSwap that lands after its TIMEOUT writes nothing over the operations after it", { timeout: 5000 }, async () => {
@@ -328,28 +322,6 @@ describe("storage calls that never settle: TIMEOUT, the record as before or as a
     assert.deepEqual(answers.slice(1).map((a) => a.value?.attemptsLeft), [9, 8, 7, 6, 5], "the others are counted after it");
     await sleep(300); // the late compare-and-swap lands, finds a newer record and writes nothing
     assert.equal((await otp.getLatestOtp(USER)).attempts, 5, "no attempt given back");
-  });
-  test("without compareAndSwap, a put that lands after its TIMEOUT is waited for: nothing after it is overwritten", { timeout: 5000 }, async () => {
-    const map = new Map();
-    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-    let slowNext = false;
-    const store = {
-      get: async (k) => map.get(k) ?? null,
-      put: (k, v) => {
-        const ms = slowNext ? 80 : 1; // the first check's put lands 30 ms after its TIMEOUT
-        slowNext = false;
-        return sleep(ms).then(() => void map.set(k, v));
-      },
-    };
-    const otp = new OtpManager(store, { ...OPTIONS, maxAttempts: 10, failureLimit: null, timeoutMs: 50, now: () => T0 });
-    const { code } = await otp.create(USER);
-    slowNext = true;
-    const answers = await Promise.allSettled(Array.from({ length: 6 }, () => otp.check(USER, wrongCode(code))));
-    assert.equal(answers[0].reason?.code, "TIMEOUT", "the first check's put is slow");
-    // The others read the record once the late put has landed (the record "as after" it).
-    assert.deepEqual(answers.slice(1).map((a) => a.value?.attemptsLeft), [8, 7, 6, 5, 4]);
-    await sleep(150);
-    assert.equal((await otp.getLatestOtp(USER)).attempts, 6, "every attempt counted, none given back");
   });
   test("a thenable whose then() throws rejects with that error at once and leaves no timer behind", async () => {
     const boom = new Error("then exploded");
