@@ -59,8 +59,9 @@ export type RedisStorageOptions = Record<string, never>;
  *
  * `client` is a connected node-redis v4/v5 client (detected by its `evalSha` method) or an
  * ioredis client (detected by `evalsha`), created with `{ autoResendUnfulfilledCommands:
- * false }` (for a Cluster, in `redisOptions`): ioredis otherwise sends again, after a
- * reconnect, a compare-and-swap whose reply was lost, and the operation would be applied
+ * false }` (a Cluster with `{ retryDelayOnFailover: 0, redisOptions: {
+ * autoResendUnfulfilledCommands: false } }`): ioredis otherwise sends a compare-and-swap
+ * whose reply a dropped connection lost once more, and the operation would be applied
  * twice; such a client is refused. `compareAndSwap` is atomic (one Lua script, `EVALSHA`
  * with an `EVAL` fallback on `NOSCRIPT`). Client errors propagate unchanged.
  *

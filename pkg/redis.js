@@ -4,19 +4,28 @@
 import { invalidConfig as configError, expirationTtl, optionsProblem } from "./adapter-errors.js";
 
 /**
- * Whether an ioredis client sends again, after a reconnect, the commands whose replies the
- * dropped connection lost (`autoResendUnfulfilledCommands`, true by default; a Cluster
- * passes its `redisOptions` to every node). The compare-and-swap script may then run twice:
- * the second run finds its own write, answers "not swapped", and the driver, taking that
- * for a conflict, applies the operation again (a wrong guess counted twice, a right code
- * answered "used", a code issued that the caller never receives). A client whose options
- * cannot be read (not an ioredis instance) is taken as it is.
+ * Why an ioredis client would send a command again after its connection dropped with the
+ * reply unread, or undefined when it does not. The compare-and-swap script may then run
+ * twice: the second run finds its own write, answers "not swapped", and the driver, taking
+ * that for a conflict, applies the operation again (a wrong guess counted twice, a right
+ * code answered "used", a code issued that the caller never receives). A `Redis` client
+ * resends them after reconnecting (`autoResendUnfulfilledCommands`, true by default); a
+ * `Cluster` retries a command that failed with "Connection is closed" after
+ * `retryDelayOnFailover` (100 ms by default), and its nodes resend as `Redis` clients do
+ * when they reconnect (`redisOptions`). A client whose options cannot be read (not an
+ * ioredis instance) is taken as it is.
  */
 function resendsUnanswered(client) {
   const options = client.options;
-  if (options === null || typeof options !== "object") return false;
-  const connection = client.isCluster === true ? options.redisOptions : options;
-  return connection?.autoResendUnfulfilledCommands !== false;
+  if (options === null || typeof options !== "object") return undefined;
+  if (client.isCluster === true) {
+    return options.retryDelayOnFailover === 0 && options.redisOptions?.autoResendUnfulfilledCommands === false
+      ? undefined
+      : "create the ioredis Cluster with { retryDelayOnFailover: 0, redisOptions: { autoResendUnfulfilledCommands: false } }";
+  }
+  return options.autoResendUnfulfilledCommands === false
+    ? undefined
+    : "create the ioredis client with { autoResendUnfulfilledCommands: false }";
 }
 
 /**
@@ -159,11 +168,11 @@ export function redisStorage(client, options) {
     };
   } else if (typeof client.evalsha === "function" && typeof client.eval === "function") {
     // ioredis (Redis, Cluster).
-    if (resendsUnanswered(client)) {
+    const resends = resendsUnanswered(client);
+    if (resends !== undefined) {
       throw invalidConfig(
-        "redisStorage: create the ioredis client with { autoResendUnfulfilledCommands: false } " +
-          "(for a Cluster, in redisOptions): by default ioredis sends the commands a dropped connection " +
-          "left unanswered again, and a compare-and-swap that ran once would then be applied twice",
+        `redisStorage: ${resends}: by default ioredis sends a command whose reply a dropped ` +
+          "connection lost once more, and a compare-and-swap that ran once would then be applied twice",
       );
     }
     set = (key, value, ttl) =>

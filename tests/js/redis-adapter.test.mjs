@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createClient, RESP_TYPES } from "redis";
-import { Redis } from "ioredis";
+import { Redis, Cluster } from "ioredis";
 import { startRedis } from "./redis-server.mjs";
 import { redisStorage } from "../../pkg/redis.js";
 
@@ -396,16 +396,25 @@ describe("ioredis specifics", () => {
     const byDefault = new Redis(server.url, { lazyConnect: true });
     const explicit = new Redis(server.url, { lazyConnect: true, autoResendUnfulfilledCommands: true });
     const off = new Redis(server.url, { lazyConnect: true, autoResendUnfulfilledCommands: false });
+    // Real Cluster objects (lazyConnect: nothing is connected), with their defaulted options.
+    const node = [{ host: "127.0.0.1", port: Number(new URL(server.url).port) }];
+    const clusters = {
+      byDefault: new Cluster(node, { lazyConnect: true }),
+      nodesOnly: new Cluster(node, { lazyConnect: true, redisOptions: { autoResendUnfulfilledCommands: false } }),
+      failoverOnly: new Cluster(node, { lazyConnect: true, retryDelayOnFailover: 0 }),
+      both: new Cluster(node, { lazyConnect: true, retryDelayOnFailover: 0, redisOptions: { autoResendUnfulfilledCommands: false } }),
+    };
     try {
       assert.throws(() => redisStorage(byDefault), refused, "ioredis's default");
       assert.throws(() => redisStorage(explicit), refused, "asked for");
       assert.equal(typeof redisStorage(off).compareAndSwap, "function", "turned off");
-      const cluster = (redisOptions) => ({ isCluster: true, options: { redisOptions }, get() {}, set() {}, eval() {}, evalsha() {} });
-      assert.throws(() => redisStorage(cluster(undefined)), refused, "a Cluster's nodes resend by default");
-      assert.throws(() => redisStorage(cluster({})), refused);
-      assert.equal(typeof redisStorage(cluster({ autoResendUnfulfilledCommands: false })).get, "function");
+      // A Cluster retries a command its node's connection dropped after retryDelayOnFailover.
+      for (const name of ["byDefault", "nodesOnly", "failoverOnly"]) {
+        assert.throws(() => redisStorage(clusters[name]), (e) => refused(e) && e.message.includes("retryDelayOnFailover: 0"), name);
+      }
+      assert.equal(typeof redisStorage(clusters.both).compareAndSwap, "function", "neither retry");
     } finally {
-      for (const c of [byDefault, explicit, off]) c.disconnect();
+      for (const c of [byDefault, explicit, off, ...Object.values(clusters)]) c.disconnect();
     }
   });
 
