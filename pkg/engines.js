@@ -53,7 +53,12 @@ export function enginePool() {
   const release = (shared) => {
     if (--shared.refs === 0) {
       pool.delete(shared.key);
-      shared.engine.free();
+      // dispose() called from inside an engine method (by an options getter): the engine
+      // must outlive the call, so it is freed once the running JS code is done. The
+      // disposed manager's operations check for DISPOSED before using it.
+      const { engine } = shared;
+      if (engine.inUse) queueMicrotask(() => engine.free());
+      else engine.free();
     }
   };
   const collected = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(release) : null;

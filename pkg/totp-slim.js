@@ -104,16 +104,15 @@ export class TotpManager {
   // for `user`, after the operations already running or waiting on the same storage key.
   // Arguments are checked before any storage call, so bad input writes nothing.
   #run(user, call, check, anyValue = false) {
-    let key;
+    let key, engine;
     try {
-      const engine = this.#engine();
+      engine = this.#engine();
       answered(engine, engine.checkUser(user));
       if (check !== undefined) answered(engine, check(engine));
       key = this.#prefix + user;
     } catch (e) {
       return Promise.reject(e);
     }
-    const engine = this.#shared.engine;
     const clock = this.#clock;
     // Read only by the operations that use the time (status, disable and
     // newRecoveryCodes do not).

@@ -48,6 +48,7 @@ use crate::error::{DecodeError, Error};
 use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
 use answers::to_js;
+use core::cell::Cell;
 use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -134,6 +135,28 @@ fn now(time: &JsValue) -> Result<Millis, JsValue> {
     Ok(t as Millis)
 }
 
+/// How many reads of per-call options are under way in an engine's methods: app code
+/// (getters, Proxy traps) runs during them, and may dispose of the engine's last manager.
+/// While one is, the engine's `inUse` is true and pkg/engines.js frees it only once the
+/// running JS code is done.
+#[derive(Default)]
+pub(crate) struct Reads(Cell<u32>);
+
+impl Reads {
+    /// `read()`, counted.
+    pub(crate) fn during<T>(&self, read: impl FnOnce() -> T) -> T {
+        self.0.set(self.0.get().saturating_add(1));
+        let r = read();
+        self.0.set(self.0.get().saturating_sub(1));
+        r
+    }
+
+    /// Whether a read is under way.
+    pub(crate) fn any(&self) -> bool {
+        self.0.get() != 0
+    }
+}
+
 /// An engine method's answer (both engines' operation methods answer one JS value and
 /// report their own errors through `takeError()`): `r`'s value, with `error` cleared, or
 /// `undefined` after keeping its error in `error`. One return value crosses, not a
@@ -141,14 +164,14 @@ fn now(time: &JsValue) -> Result<Millis, JsValue> {
 /// `DataView` (on Node 20, whose `ArrayBuffer` has no `detached`, each read also asks the
 /// memory for its buffer) between two stack-pointer calls.
 #[inline(never)]
-pub(crate) fn answer(error: &mut Option<JsValue>, r: Result<JsValue, JsValue>) -> JsValue {
+pub(crate) fn answer(error: &Cell<Option<JsValue>>, r: Result<JsValue, JsValue>) -> JsValue {
     match r {
         Ok(v) => {
-            *error = None;
+            error.set(None);
             v
         }
         Err(e) => {
-            *error = Some(e);
+            error.set(Some(e));
             JsValue::UNDEFINED
         }
     }

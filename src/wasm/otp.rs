@@ -2,10 +2,11 @@
 //! operation (decode, one core call, encode).
 
 use super::answers::{to_js, word, Otp, VerdictJs};
-use super::{answer, check_submitted, check_user, errors, now, options};
+use super::{answer, check_submitted, check_user, errors, now, options, Reads};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
+use core::cell::{Cell, RefCell};
 use serde::Serialize;
 use std::string::String;
 use wasm_bindgen::prelude::*;
@@ -16,18 +17,25 @@ use wasm_bindgen::prelude::*;
 ///
 /// Every operation method answers one JS value and reports its own errors through
 /// `takeError`: `undefined` means it failed, and `takeError()` then gives the error to
-/// throw ([`answer`]). Each starts by dropping what the last operation left (its write
-/// and event), before anything can fail. (`takeEvent`, called only when the app has an
-/// `onEvent`, answers `undefined` for "no event" and still throws.)
+/// throw ([`answer`]). Each reads its per-call options first, then drops what the last
+/// operation left (its write and event), before anything can fail. (`takeEvent`, called
+/// only when the app has an `onEvent`, answers `undefined` for "no event" and still
+/// throws.)
+///
+/// The methods take `&self`: what changes sits in cells, so that an options getter (app
+/// code, run while the options are read) may call any manager sharing this engine, which
+/// wasm-bindgen would refuse for a `&mut self` method ("recursive use of an object").
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmEngine {
     core: Engine,
     scope: String,
-    write: Option<String>,
-    event: Option<Event<'static>>,
-    error: Option<JsValue>,
-    /// Fresh salts, drawn through getrandom (`crypto.getRandomValues`) a batch at a time.
-    salts: SaltPool,
+    write: Cell<Option<String>>,
+    event: Cell<Option<Event<'static>>>,
+    error: Cell<Option<JsValue>>,
+    reads: Reads,
+    /// Fresh salts, drawn through getrandom (`crypto.getRandomValues`) a batch at a time;
+    /// borrowed only for that draw, when no app code runs.
+    salts: RefCell<SaltPool>,
 }
 
 /// Which arguments `checkArguments` checks besides the user id.
@@ -188,10 +196,11 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
     let engine = WasmEngine {
         core,
         scope: o.scope,
-        write: None,
-        event: None,
-        error: None,
-        salts: SaltPool::new(),
+        write: Cell::new(None),
+        event: Cell::new(None),
+        error: Cell::new(None),
+        reads: Reads::default(),
+        salts: RefCell::new(SaltPool::new()),
     };
     /// `configure`'s answer.
     #[derive(Serialize)]
@@ -248,21 +257,29 @@ fn core_err(e: Error) -> JsValue {
 
 #[wasm_bindgen(js_class = Engine)]
 impl WasmEngine {
-    /// Runs an operation method's body `f`: first drops what the last operation left for
-    /// JS ([`begin`](Self::begin)), then answers `f`'s value, or `undefined` with its
-    /// error kept for `takeError` ([`answer`]).
-    fn operation(&mut self, f: impl FnOnce(&mut Self) -> Result<JsValue, JsValue>) -> JsValue {
+    /// Runs an operation method's body `f` (after the method read its options): first
+    /// drops what the last operation left for JS ([`begin`](Self::begin)), then answers
+    /// `f`'s value, or `undefined` with its error kept for `takeError` ([`answer`]).
+    fn operation(&self, f: impl FnOnce(&Self) -> Result<JsValue, JsValue>) -> JsValue {
         self.begin();
         let r = f(self);
-        answer(&mut self.error, r)
+        answer(&self.error, r)
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
     /// what JS code it called threw); `undefined` once taken, or after an operation
     /// method that answered a value.
     #[wasm_bindgen(js_name = takeError)]
-    pub fn take_error(&mut self) -> JsValue {
+    pub fn take_error(&self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Whether app code is running inside one of this engine's methods (an options
+    /// getter, which may dispose of the last manager): `free()` must wait until it is
+    /// done.
+    #[wasm_bindgen(getter = inUse)]
+    pub fn in_use(&self) -> bool {
+        self.reads.any()
     }
 
     /// Drops what the last operation left for JS (its write and event): every operation
@@ -270,9 +287,9 @@ impl WasmEngine {
     /// early (on its options, its clock) leaves nothing of an earlier call to be written
     /// or emitted.
     #[inline(never)]
-    fn begin(&mut self) {
-        self.write = None;
-        self.event = None;
+    fn begin(&self) {
+        self.write.set(None);
+        self.event.set(None);
     }
 
     /// Checks an operation's arguments before any storage call: `true`, or `undefined`
@@ -282,7 +299,7 @@ impl WasmEngine {
     /// is a guess) and the per-call options.
     #[wasm_bindgen(js_name = checkArguments)]
     pub fn check_arguments(
-        &mut self,
+        &self,
         user: &JsValue,
         kind: Arguments,
         submitted: &JsValue,
@@ -290,22 +307,23 @@ impl WasmEngine {
     ) -> JsValue {
         let r = check_user(user, super::USER_NOT_A_STRING).and_then(|()| match kind {
             Arguments::User => Ok(()),
-            Arguments::Issue => issue_options(options)?
+            Arguments::Issue => self
+                .reads
+                .during(|| issue_options(options))?
                 .ttl_ms(self.core.policy())
                 .map(drop)
                 .map_err(core_err),
-            Arguments::Code => {
-                check_submitted(submitted, "code").and_then(|()| consume_option(options).map(drop))
-            }
+            Arguments::Code => check_submitted(submitted, "code")
+                .and_then(|()| self.reads.during(|| consume_option(options)).map(drop)),
             Arguments::Token => check_submitted(submitted, "token"),
         });
-        answer(&mut self.error, r.map(|()| JsValue::TRUE))
+        answer(&self.error, r.map(|()| JsValue::TRUE))
     }
 
     /// Runs `op` for `user` on the stored value; keeps the record to write for
     /// `takeWrite`.
     fn run(
-        &mut self,
+        &self,
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
@@ -313,19 +331,24 @@ impl WasmEngine {
     ) -> Result<Answer, JsValue> {
         let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
-        let salts = &mut self.salts;
-        let mut draw = || salts.take(|bytes| getrandom::fill(bytes).is_ok());
+        // No app code runs while the pool is borrowed; were it borrowed, no salt is drawn
+        // (ENTROPY), rather than a panic.
+        let mut draw = || {
+            let mut salts = self.salts.try_borrow_mut().ok()?;
+            salts.take(|bytes| getrandom::fill(bytes).is_ok())
+        };
         let (answer, write) = self
             .core
             .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
             .map_err(core_err)?;
-        self.event = Event::of(&op, &answer, write.is_some(), now);
-        self.write = write.map(|r| r.encode());
+        self.event
+            .set(Event::of(&op, &answer, write.is_some(), now));
+        self.write.set(write.map(|r| r.encode()));
         Ok(answer)
     }
 
     fn issued(
-        &mut self,
+        &self,
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
@@ -349,15 +372,16 @@ impl WasmEngine {
     /// `generate(...)` (`generate` true): the same, but `ACTIVE_OTP_EXISTS` while a code
     /// is active. (`undefined`: see `takeError`.)
     pub fn issue(
-        &mut self,
+        &self,
         user: &str,
         stored: Option<String>,
         time: &JsValue,
         options: &JsValue,
         generate: bool,
     ) -> JsValue {
+        let o = self.reads.during(|| issue_options(options));
         self.operation(|e| {
-            let o = issue_options(options)?;
+            let o = o?;
             let op = if generate {
                 Op::GenerateWith(o)
             } else {
@@ -369,7 +393,7 @@ impl WasmEngine {
 
     /// `getLatestOtp`: the latest code with its status, or `null`. Never writes.
     /// (`undefined`: see `takeError`.)
-    pub fn latest(&mut self, user: &str, stored: Option<String>, time: &JsValue) -> JsValue {
+    pub fn latest(&self, user: &str, stored: Option<String>, time: &JsValue) -> JsValue {
         self.operation(|e| match e.run(Op::Latest, user, stored, time)? {
             Answer::Latest(v) => to_js(&v.as_ref().map(|v| Otp::new(v, true))),
             _ => Err(unexpected()),
@@ -381,7 +405,7 @@ impl WasmEngine {
     /// `code` is `undefined` when it is too long to be copied: a wrong guess.
     /// (`undefined`: see `takeError`.)
     pub fn check(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -389,8 +413,9 @@ impl WasmEngine {
         options: &JsValue,
         boolean: bool,
     ) -> JsValue {
+        let consume = self.reads.during(|| consume_option(options));
         self.operation(|e| {
-            let consume = consume_option(options)?;
+            let consume = consume?;
             let code = code.unwrap_or_default();
             let op = Op::Check {
                 code: &code,
@@ -401,7 +426,7 @@ impl WasmEngine {
     }
 
     fn verdict(
-        &mut self,
+        &self,
         op: Op<'_>,
         user: &str,
         stored: Option<String>,
@@ -418,7 +443,7 @@ impl WasmEngine {
     /// it is too long to be copied: a wrong token. (`undefined`: see `takeError`.)
     #[wasm_bindgen(js_name = checkToken)]
     pub fn check_token(
-        &mut self,
+        &self,
         user: &str,
         token: Option<String>,
         stored: Option<String>,
@@ -434,12 +459,12 @@ impl WasmEngine {
     /// `forget`: whether there was a record (any value: erasure works on corrupt ones
     /// too). The driver deletes it when the answer is true. (`undefined`: see
     /// `takeError`.)
-    pub fn forget(&mut self, user: &str, present: bool, time: &JsValue) -> JsValue {
+    pub fn forget(&self, user: &str, present: bool, time: &JsValue) -> JsValue {
         self.operation(|e| {
             let now = now(time)?;
             Subject::new(&e.scope, user).map_err(core_err)?;
             // No record: nothing was erased, and there is no event.
-            e.event = present.then(|| Event::new("forgotten", now));
+            e.event.set(present.then(|| Event::new("forgotten", now)));
             Ok(JsValue::from_bool(present))
         })
     }
@@ -451,7 +476,7 @@ impl WasmEngine {
     /// `ACTIVE_OTP_EXISTS` are answers, with events.) Never a code or token. The one
     /// method that throws: its `undefined` means "no event".
     #[wasm_bindgen(js_name = takeEvent)]
-    pub fn take_event(&mut self, user: &str) -> Result<JsValue, JsValue> {
+    pub fn take_event(&self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {
             None => Ok(JsValue::UNDEFINED),
             Some(event) => to_js(&Event {
@@ -466,7 +491,7 @@ impl WasmEngine {
     /// attempts and the failure budget are cleared. `invalidate`: true if there was an
     /// active code, now revoked. (`undefined`: see `takeError`.)
     pub fn flag(
-        &mut self,
+        &self,
         user: &str,
         stored: Option<String>,
         time: &JsValue,
@@ -486,7 +511,7 @@ impl WasmEngine {
     /// The record the last operation asked to write, once; `undefined` when it writes
     /// nothing.
     #[wasm_bindgen(js_name = takeWrite)]
-    pub fn take_write(&mut self) -> JsValue {
+    pub fn take_write(&self) -> JsValue {
         self.write
             .take()
             .map_or(JsValue::UNDEFINED, |r| JsValue::from_str(&r))

@@ -11,7 +11,7 @@
 
 use super::answers::{to_js, word};
 use super::options::{call_options, is_record, limit, own_values, secret, short_string, whole};
-use super::{answer, check_user, errors, now};
+use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
 use crate::error::Error;
 use crate::policy::Limit;
@@ -21,6 +21,7 @@ use crate::totp::{
     MAX_ISSUER_CHARS, MAX_LABEL_BYTES, MAX_RECORD_BYTES,
 };
 use crate::Millis;
+use core::cell::Cell;
 use hmac::{KeyInit, Mac};
 use js_sys::JsString;
 use serde::Serialize;
@@ -65,13 +66,15 @@ const KEYS: [&str; 13] = [
 ///
 /// As the one-time-code engine's, every operation method answers one JS value and reports
 /// its own errors through `takeError`: `undefined` means it failed, and `takeError()`
-/// then gives the error ([`answer`]).
+/// then gives the error ([`answer`]). Its methods take `&self` for the same reason: an
+/// options getter may call any manager sharing the engine.
 #[wasm_bindgen(js_name = TotpEngine)]
 pub struct WasmTotpEngine {
     core: TotpEngine,
     scope: String,
-    write: TotpWrite,
-    error: Option<JsValue>,
+    write: Cell<TotpWrite>,
+    error: Cell<Option<JsValue>>,
+    reads: Reads,
 }
 
 /// `totp.policy`: every option with its value, defaults filled in.
@@ -277,8 +280,9 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     let engine = WasmTotpEngine {
         core: TotpEngine::new(policy),
         scope,
-        write: TotpWrite::Nothing,
-        error: None,
+        write: Cell::new(TotpWrite::Nothing),
+        error: Cell::new(None),
+        reads: Reads::default(),
     };
     /// `configureTotp`'s answer.
     #[derive(Serialize)]
@@ -401,26 +405,33 @@ impl WasmTotpEngine {
     /// Runs an operation method's body `f`: first drops what the last operation asked to
     /// do with the record, before anything can fail, then answers `f`'s value, or
     /// `undefined` with its error kept for `takeError` ([`answer`]).
-    fn operation(&mut self, f: impl FnOnce(&mut Self) -> Result<JsValue, JsValue>) -> JsValue {
-        self.write = TotpWrite::Nothing;
+    fn operation(&self, f: impl FnOnce(&Self) -> Result<JsValue, JsValue>) -> JsValue {
+        self.write.set(TotpWrite::Nothing);
         let r = f(self);
-        answer(&mut self.error, r)
+        answer(&self.error, r)
     }
 
     /// The error of the last method that answered `undefined`, once (an `OtpError`, or
     /// what JS code it called threw); `undefined` once taken, or after an operation
     /// method that answered a value.
     #[wasm_bindgen(js_name = takeError)]
-    pub fn take_error(&mut self) -> JsValue {
+    pub fn take_error(&self) -> JsValue {
         self.error.take().unwrap_or(JsValue::UNDEFINED)
+    }
+
+    /// Whether app code is running inside one of this engine's methods (an `enroll`
+    /// options getter): `free()` must wait until it is done (as the OTP engine's).
+    #[wasm_bindgen(getter = inUse)]
+    pub fn in_use(&self) -> bool {
+        self.reads.any()
     }
 
     /// Checks a user id before the driver forms its storage key (as the OTP engine):
     /// `true`, or `undefined` with `INVALID_ARGUMENT` for `takeError`.
     #[wasm_bindgen(js_name = checkUser)]
-    pub fn check_user(&mut self, user: &JsValue) -> JsValue {
+    pub fn check_user(&self, user: &JsValue) -> JsValue {
         answer(
-            &mut self.error,
+            &self.error,
             check_user(user, "must be a string").map(|()| JsValue::TRUE),
         )
     }
@@ -429,47 +440,48 @@ impl WasmTotpEngine {
     /// a guess (`true`); anything else is `INVALID_ARGUMENT` (`undefined`, see
     /// `takeError`).
     #[wasm_bindgen(js_name = checkCode)]
-    pub fn check_code(&mut self, code: &JsValue) -> JsValue {
+    pub fn check_code(&self, code: &JsValue) -> JsValue {
         let r = if code.is_string() {
             Ok(JsValue::TRUE)
         } else {
             Err(errors::argument("code", "must be a string"))
         };
-        answer(&mut self.error, r)
+        answer(&self.error, r)
     }
 
     /// Checks `enroll`'s options before any storage call (the same reading as `enroll`):
     /// `true`, or `undefined` (see `takeError`).
     #[wasm_bindgen(js_name = checkEnrollOptions)]
-    pub fn check_enroll_options(&mut self, options: &JsValue) -> JsValue {
-        answer(&mut self.error, enroll_args(options).map(|_| JsValue::TRUE))
+    pub fn check_enroll_options(&self, options: &JsValue) -> JsValue {
+        let r = self.reads.during(|| enroll_args(options));
+        answer(&self.error, r.map(|_| JsValue::TRUE))
     }
 
-    fn keep<T>(&mut self, step: TotpStep<T>) -> T {
-        self.write = step.write;
+    fn keep<T>(&self, step: TotpStep<T>) -> T {
+        self.write.set(step.write);
         step.answer
     }
 
     /// `enroll`: `{ uri, secret, status: "pending" }`, or `ALREADY_ENROLLED`
     /// (`undefined`: see `takeError`).
     pub fn enroll(
-        &mut self,
+        &self,
         user: &str,
         options: &JsValue,
         stored: Option<String>,
         time: &JsValue,
     ) -> JsValue {
-        self.operation(|e| e.enrolled(user, options, stored, time))
+        let args = self.reads.during(|| enroll_args(options));
+        self.operation(|e| e.enrolled(user, args?, stored, time))
     }
 
     fn enrolled(
-        &mut self,
+        &self,
         user: &str,
-        options: &JsValue,
+        args: EnrollArgs,
         stored: Option<String>,
         time: &JsValue,
     ) -> Result<JsValue, JsValue> {
-        let args = enroll_args(options)?;
         let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new([0u8; ENROLL_ENTROPY_BYTES]);
@@ -500,7 +512,7 @@ impl WasmTotpEngine {
     /// Runs a core operation on a submitted code (`undefined` when it was too long to be
     /// copied: the empty, wrong guess) and keeps its write.
     fn guess<T>(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -521,7 +533,7 @@ impl WasmTotpEngine {
     }
 
     fn verdict(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -539,7 +551,7 @@ impl WasmTotpEngine {
     /// `check`: `{ ok, reason, retryAfterMs? }`. `code` is `undefined` when it is too
     /// long to be copied: a wrong guess. (`undefined`: see `takeError`.)
     pub fn check(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -558,7 +570,7 @@ impl WasmTotpEngine {
     /// `verify`: whether the code verified (the rule of `check`, boolean answer).
     /// (`undefined`: see `takeError`.)
     pub fn verify(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -573,7 +585,7 @@ impl WasmTotpEngine {
 
     /// `status`: `"none"`, `"pending"` or `"active"`. Never writes. (`undefined`: see
     /// `takeError`.)
-    pub fn status(&mut self, _user: &str, stored: Option<String>) -> JsValue {
+    pub fn status(&self, _user: &str, stored: Option<String>) -> JsValue {
         self.operation(|e| {
             let s: TotpStatus = e.core.status(stored.as_deref()).map_err(core_err)?;
             Ok(JsValue::from_str(s.as_str()))
@@ -582,7 +594,7 @@ impl WasmTotpEngine {
 
     /// `disable`: true if there was a stored value (`present`: an enrollment, or any
     /// corrupt value, which the driver hands over uncopied), which is deleted.
-    pub fn disable(&mut self, present: bool) -> JsValue {
+    pub fn disable(&self, present: bool) -> JsValue {
         self.operation(|e| {
             let step = e.core.disable(present);
             Ok(JsValue::from_bool(e.keep(step)))
@@ -592,11 +604,11 @@ impl WasmTotpEngine {
     /// `newRecoveryCodes`: a new set (every earlier code void), or `NOT_ENROLLED`
     /// (`undefined`: see `takeError`).
     #[wasm_bindgen(js_name = newRecoveryCodes)]
-    pub fn new_recovery_codes(&mut self, user: &str, stored: Option<String>) -> JsValue {
+    pub fn new_recovery_codes(&self, user: &str, stored: Option<String>) -> JsValue {
         self.operation(|e| e.recovery_codes(user, stored))
     }
 
-    fn recovery_codes(&mut self, user: &str, stored: Option<String>) -> Result<JsValue, JsValue> {
+    fn recovery_codes(&self, user: &str, stored: Option<String>) -> Result<JsValue, JsValue> {
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
         let mut entropy = Zeroizing::new(vec![0u8; self.core.policy().recovery_entropy_bytes()]);
         draw(&mut entropy)?;
@@ -625,7 +637,7 @@ impl WasmTotpEngine {
     /// `takeError`.)
     #[wasm_bindgen(js_name = useRecoveryCode)]
     pub fn use_recovery_code(
-        &mut self,
+        &self,
         user: &str,
         code: Option<String>,
         stored: Option<String>,
@@ -656,8 +668,8 @@ impl WasmTotpEngine {
     /// What the last operation asked to do with the record, once: `undefined` (nothing),
     /// the record string (put) or `null` (delete).
     #[wasm_bindgen(js_name = takeWrite)]
-    pub fn take_write(&mut self) -> JsValue {
-        match core::mem::replace(&mut self.write, TotpWrite::Nothing) {
+    pub fn take_write(&self) -> JsValue {
+        match self.write.replace(TotpWrite::Nothing) {
             TotpWrite::Nothing => JsValue::UNDEFINED,
             TotpWrite::Put(record) => JsValue::from_str(&record),
             TotpWrite::Delete => JsValue::NULL,

@@ -428,6 +428,50 @@ describe("arguments", { skip }, () => {
     assert.equal(await twin.verify(u, code), true);
   });
 
+  test("per-call options getters may use their own manager and the managers sharing its engine", async () => {
+    // The getters run inside the engine call that reads the options (create, generate,
+    // check, verify). What they start runs as any other call would: on a synchronous store
+    // the nested create runs to its end inside the getter. Before, every such call threw
+    // wasm-bindgen's "recursive use of an object" Error, without a code.
+    const storage = syncMap();
+    const options = { secret: SECRET, now: () => T0 };
+    const otp = new OtpManager(storage, options);
+    const twin = new OtpManager(storage, options); // equal options: one shared engine
+    const nested = [];
+    const getter = (key, value, call) =>
+      Object.defineProperty({}, key, { enumerable: true, get: () => (nested.push(call()), value) });
+    for (let round = 0; round < 300; round++) {
+      const [outer, inner] = [uid("outer"), uid("inner")];
+      nested.length = 0;
+      const { code } = await otp.create(outer, getter("ttlSeconds", 60, () => twin.create(inner)));
+      // The getter runs twice (the options are checked before the storage read and read
+      // again for the operation): the second nested create meets the resend cooldown.
+      const [first, second] = await Promise.allSettled(nested);
+      assert.equal(first.status, "fulfilled", String(first.reason));
+      assert.equal(second.reason?.code, "RATE_LIMITED");
+      const latest = await twin.getLatestOtp(inner);
+      assert.equal(latest.code, first.value.code, "the nested create stored its code");
+      nested.length = 0;
+      const verdict = await otp.check(outer, code, getter("consume", true, () => otp.verify(inner, first.value.code)));
+      assert.deepEqual(verdict, { ok: true, reason: "verified", attemptsLeft: 0 });
+      assert.deepEqual(await Promise.all(nested), [true, false], "the nested verify took the code once");
+    }
+    await stillWorks(otp);
+  });
+
+  test("dispose() from an options getter: that call answers DISPOSED, and the engine outlives it", async () => {
+    // Before, the engine was freed under the running call: its next call failed with a
+    // plain "null pointer passed to rust" Error, and the memory it was reading was freed.
+    for (let round = 0; round < 200; round++) {
+      const options = { secret: `${SECRET} dispose ${round}`, now: () => T0 };
+      const storage = memoryStorage();
+      const otp = new OtpManager(storage, options);
+      const disposing = { get ttlSeconds() { otp.dispose(); return 60; } };
+      await rejectsOtp(otp.create(uid(), disposing), "DISPOSED");
+      await stillWorks(new OtpManager(storage, options));
+    }
+  });
+
   test("now() that throws: the same error reaches the caller, nothing written", async () => {
     const boom = new Error("clock broke");
     let broken = true;

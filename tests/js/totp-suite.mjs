@@ -279,6 +279,28 @@ export const cases = [
     },
   },
   {
+    name: "an enroll options getter may use its own manager; dispose() from it answers DISPOSED",
+    async run({ makeStorage, api, assert }) {
+      // The getter runs inside the engine call that reads the options (app code there
+      // used to meet wasm-bindgen's "recursive use of an object" Error, and a dispose()
+      // freed the engine under the running call).
+      const storage = await makeStorage();
+      const { clock, totp } = setup({ api, storage });
+      const [user, other] = [newUser("getter"), newUser("getter-other")];
+      const nested = [];
+      const options = { get label() { nested.push(totp.status(other)); return "Ada"; } };
+      const { secret } = await totp.enroll(user, options);
+      assert.ok(nested.length > 0, "the getter ran");
+      assert.deepEqual(await Promise.all(nested), nested.map(() => "none"), "the nested status answered");
+      assert.equal(await totp.verify(user, await totpAt(secret, clock.t)), true, "the enrollment works");
+      const doomed = setup({ api, storage, options: { scope: "getter-dispose" } }).totp;
+      const disposing = { get label() { doomed.dispose(); return "Ada"; } };
+      await rejects(assert, doomed.enroll(newUser("getter-dispose"), disposing), "DISPOSED", "enroll disposed by its getter");
+      const again = setup({ api, storage, options: { scope: "getter-dispose" } }).totp;
+      assert.equal((await again.enroll(newUser("getter-dispose"))).status, "pending", "a new manager with those options works");
+    },
+  },
+  {
     name: "lockout: failures spend the budget, then locked with retryAfterMs and nothing compared; recovers after the window",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage() });
