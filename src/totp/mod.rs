@@ -59,7 +59,10 @@ mod record;
 
 pub use keys::{MAX_SEED_BYTES, MIN_SEED_BYTES, NONCE_LEN};
 pub use otp::{hotp, totp, Algorithm};
-pub use record::{TotpRecord, TotpState, MAX_RECORD_BYTES, MAX_RECOVERY_CODES, TOTP_VERSION};
+pub use record::{
+    Replacement, TotpRecord, TotpState, MAX_RECORD_BYTES, MAX_RECOVERY_CODES, TOTP_VERSION,
+    TOTP_VERSION_REPLACING,
+};
 
 use crate::engine::Subject;
 use crate::error::{DecodeError, Error};
@@ -353,7 +356,8 @@ impl TotpStatus {
     }
 }
 
-/// Options of [`TotpEngine::enroll`], as the JS `enroll(user, { label, secret, replace })`.
+/// Options of [`TotpEngine::enroll`], as the JS `enroll(user, { label, secret, replace,
+/// keepCurrent })`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EnrollOptions<'a> {
     /// The account name authenticator apps show; default the user id. 1 to 256 bytes, no
@@ -364,6 +368,9 @@ pub struct EnrollOptions<'a> {
     pub secret: Option<&'a str>,
     /// Enroll over an active enrollment.
     pub replace: bool,
+    /// With `replace`, over an active enrollment: keep it working until a code of the new
+    /// one verifies (which then takes its place), instead of revoking it at once.
+    pub keep_current: bool,
 }
 
 /// A new enrollment, to show the user once (as a QR code of `uri`, and `secret` for
@@ -595,6 +602,14 @@ fn params_of(r: &TotpRecord) -> Params {
     }
 }
 
+/// What [`TotpEngine::matching`] found: whether a code of a step later than the last
+/// accepted one matched (and the latest such step), and whether an earlier one did.
+struct Matching {
+    fresh: Choice,
+    replayed: Choice,
+    step: u64,
+}
+
 impl TotpEngine {
     /// An engine for `policy`.
     pub fn new(policy: TotpPolicy) -> TotpEngine {
@@ -620,6 +635,35 @@ impl TotpEngine {
             .open(subject, params_of(&r), &r.sealed)
             .ok_or(Error::CorruptRecord(DecodeError::Unauthentic))?;
         Ok(Some((r, seed)))
+    }
+
+    /// Compares `given` with the codes of `seed` for every step within the window of
+    /// now's step, in constant time (every candidate computed and compared, no early exit;
+    /// ascending, so that the latest matching step later than `next_step` wins).
+    fn matching(
+        &self,
+        p: Params,
+        seed: &Seed,
+        given: u32,
+        now: Millis,
+        next_step: u64,
+    ) -> Matching {
+        let current = otp::step(now, u64::from(p.period));
+        let window = u64::from(self.policy.window);
+        let mut m = Matching {
+            fresh: Choice::from(0),
+            replayed: Choice::from(0),
+            step: 0,
+        };
+        for s in current.saturating_sub(window)..=current + window {
+            let expected = hotp(p.algorithm, seed.bytes(), s, u32::from(p.digits));
+            let same = given.ct_eq(&expected);
+            let later = Choice::from(u8::from(s >= next_step));
+            m.step.conditional_assign(&s, same & later);
+            m.fresh |= same & later;
+            m.replayed |= same & !later;
+        }
+        m
     }
 
     /// Milliseconds until the failure budget recovers, if it is spent at `now`.
@@ -660,10 +704,13 @@ impl TotpEngine {
     ///
     /// Over a pending enrollment it enrolls anew; over an active one it answers
     /// [`Enrollment::AlreadyEnrolled`] and writes nothing unless `options.replace`. The
-    /// failure budget and the recovery codes carry over to the new enrollment.
+    /// failure budget and the recovery codes carry over to the new enrollment. With
+    /// `options.keep_current` (and `replace`) over an active enrollment, that one stays,
+    /// and the new one is kept as its [`Replacement`] until a code of it verifies
+    /// ([`TotpEngine::check`]); a replacement already waiting is dropped.
     ///
     /// Errors: [`Error::InvalidArgument`] for a bad `secret` (not base32, or not 10 to 64
-    /// bytes), a bad `label` or `now`; [`Error::CorruptRecord`] for a stored record that
+    /// bytes), a bad `label` or `now`, `keep_current` without `replace`; [`Error::CorruptRecord`] for a stored record that
     /// does not decode or does not belong to `subject`.
     pub fn enroll(
         &self,
@@ -699,31 +746,51 @@ impl TotpEngine {
             }
             None => Seed::new(&entropy[..SEED_BYTES]).ok_or(Error::EntropyUnavailable)?,
         };
+        if options.keep_current && !options.replace {
+            return Err(bad_argument("keepCurrent", "needs replace: true"));
+        }
         let old = self.load(subject, stored)?.map(|(r, _)| r);
-        if let Some(r) = &old {
-            if r.state == TotpState::Active && !options.replace {
-                return Ok(TotpStep::read_only(Enrollment::AlreadyEnrolled));
-            }
+        let active = old.as_ref().is_some_and(|r| r.state == TotpState::Active);
+        if active && !options.replace {
+            return Ok(TotpStep::read_only(Enrollment::AlreadyEnrolled));
         }
         let params = self.policy.params;
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&entropy[SEED_BYTES..]);
-        let (failures_since, failures, recovery, recovery_used) = match old {
-            Some(r) => (r.failures_since, r.failures, r.recovery, r.recovery_used),
-            None => (now, 0, Vec::new(), 0),
-        };
-        let record = TotpRecord {
-            state: TotpState::Pending,
-            algorithm: params.algorithm,
-            digits: params.digits,
-            period: params.period,
-            enrolled_at: now,
-            next_step: 0,
-            failures_since,
-            failures,
-            sealed: self.keys.seal(subject, params, &seed, nonce),
-            recovery,
-            recovery_used,
+        let sealed = self.keys.seal(subject, params, &seed, nonce);
+        let record = match old {
+            // The active enrollment stays; the new one waits for its first code (a
+            // replacement waiting already is dropped).
+            Some(r) if active && options.keep_current => TotpRecord {
+                replacement: Some(Replacement {
+                    algorithm: params.algorithm,
+                    digits: params.digits,
+                    period: params.period,
+                    enrolled_at: now,
+                    sealed,
+                }),
+                ..r
+            },
+            old => {
+                let (failures_since, failures, recovery, recovery_used) = match old {
+                    Some(r) => (r.failures_since, r.failures, r.recovery, r.recovery_used),
+                    None => (now, 0, Vec::new(), 0),
+                };
+                TotpRecord {
+                    state: TotpState::Pending,
+                    algorithm: params.algorithm,
+                    digits: params.digits,
+                    period: params.period,
+                    enrolled_at: now,
+                    next_step: 0,
+                    failures_since,
+                    failures,
+                    sealed,
+                    recovery,
+                    recovery_used,
+                    replacement: None,
+                }
+            }
         };
         let secret = base32::encode(seed.bytes());
         let mut uri = Zeroizing::new(String::with_capacity(160 + secret.len()));
@@ -755,7 +822,8 @@ impl TotpEngine {
     /// but exactly `digits` digits is a wrong
     /// code. Codes of the steps within `window` of now's step are computed and compared
     /// in constant time; a code is accepted only for a step later than the last accepted
-    /// one. Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending
+    /// one. A code of a waiting [`Replacement`] (any step of the window) makes it the
+    /// enrollment. Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending
     /// enrollment becomes active, the failure budget is cleared) and on
     /// [`TotpVerdict::Invalid`] (one unit of the budget spent, when there is a budget).
     pub fn check(
@@ -772,22 +840,42 @@ impl TotpEngine {
         if let Some(retry_after_ms) = self.locked_for(&r, now) {
             return Ok(TotpStep::read_only(TotpVerdict::Locked { retry_after_ms }));
         }
+        // A replacement waiting for its first code: a code of it (of its own length; any
+        // step in the window, none accepted yet) makes it the enrollment.
+        if let Some(next) = &r.replacement {
+            let params = Params {
+                algorithm: next.algorithm,
+                digits: next.digits,
+                period: next.period,
+            };
+            let next_seed = self
+                .keys
+                .open(subject, params, &next.sealed)
+                .ok_or(Error::CorruptRecord(DecodeError::Unauthentic))?;
+            if let Some(given) = parse_code(code, next.digits) {
+                let m = self.matching(params, &next_seed, given, now, 0);
+                if bool::from(m.fresh) {
+                    let promoted = TotpRecord {
+                        state: TotpState::Active,
+                        algorithm: next.algorithm,
+                        digits: next.digits,
+                        period: next.period,
+                        enrolled_at: next.enrolled_at,
+                        next_step: m.step + 1,
+                        failures: 0,
+                        sealed: next.sealed.clone(),
+                        replacement: None,
+                        ..r
+                    };
+                    return Ok(TotpStep::put(TotpVerdict::Verified, &promoted));
+                }
+            }
+        }
         let Some(given) = parse_code(code, r.digits) else {
             return Ok(self.failed(r, now, TotpVerdict::Invalid));
         };
-        let current = otp::step(now, u64::from(r.period));
-        let window = u64::from(self.policy.window);
-        let (mut fresh, mut replayed, mut step) = (Choice::from(0), Choice::from(0), 0u64);
-        // Every candidate is computed and compared; no early exit on a match. Ascending,
-        // so that the latest matching fresh step wins.
-        for s in current.saturating_sub(window)..=current + window {
-            let expected = hotp(r.algorithm, seed.bytes(), s, u32::from(r.digits));
-            let same = given.ct_eq(&expected);
-            let later = Choice::from(u8::from(s >= r.next_step));
-            step.conditional_assign(&s, same & later);
-            fresh |= same & later;
-            replayed |= same & !later;
-        }
+        let m = self.matching(params_of(&r), &seed, given, now, r.next_step);
+        let (fresh, replayed, step) = (m.fresh, m.replayed, m.step);
         if bool::from(fresh) {
             let mut next = r;
             next.state = TotpState::Active;

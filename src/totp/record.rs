@@ -8,6 +8,15 @@
 //!  "<sealed seed: base64url>","<recovery hashes: base64url>",recoveryUsed]
 //! ```
 //!
+//! Version `"t2"`, written only while an active enrollment has a replacement waiting for
+//! its first code (`enroll(user, { replace: true, keepCurrent: true })`), adds the
+//! replacement's fields at the end:
+//!
+//! ```text
+//! ["t2",...the t1 fields...,nextAlgorithm,nextDigits,nextPeriod,nextEnrolledAt,
+//!  "<next sealed seed: base64url>"]
+//! ```
+//!
 //! - `state`: 0 pending (no code accepted yet), 1 active.
 //! - `algorithm` 1 SHA1, 2 SHA256, 3 SHA512; `digits` 6..=8; `period` in seconds, 1..=300:
 //!   the enrollment's own parameters, so that a later policy change does not break it.
@@ -31,11 +40,14 @@ use crate::time::{Millis, MAX_TIME};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// The version tag this build writes and reads.
+/// The version tag this build writes for a record without a replacement (it reads it and
+/// [`TOTP_VERSION_REPLACING`]).
 pub const TOTP_VERSION: &str = "t1";
+/// The version tag of a record with a [`Replacement`].
+pub const TOTP_VERSION_REPLACING: &str = "t2";
 /// Longest record the decoder accepts (the longest one [`TotpRecord::encode`] writes is
-/// about 530 bytes: 20 recovery codes and a 64-byte seed).
-pub const MAX_RECORD_BYTES: usize = 640;
+/// about 680 bytes: 20 recovery codes, a 64-byte seed and a 64-byte replacement seed).
+pub const MAX_RECORD_BYTES: usize = 760;
 /// Most recovery codes a record holds.
 pub const MAX_RECOVERY_CODES: usize = 20;
 
@@ -63,6 +75,19 @@ pub struct TotpRecord {
     pub(crate) sealed: Vec<u8>,
     pub(crate) recovery: Vec<[u8; RECOVERY_HASH_LEN]>,
     pub(crate) recovery_used: u32,
+    pub(crate) replacement: Option<Replacement>,
+}
+
+/// A new enrollment waiting for its first code while the active one keeps working
+/// (`enroll(user, { replace: true, keepCurrent: true })`): a code of it makes it the
+/// enrollment, with its own parameters and sealed seed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub(crate) algorithm: Algorithm,
+    pub(crate) digits: u8,
+    pub(crate) period: u16,
+    pub(crate) enrolled_at: Millis,
+    pub(crate) sealed: Vec<u8>,
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -165,7 +190,10 @@ impl TotpRecord {
         let mut out =
             String::with_capacity(80 + self.sealed.len() * 4 / 3 + self.recovery.len() * 16);
         out.push_str("[\"");
-        out.push_str(TOTP_VERSION);
+        out.push_str(match self.replacement {
+            None => TOTP_VERSION,
+            Some(_) => TOTP_VERSION_REPLACING,
+        });
         out.push('"');
         let state = match self.state {
             TotpState::Pending => 0,
@@ -193,6 +221,21 @@ impl TotpRecord {
         }
         out.push_str("\",");
         push_number(&mut out, u64::from(self.recovery_used));
+        if let Some(next) = &self.replacement {
+            let numbers = [
+                u64::from(next.algorithm.tag()),
+                u64::from(next.digits),
+                u64::from(next.period),
+                next.enrolled_at,
+            ];
+            for v in numbers {
+                out.push(',');
+                push_number(&mut out, v);
+            }
+            out.push_str(",\"");
+            b64_encode(&next.sealed, &mut out);
+            out.push('"');
+        }
         out.push(']');
         out
     }
@@ -207,9 +250,14 @@ impl TotpRecord {
             i: 0,
         };
         p.expect(b'[')?;
-        if p.string()? != TOTP_VERSION.as_bytes() {
+        let version = p.string()?;
+        let replacing = if version == TOTP_VERSION.as_bytes() {
+            false
+        } else if version == TOTP_VERSION_REPLACING.as_bytes() {
+            true
+        } else {
             return Err(DecodeError::UnknownVersion);
-        }
+        };
         let mut n = [0u64; 8];
         for slot in n.iter_mut() {
             p.comma()?;
@@ -221,6 +269,16 @@ impl TotpRecord {
         let hashes = p.string()?;
         p.comma()?;
         let used = p.number()?;
+        let mut next = None;
+        if replacing {
+            let mut m = [0u64; 4];
+            for slot in m.iter_mut() {
+                p.comma()?;
+                *slot = p.number()?;
+            }
+            p.comma()?;
+            next = Some((m, b64_decode(p.string()?)?));
+        }
         match p.peek() {
             Some(b']') => p.i += 1,
             Some(b',') => return Err(DecodeError::FieldCount),
@@ -237,10 +295,7 @@ impl TotpRecord {
             1 => TotpState::Active,
             _ => return Err(DecodeError::OutOfRange),
         };
-        let algorithm = Algorithm::from_tag(algorithm).ok_or(DecodeError::OutOfRange)?;
-        if !(6..=8).contains(&digits) || !(1..=300).contains(&period) {
-            return Err(DecodeError::OutOfRange);
-        }
+        let (algorithm, digits, period) = parameters(algorithm, digits, period)?;
         if enrolled_at > MAX_TIME || failures_since > MAX_TIME || next_step > MAX_TIME / 1000 + 1 {
             return Err(DecodeError::OutOfRange);
         }
@@ -248,6 +303,26 @@ impl TotpRecord {
         if !(MIN_SEALED..=MAX_SEALED).contains(&sealed.len()) {
             return Err(DecodeError::OutOfRange);
         }
+        let replacement = match next {
+            None => None,
+            Some(([algorithm, digits, period, enrolled_at], sealed)) => {
+                let (algorithm, digits, period) = parameters(algorithm, digits, period)?;
+                if enrolled_at > MAX_TIME || !(MIN_SEALED..=MAX_SEALED).contains(&sealed.len()) {
+                    return Err(DecodeError::OutOfRange);
+                }
+                // Only an active enrollment is kept while its replacement waits.
+                if state != TotpState::Active {
+                    return Err(DecodeError::ImpossibleState);
+                }
+                Some(Replacement {
+                    algorithm,
+                    digits,
+                    period,
+                    enrolled_at,
+                    sealed,
+                })
+            }
+        };
         if hashes.len() % 16 != 0 {
             return Err(DecodeError::Syntax);
         }
@@ -268,8 +343,8 @@ impl TotpRecord {
         Ok(TotpRecord {
             state,
             algorithm,
-            digits: digits as u8,
-            period: period as u16,
+            digits,
+            period,
             enrolled_at,
             next_step,
             failures_since,
@@ -277,8 +352,22 @@ impl TotpRecord {
             sealed,
             recovery,
             recovery_used: used as u32,
+            replacement,
         })
     }
+}
+
+/// An enrollment's algorithm tag, digits and period, checked.
+fn parameters(
+    algorithm: u64,
+    digits: u64,
+    period: u64,
+) -> Result<(Algorithm, u8, u16), DecodeError> {
+    let algorithm = Algorithm::from_tag(algorithm).ok_or(DecodeError::OutOfRange)?;
+    if !(6..=8).contains(&digits) || !(1..=300).contains(&period) {
+        return Err(DecodeError::OutOfRange);
+    }
+    Ok((algorithm, digits as u8, period as u16))
 }
 
 struct Parser<'a> {
@@ -370,6 +459,20 @@ mod tests {
             sealed: (0..48).collect(),
             recovery: (0..10u8).map(|i| [i; RECOVERY_HASH_LEN]).collect(),
             recovery_used: 0b101,
+            replacement: None,
+        }
+    }
+
+    fn replacing() -> TotpRecord {
+        TotpRecord {
+            replacement: Some(Replacement {
+                algorithm: Algorithm::Sha256,
+                digits: 8,
+                period: 60,
+                enrolled_at: 1_700_000_200_000,
+                sealed: (100..148).collect(),
+            }),
+            ..sample()
         }
     }
 
@@ -388,6 +491,14 @@ mod tests {
         empty.state = TotpState::Pending;
         empty.next_step = 0;
         assert_eq!(TotpRecord::decode(&empty.encode()).unwrap(), empty);
+        let r = replacing();
+        let s = r.encode();
+        assert!(
+            s.starts_with("[\"t2\",1,1,6,30,1700000000000,56666667,"),
+            "{s}"
+        );
+        assert!(s.contains("\",5,2,8,60,1700000200000,\""), "{s}");
+        assert_eq!(TotpRecord::decode(&s).unwrap(), r);
     }
 
     #[test]
@@ -401,6 +512,13 @@ mod tests {
         r.next_step = MAX_TIME / 1000 + 1;
         r.failures = u32::MAX;
         r.period = 300;
+        r.replacement = Some(Replacement {
+            algorithm: Algorithm::Sha512,
+            digits: 8,
+            period: 300,
+            enrolled_at: MAX_TIME,
+            sealed: vec![0xff; MAX_SEALED],
+        });
         let s = r.encode();
         assert!(s.len() <= MAX_RECORD_BYTES, "{} bytes", s.len());
         assert!(
@@ -418,12 +536,43 @@ mod tests {
     #[test]
     fn malformed_records_are_rejected_with_their_reason() {
         let good = sample().encode();
-        let cases: [(String, DecodeError); 20] = [
+        let next = replacing().encode();
+        let cases: [(String, DecodeError); 27] = [
             (String::new(), DecodeError::Syntax),
             ("[]".into(), DecodeError::Syntax),
             (
-                good.replacen("\"t1\"", "\"t2\"", 1),
+                good.replacen("\"t1\"", "\"t3\"", 1),
                 DecodeError::UnknownVersion,
+            ),
+            // A t2 record has the replacement's fields; a t1 record has none.
+            (
+                good.replacen("\"t1\"", "\"t2\"", 1),
+                DecodeError::FieldCount,
+            ),
+            (
+                next.replacen("\"t2\"", "\"t1\"", 1),
+                DecodeError::FieldCount,
+            ),
+            (
+                next.replacen(",5,2,8,60,", ",5,4,8,60,", 1),
+                DecodeError::OutOfRange,
+            ),
+            (
+                next.replacen(",5,2,8,60,", ",5,2,9,60,", 1),
+                DecodeError::OutOfRange,
+            ),
+            (
+                next.replacen(",5,2,8,60,", ",5,2,8,0,", 1),
+                DecodeError::OutOfRange,
+            ),
+            (
+                next.replacen(",1700000200000,", ",253402300800000,", 1),
+                DecodeError::OutOfRange,
+            ),
+            (
+                next.replacen("[\"t2\",1,", "[\"t2\",0,", 1)
+                    .replacen(",56666667,", ",0,", 1),
+                DecodeError::ImpossibleState,
             ),
             (good.replacen("\"t1\"", "1", 1), DecodeError::WrongType),
             (
@@ -529,18 +678,19 @@ mod tests {
 
         #[test]
         fn decoding_a_mutated_record_never_panics(
-            cut in 0usize..400,
-            at in 0usize..400,
+            cut in 0usize..560,
+            at in 0usize..560,
             byte in proptest::char::range(' ', '~'),
         ) {
-            let good = sample().encode();
-            let cut = cut.min(good.len());
-            let _ = TotpRecord::decode(&good[..cut]);
-            let mut bytes = good.into_bytes();
-            let at = at % bytes.len();
-            bytes[at] = byte as u8;
-            if let Ok(text) = String::from_utf8(bytes) {
-                let _ = TotpRecord::decode(&text);
+            for good in [sample().encode(), replacing().encode()] {
+                let cut = cut.min(good.len());
+                let _ = TotpRecord::decode(&good[..cut]);
+                let mut bytes = good.into_bytes();
+                let at = at % bytes.len();
+                bytes[at] = byte as u8;
+                if let Ok(text) = String::from_utf8(bytes) {
+                    let _ = TotpRecord::decode(&text);
+                }
             }
         }
     }

@@ -521,6 +521,207 @@ fn enrolling_over_a_pending_enrollment_replaces_its_seed() {
     assert_eq!(step.answer, TotpVerdict::Verified);
 }
 
+fn keep_current() -> EnrollOptions<'static> {
+    EnrollOptions {
+        replace: true,
+        keep_current: true,
+        ..EnrollOptions::default()
+    }
+}
+
+#[test]
+fn a_replacement_kept_waiting_leaves_the_current_seed_working_until_its_first_code() {
+    let e = engine();
+    let (stored, old_seed) = active(&e);
+    let step = e
+        .enroll(
+            &ada(),
+            Some(&stored),
+            T0 + STEP,
+            &keep_current(),
+            &entropy(2),
+        )
+        .unwrap();
+    let Enrollment::Enrolled(enrolled) = step.answer else {
+        panic!("not enrolled")
+    };
+    assert_eq!(
+        enrolled.status,
+        TotpStatus::Pending,
+        "the new enrollment's status"
+    );
+    let stored = written(step.write);
+    assert!(stored.starts_with("[\"t2\","), "{stored}");
+    assert_eq!(e.status(Some(&stored)).unwrap(), TotpStatus::Active);
+    let new_seed = &entropy(2)[..SEED_BYTES];
+    // The current seed still verifies (its replay rule intact), and keeps the replacement.
+    let t = T0 + STEP;
+    let step = e
+        .check(&ada(), Some(&stored), &code(&old_seed, T0), t)
+        .unwrap();
+    assert_eq!(
+        step.answer,
+        TotpVerdict::Replayed,
+        "the current seed's used step"
+    );
+    let step = e
+        .check(&ada(), Some(&stored), &code(&old_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Verified);
+    let stored = written(step.write);
+    assert!(record(&stored).replacement.is_some(), "still waiting");
+    // The new seed's first code takes the current one's place.
+    let t = t + STEP;
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Verified);
+    let stored = written(step.write);
+    let r = record(&stored);
+    assert!(stored.starts_with("[\"t1\","), "{stored}");
+    assert_eq!(
+        (r.state(), r.next_step, r.enrolled_at()),
+        (TotpState::Active, t / STEP + 1, T0 + STEP)
+    );
+    let t = t + STEP;
+    let step = e
+        .check(&ada(), Some(&stored), &code(&old_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Invalid, "the old seed is gone");
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Verified);
+}
+
+#[test]
+fn a_replacement_keeps_the_failure_budget_the_recovery_codes_and_their_lockout() {
+    let e = engine_with(|c| {
+        c.failure_limit = Some(crate::policy::Limit {
+            count: 2,
+            window_seconds: 900,
+        })
+    });
+    let (stored, _) = active(&e);
+    let (stored, codes) = new_codes(&e, &stored, 3);
+    let stored = written(e.check(&ada(), Some(&stored), "x", T0).unwrap().write);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let stored = written(step.write);
+    assert_eq!(record(&stored).failures, 1);
+    let step = e
+        .use_recovery_code(&ada(), Some(&stored), &codes[0], T0)
+        .unwrap();
+    assert_eq!(step.answer, RecoveryVerdict::Accepted);
+    let stored = written(step.write);
+    assert!(
+        record(&stored).replacement.is_some(),
+        "a recovery code keeps the replacement"
+    );
+    // A wrong code spends the shared budget; once locked, the new seed's code is not
+    // compared either.
+    let stored = written(e.check(&ada(), Some(&stored), "000000", T0).unwrap().write);
+    let stored = written(e.check(&ada(), Some(&stored), "000001", T0).unwrap().write);
+    let new_seed = &entropy(2)[..SEED_BYTES];
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, T0), T0)
+        .unwrap();
+    assert!(
+        matches!(step.answer, TotpVerdict::Locked { .. }),
+        "{:?}",
+        step.answer
+    );
+}
+
+#[test]
+fn keep_current_needs_replace_and_an_active_enrollment_to_keep() {
+    let e = engine();
+    let keep_alone = EnrollOptions {
+        keep_current: true,
+        ..EnrollOptions::default()
+    };
+    assert!(matches!(
+        e.enroll(&ada(), None, T0, &keep_alone, &entropy(1)),
+        Err(Error::InvalidArgument {
+            argument: "keepCurrent",
+            ..
+        })
+    ));
+    // Nothing active to keep (no record, or a pending one): a plain new enrollment.
+    let step = e
+        .enroll(&ada(), None, T0, &keep_current(), &entropy(1))
+        .unwrap();
+    let stored = written(step.write);
+    assert_eq!(record(&stored).state(), TotpState::Pending);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let r = record(&written(step.write));
+    assert_eq!(
+        (r.state(), r.replacement.is_none()),
+        (TotpState::Pending, true)
+    );
+}
+
+#[test]
+fn replacing_without_keep_current_drops_a_waiting_replacement_too() {
+    let e = engine();
+    let (stored, old_seed) = active(&e);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let stored = written(step.write);
+    // A second keepCurrent replaces the waiting one.
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(3))
+        .unwrap();
+    let kept = written(step.write);
+    let t = T0 + STEP;
+    let waiting = &entropy(2)[..SEED_BYTES];
+    let step = e.check(&ada(), Some(&kept), &code(waiting, t), t).unwrap();
+    assert_eq!(
+        step.answer,
+        TotpVerdict::Invalid,
+        "the first replacement is gone"
+    );
+    let replace = EnrollOptions {
+        replace: true,
+        ..EnrollOptions::default()
+    };
+    let step = e
+        .enroll(&ada(), Some(&kept), T0, &replace, &entropy(4))
+        .unwrap();
+    let stored = written(step.write);
+    let r = record(&stored);
+    assert_eq!(
+        (r.state(), r.replacement.is_none()),
+        (TotpState::Pending, true)
+    );
+    for seed in [&old_seed[..], &entropy(3)[..SEED_BYTES]] {
+        let step = e.check(&ada(), Some(&stored), &code(seed, t), t).unwrap();
+        assert_eq!(step.answer, TotpVerdict::Invalid);
+    }
+}
+
+#[test]
+fn a_tampered_replacement_seed_is_a_corrupt_record() {
+    let e = engine();
+    let (stored, old_seed) = active(&e);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let mut r = record(&written(step.write));
+    if let Some(next) = r.replacement.as_mut() {
+        next.sealed[20] ^= 1;
+    }
+    let t = T0 + STEP;
+    assert_eq!(
+        e.check(&ada(), Some(&r.encode()), &code(&old_seed, t), t),
+        Err(Error::CorruptRecord(DecodeError::Unauthentic))
+    );
+}
+
 #[test]
 fn re_enrolling_keeps_the_failure_budget_and_the_recovery_codes() {
     let e = engine();

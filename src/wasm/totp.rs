@@ -340,25 +340,26 @@ fn core_err(e: Error) -> JsValue {
     errors::from_core(&e)
 }
 
-/// Reads `enroll`'s options object (own keys `label`, `secret`, `replace`); `undefined`
-/// is no options. Anything wrong is `INVALID_ARGUMENT`.
+/// Reads `enroll`'s options object (own keys `label`, `secret`, `replace`,
+/// `keepCurrent`); `undefined` is no options. Anything wrong is `INVALID_ARGUMENT`.
 struct EnrollArgs {
     label: Option<String>,
     secret: Option<Zeroizing<String>>,
     replace: bool,
+    keep_current: bool,
 }
 
 fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
     if !options.is_undefined() && !is_record(options)? {
         return Err(errors::argument(
             "options",
-            "must be an object { label, secret, replace } or undefined",
+            "must be an object { label, secret, replace, keepCurrent } or undefined",
         ));
     }
-    let [label, secret, replace] = call_options(
+    let [label, secret, replace, keep_current] = call_options(
         options,
-        &["label", "secret", "replace"],
-        "unknown key (only label, secret and replace)",
+        &["label", "secret", "replace", "keepCurrent"],
+        "unknown key (only label, secret, replace and keepCurrent)",
     )?;
     let label = match label {
         None => None,
@@ -375,16 +376,17 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
             || errors::argument("secret", "must be base32 (rfc 4648) of 10 to 64 bytes"),
         )?)),
     };
-    let replace = match replace {
-        None => false,
+    let flag = |v: Option<JsValue>, argument| match v {
+        None => Ok(false),
         Some(v) => v
             .as_bool()
-            .ok_or_else(|| errors::argument("replace", "must be a boolean"))?,
+            .ok_or_else(|| errors::argument(argument, "must be a boolean")),
     };
     Ok(EnrollArgs {
         label,
         secret,
-        replace,
+        replace: flag(replace, "replace")?,
+        keep_current: flag(keep_current, "keepCurrent")?,
     })
 }
 
@@ -490,6 +492,7 @@ impl WasmTotpEngine {
             label: args.label.as_deref(),
             secret: args.secret.as_deref().map(|s| s.as_str()),
             replace: args.replace,
+            keep_current: args.keep_current,
         };
         let step = self
             .core

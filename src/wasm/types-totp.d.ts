@@ -51,8 +51,10 @@ export interface EnrollOptions {
   label?: string;
   /** An existing seed to import, base32 (RFC 4648; case, spaces and "=" ignored), 10 to 64 bytes. Default a new 160-bit seed. */
   secret?: string;
-  /** Enroll over an active enrollment (else ALREADY_ENROLLED). Default false. */
+  /** Enroll over an active enrollment (else ALREADY_ENROLLED); the active seed stops working at once, unless keepCurrent. Default false. */
   replace?: boolean;
+  /** With replace, over an active enrollment: keep its seed working (status stays "active") until a code of the new seed verifies, which then takes its place; another enroll drops the waiting seed. Without an active enrollment it changes nothing. Default false. */
+  keepCurrent?: boolean;
 }
 
 /** A new enrollment, to show once: `uri` as a QR code, `secret` for typing in. */

@@ -199,6 +199,28 @@ export const cases = [
     },
   },
   {
+    name: "enroll({ replace: true, keepCurrent: true }): the current seed works until a code of the new one verifies",
+    async run({ makeStorage, api, assert }) {
+      const { clock, totp } = setup({ api, storage: await makeStorage() });
+      const user = newUser("keep-current");
+      const first = await totp.enroll(user);
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "activated");
+      await rejects(assert, totp.enroll(user, { keepCurrent: true }), "INVALID_ARGUMENT", "keepCurrent without replace");
+      const next = await totp.enroll(user, { replace: true, keepCurrent: true });
+      assert.equal(next.status, "pending", "the new seed waits for its first code");
+      assert.ok(next.secret !== first.secret, "a new seed");
+      assert.equal(await totp.status(user), "active", "the user is still enrolled");
+      clock.t += 30_000;
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "the current seed still works");
+      clock.t += 30_000;
+      assert.equal(await totp.verify(user, await totpAt(next.secret, clock.t)), true, "the new seed's first code");
+      assert.equal(await totp.status(user), "active", "active with the new seed");
+      clock.t += 30_000;
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), false, "the old seed is gone");
+      assert.equal(await totp.verify(user, await totpAt(next.secret, clock.t)), true, "the new seed goes on");
+    },
+  },
+  {
     name: "replay: a right code for the last accepted step (or earlier) is replayed, not a failure",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage(), options: { failureLimit: { count: 1, windowSeconds: 900 } } });
