@@ -420,6 +420,10 @@ pub enum TotpVerdict {
     /// The code was right for a step later than any accepted before; a pending
     /// enrollment is now active.
     Verified,
+    /// The code was the first of a [`Replacement`] kept waiting, which is now the
+    /// enrollment (the seed it replaced no longer works). JS: `reason: "verified"` and
+    /// `replaced: true`.
+    Replaced,
     /// The code was wrong, or not `digits` ASCII digits; the failure budget was spent.
     Invalid,
     /// The code was right, but for the last accepted step or an earlier one. Not a
@@ -438,7 +442,7 @@ impl TotpVerdict {
     /// The JS `reason`: `"verified"`, `"invalid"`, `"replayed"`, `"none"`, `"locked"`.
     pub fn reason(&self) -> &'static str {
         match self {
-            TotpVerdict::Verified => "verified",
+            TotpVerdict::Verified | TotpVerdict::Replaced => "verified",
             TotpVerdict::Invalid => "invalid",
             TotpVerdict::Replayed => "replayed",
             TotpVerdict::NoEnrollment => "none",
@@ -446,9 +450,14 @@ impl TotpVerdict {
         }
     }
 
-    /// `true` only for [`TotpVerdict::Verified`].
+    /// `true` only for [`TotpVerdict::Verified`] and [`TotpVerdict::Replaced`].
     pub fn is_ok(&self) -> bool {
-        matches!(self, TotpVerdict::Verified)
+        matches!(self, TotpVerdict::Verified | TotpVerdict::Replaced)
+    }
+
+    /// The JS `replaced`: `true` for [`TotpVerdict::Replaced`], else absent.
+    pub fn replaced(&self) -> bool {
+        matches!(self, TotpVerdict::Replaced)
     }
 
     /// The JS `retryAfterMs`, for [`TotpVerdict::Locked`].
@@ -823,7 +832,7 @@ impl TotpEngine {
     /// code. Codes of the steps within `window` of now's step are computed and compared
     /// in constant time; a code is accepted only for a step later than the last accepted
     /// one. A code of a waiting [`Replacement`] (any step of the window) makes it the
-    /// enrollment. Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending
+    /// enrollment ([`TotpVerdict::Replaced`]). Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending
     /// enrollment becomes active, the failure budget is cleared) and on
     /// [`TotpVerdict::Invalid`] (one unit of the budget spent, when there is a budget).
     pub fn check(
@@ -867,7 +876,7 @@ impl TotpEngine {
                         replacement: None,
                         ..r
                     };
-                    return Ok(TotpStep::put(TotpVerdict::Verified, &promoted));
+                    return Ok(TotpStep::put(TotpVerdict::Replaced, &promoted));
                 }
             }
         }

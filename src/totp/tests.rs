@@ -575,7 +575,7 @@ fn a_replacement_kept_waiting_leaves_the_current_seed_working_until_its_first_co
     let step = e
         .check(&ada(), Some(&stored), &code(new_seed, t), t)
         .unwrap();
-    assert_eq!(step.answer, TotpVerdict::Verified);
+    assert_eq!(step.answer, TotpVerdict::Replaced);
     let stored = written(step.write);
     let r = record(&stored);
     assert!(stored.starts_with("[\"t1\","), "{stored}");

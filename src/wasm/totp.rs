@@ -334,6 +334,10 @@ struct TotpVerdictJs {
     reason: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after_ms: Option<f64>,
+    /// `check`: the code was the first of a seed kept waiting (`keepCurrent`), which now
+    /// replaces the old one.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    replaced: bool,
 }
 
 fn core_err(e: Error) -> JsValue {
@@ -566,6 +570,7 @@ impl WasmTotpEngine {
                 ok: v.is_ok(),
                 reason: v.reason(),
                 retry_after_ms: v.retry_after_ms().map(|t| t as f64),
+                replaced: v.replaced(),
             })
         })
     }
@@ -664,6 +669,7 @@ impl WasmTotpEngine {
                 ok: r.is_ok(),
                 reason: r.reason(),
                 retry_after_ms: r.retry_after_ms().map(|t| t as f64),
+                replaced: false,
             })
         })
     }

@@ -76,6 +76,8 @@ export interface TotpVerdict {
   reason: TotpReason;
   /** With reason "locked": milliseconds until checking is allowed again. */
   retryAfterMs?: number;
+  /** `check` only: the code was the first of a seed enrolled with `keepCurrent`, which now replaces the old seed (absent when the code was the current seed's). */
+  replaced?: true;
 }
 
 export type RecoveryReason = "accepted" | "invalid" | "used" | "none" | "locked";
