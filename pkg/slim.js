@@ -153,7 +153,8 @@ export class OtpManager {
       }
     };
     const takeWrite = forget ? () => (present ? DELETE : undefined) : () => engine.takeWrite();
-    const done = this.#driver.run(key, decide, takeWrite, forget, clock !== undefined);
+    // The clock and the per-call options' getters are app code run inside `decide`.
+    const done = this.#driver.run(key, decide, takeWrite, forget, clock !== undefined || options !== undefined);
     if (onEvent === undefined) return done;
     return done.then(
       (answer) => {

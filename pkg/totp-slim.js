@@ -103,7 +103,8 @@ export class TotpManager {
   // Runs `call(engine, stored, now)` (one synchronous wasm call; `now()` reads the clock)
   // for `user`, after the operations already running or waiting on the same storage key.
   // Arguments are checked before any storage call, so bad input writes nothing.
-  #run(user, call, check, anyValue = false) {
+  // `options`: the per-call options `call` reads (app code may run then: getters).
+  #run(user, call, check, anyValue = false, options = undefined) {
     let key, engine;
     try {
       engine = this.#engine();
@@ -124,13 +125,13 @@ export class TotpManager {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();
       return write === null ? DELETE : write;
-    }, anyValue, clock !== undefined);
+    }, anyValue, clock !== undefined || options !== undefined);
   }
 
   /** Enrolls `user` (pending until the first right code): `{ uri, secret, status: "pending" }`. */
   enroll(user, options) {
     return this.#run(user, (e, stored, now) => e.enroll(user, options, stored, now()),
-      (e) => e.checkEnrollOptions(options));
+      (e) => e.checkEnrollOptions(options), false, options);
   }
 
   /** Whether `code` is right for a step later than the last accepted one (then accepted). */

@@ -459,6 +459,25 @@ describe("arguments", { skip }, () => {
     await stillWorks(otp);
   });
 
+  test("an options getter that checks a code of the same user waits its turn: every guess counts, on a store without compareAndSwap", async () => {
+    // The getter runs again inside the operation, between its read and its write. On a
+    // synchronous store without compareAndSwap a check it starts on the same key must
+    // wait for that write, else the outer write puts the nested guess back.
+    // No clock: a clock makes every operation take its turn before reading anyway.
+    const otp = new OtpManager(syncMap(), { secret: SECRET, maxAttempts: 9 });
+    const u = uid("same-key");
+    const { code } = await otp.create(u);
+    const wrong = wrongCode(code);
+    const nested = [];
+    const options = { get consume() { nested.push(otp.check(u, wrong)); return true; } };
+    const outer = await otp.check(u, wrong, options);
+    const inner = await Promise.all(nested);
+    assert.equal(inner.length, 2, "the getter ran twice (the argument check, then the operation)");
+    const left = [outer, ...inner].map((v) => v.attemptsLeft).sort((a, b) => b - a);
+    assert.deepEqual(left, [8, 7, 6], "three wrong guesses, three attempts spent");
+    assert.equal((await otp.check(u, wrong)).attemptsLeft, 5);
+  });
+
   test("dispose() from an options getter: that call answers DISPOSED, and the engine outlives it", async () => {
     // Before, the engine was freed under the running call: its next call failed with a
     // plain "null pointer passed to rust" Error, and the memory it was reading was freed.
