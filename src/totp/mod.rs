@@ -84,6 +84,10 @@ pub const ENROLL_ENTROPY_BYTES: usize = SEED_BYTES + NONCE_LEN;
 pub const RECOVERY_ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";
 /// Longest issuer, in characters.
 pub const MAX_ISSUER_CHARS: usize = 64;
+/// How long a seed enrolled with `keepCurrent` waits for its first code (one hour, in
+/// ms): after that `check` ignores it (and drops it when it next writes the record), as
+/// if it had never been enrolled.
+pub const REPLACEMENT_MS: Millis = 3_600_000;
 /// Longest label, in UTF-8 bytes.
 pub const MAX_LABEL_BYTES: usize = 256;
 /// Longest time step, in seconds.
@@ -353,6 +357,17 @@ impl TotpStatus {
             TotpStatus::Pending => "pending",
             TotpStatus::Active => "active",
         }
+    }
+}
+
+impl EnrollOptions<'_> {
+    /// `keep_current` without `replace` is [`Error::InvalidArgument`] (checked by
+    /// [`TotpEngine::enroll`]; the binding checks it before any storage call).
+    pub fn check_flags(&self) -> Result<(), Error> {
+        if self.keep_current && !self.replace {
+            return Err(bad_argument("keepCurrent", "needs replace: true"));
+        }
+        Ok(())
     }
 }
 
@@ -755,9 +770,7 @@ impl TotpEngine {
             }
             None => Seed::new(&entropy[..SEED_BYTES]).ok_or(Error::EntropyUnavailable)?,
         };
-        if options.keep_current && !options.replace {
-            return Err(bad_argument("keepCurrent", "needs replace: true"));
-        }
+        options.check_flags()?;
         let old = self.load(subject, stored)?.map(|(r, _)| r);
         let active = old.as_ref().is_some_and(|r| r.state == TotpState::Active);
         if active && !options.replace {
@@ -843,14 +856,21 @@ impl TotpEngine {
         now: Millis,
     ) -> Result<TotpStep<TotpVerdict>, Error> {
         let now = check_now(now)?;
-        let Some((r, seed)) = self.load(subject, stored)? else {
+        let Some((mut r, seed)) = self.load(subject, stored)? else {
             return Ok(TotpStep::read_only(TotpVerdict::NoEnrollment));
         };
         if let Some(retry_after_ms) = self.locked_for(&r, now) {
             return Ok(TotpStep::read_only(TotpVerdict::Locked { retry_after_ms }));
         }
-        // A replacement waiting for its first code: a code of it (of its own length; any
-        // step in the window, none accepted yet) makes it the enrollment.
+        if r.replacement
+            .as_ref()
+            .is_some_and(|n| now.saturating_sub(n.enrolled_at) >= REPLACEMENT_MS)
+        {
+            r.replacement = None;
+        }
+        // A replacement waiting for its first code: a code of it (of its own length) for a
+        // step that does not start before the current seed's last accepted one ended
+        // makes it the enrollment.
         if let Some(next) = &r.replacement {
             let params = Params {
                 algorithm: next.algorithm,
@@ -862,7 +882,8 @@ impl TotpEngine {
                 .open(subject, params, &next.sealed)
                 .ok_or(Error::CorruptRecord(DecodeError::Unauthentic))?;
             if let Some(given) = parse_code(code, next.digits) {
-                let m = self.matching(params, &next_seed, given, now, 0);
+                let after = (r.next_step * u64::from(r.period)).div_ceil(u64::from(next.period));
+                let m = self.matching(params, &next_seed, given, now, after);
                 if bool::from(m.fresh) {
                     let promoted = TotpRecord {
                         state: TotpState::Active,

@@ -705,6 +705,83 @@ fn replacing_without_keep_current_drops_a_waiting_replacement_too() {
 }
 
 #[test]
+fn a_replacement_waits_an_hour_at_most() {
+    let e = engine();
+    let (stored, old_seed) = active(&e);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let stored = written(step.write);
+    let new_seed = &entropy(2)[..SEED_BYTES];
+    let late = T0 + REPLACEMENT_MS;
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, late), late)
+        .unwrap();
+    assert_eq!(
+        step.answer,
+        TotpVerdict::Invalid,
+        "an hour on, the waiting seed is void"
+    );
+    assert!(
+        record(&written(step.write)).replacement.is_none(),
+        "and dropped"
+    );
+    let early = late - 1;
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, early), early)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Replaced, "just before the hour");
+    let step = e
+        .check(&ada(), Some(&stored), &code(&old_seed, late), late)
+        .unwrap();
+    assert_eq!(
+        step.answer,
+        TotpVerdict::Verified,
+        "the current seed is not affected"
+    );
+    assert!(record(&written(step.write)).replacement.is_none());
+}
+
+#[test]
+fn the_current_seeds_used_steps_stay_used_when_it_is_re_enrolled_as_its_own_replacement() {
+    let e = engine();
+    let (stored, seed) = active(&e);
+    let secret = base32::encode(&seed);
+    let again = EnrollOptions {
+        secret: Some(&secret),
+        ..keep_current()
+    };
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &again, &entropy(2))
+        .unwrap();
+    let stored = written(step.write);
+    // The code of T0's step was accepted: not again, through the replacement either.
+    let step = e
+        .check(&ada(), Some(&stored), &code(&seed, T0), T0)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Replayed);
+    let t = T0 + STEP;
+    let step = e.check(&ada(), Some(&stored), &code(&seed, t), t).unwrap();
+    assert_eq!(step.answer, TotpVerdict::Replaced);
+}
+
+#[test]
+fn keep_current_without_replace_is_refused_by_the_flags_check() {
+    let keep_alone = EnrollOptions {
+        keep_current: true,
+        ..EnrollOptions::default()
+    };
+    assert!(matches!(
+        keep_alone.check_flags(),
+        Err(Error::InvalidArgument {
+            argument: "keepCurrent",
+            ..
+        })
+    ));
+    assert!(keep_current().check_flags().is_ok());
+}
+
+#[test]
 fn a_tampered_replacement_seed_is_a_corrupt_record() {
     let e = engine();
     let (stored, old_seed) = active(&e);

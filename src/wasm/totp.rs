@@ -386,11 +386,21 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
             .as_bool()
             .ok_or_else(|| errors::argument(argument, "must be a boolean")),
     };
+    let (replace, keep_current) = (
+        flag(replace, "replace")?,
+        flag(keep_current, "keepCurrent")?,
+    );
+    let flags = EnrollOptions {
+        replace,
+        keep_current,
+        ..EnrollOptions::default()
+    };
+    flags.check_flags().map_err(core_err)?;
     Ok(EnrollArgs {
         label,
         secret,
-        replace: flag(replace, "replace")?,
-        keep_current: flag(keep_current, "keepCurrent")?,
+        replace,
+        keep_current,
     })
 }
 

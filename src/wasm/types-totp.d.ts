@@ -53,7 +53,7 @@ export interface EnrollOptions {
   secret?: string;
   /** Enroll over an active enrollment (else ALREADY_ENROLLED); the active seed stops working at once, unless keepCurrent. Default false. */
   replace?: boolean;
-  /** With replace, over an active enrollment: keep its seed working (status stays "active") until a code of the new seed verifies, which then takes its place; another enroll drops the waiting seed. Without an active enrollment it changes nothing. Default false. */
+  /** With replace, over an active enrollment: keep its seed working (status stays "active") until a code of the new seed verifies, which then takes its place (check answers replaced: true); the new seed waits one hour at most, and another enroll with replace drops it. Without an active enrollment it changes nothing. Default false. */
   keepCurrent?: boolean;
 }
 
@@ -63,6 +63,7 @@ export interface TotpEnrollment {
   uri: string;
   /** The seed in base32, upper case, no padding. */
   secret: string;
+  /** The new seed's: pending until its first code verifies (with keepCurrent the user's status stays "active" meanwhile). */
   status: "pending";
 }
 
