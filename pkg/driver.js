@@ -25,8 +25,9 @@ function method(store, name) {
 // and the holder's `timeoutMs`. An operation that never waits (a synchronous store)
 // cannot interleave with another, so it takes its turn without an entry; one that waits
 // adds the entry before its first await. One whose `decide` runs app code (the app's
-// `now` clock, getters of per-call options) adds the entry before it reads, so that an operation this code starts on
-// the same key waits its turn instead of running between the read and the write.
+// `now` clock) adds the entry before it reads, so that an operation this code starts on
+// the same key waits its turn instead of running between the read and the write. (The
+// managers read per-call options before `run`: their getters run outside the turn.)
 //
 // One map for the whole instance of the package (engines.js makes it, with the engine
 // pool), keyed by the storage key alone: managers
@@ -157,8 +158,7 @@ export class StoreDriver {
    * re-read and retried on conflict) before the answer is returned. Operations on the
    * same key run one after another (see `turns`). `anyValue`: hand `decide` whatever the
    * store holds, not only record strings (erasure must work on a corrupt value too).
-   * `callsOut`: `decide` runs app code (a clock, getters of per-call options), which may
-   * start operations.
+   * `callsOut`: `decide` runs app code (a clock), which may start operations.
    */
   run(key, decide, takeWrite, anyValue = false, callsOut = false) {
     // No lookup while no key has a turn (the common case: a synchronous store never adds

@@ -118,16 +118,18 @@ export class OtpManager {
     return normalize === undefined ? user : normalize(user);
   }
 
-  // Runs `call(engine, user, stored, time)` (one synchronous wasm call) for `user`: after
-  // the operations already running or waiting on the same storage key (driver.js), so
-  // that attempts are counted exactly on any store inside one instance. The arguments (of
-  // `kind`) are checked before any storage call. `forget`: the erasure flow.
+  // Runs `call(engine, user, stored, time, read)` (one synchronous wasm call) for `user`:
+  // after the operations already running or waiting on the same storage key (driver.js),
+  // so that attempts are counted exactly on any store inside one instance. The arguments
+  // (of `kind`) are checked before any storage call, and the per-call options read once
+  // then: `read` is the engine's copy of them (their getters do not run again, on a
+  // compare-and-swap retry either). `forget`: the erasure flow.
   #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
-    let key, engine, user;
+    let key, engine, user, read;
     try {
       engine = this.#engine();
       user = this.#user(rawUser);
-      answered(engine, engine.checkArguments(user, kind, submitted, options));
+      read = answered(engine, engine.checkArguments(user, kind, submitted, options));
       key = this.#prefix + user;
     } catch (e) {
       return Promise.reject(e);
@@ -144,7 +146,7 @@ export class OtpManager {
       // still be waiting in a shared engine).
       const time = timeFrom(clock);
       try {
-        return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time));
+        return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time, read));
       } catch (e) {
         refused = e instanceof OtpError;
         throw e;
@@ -153,8 +155,8 @@ export class OtpManager {
       }
     };
     const takeWrite = forget ? () => (present ? DELETE : undefined) : () => engine.takeWrite();
-    // The clock and the per-call options' getters are app code run inside `decide`.
-    const done = this.#driver.run(key, decide, takeWrite, forget, clock !== undefined || options !== undefined);
+    // The clock is app code run inside `decide` (the per-call options were read above).
+    const done = this.#driver.run(key, decide, takeWrite, forget, clock !== undefined);
     if (onEvent === undefined) return done;
     return done.then(
       (answer) => {
@@ -192,12 +194,12 @@ export class OtpManager {
 
   /** Issues a new code; the previous one can never verify again. `{ ttlSeconds, link }`. */
   create(user, options) {
-    return this.#run(user, (e, u, stored, now) => e.issue(u, stored, now, options, false), Arguments.Issue, undefined, options);
+    return this.#run(user, (e, u, stored, now, o) => e.issue(u, stored, now, o, false), Arguments.Issue, undefined, options);
   }
 
   /** Issues a new code only when there is no active one; else throws ACTIVE_OTP_EXISTS. */
   generate(user, options) {
-    return this.#run(user, (e, u, stored, now) => e.issue(u, stored, now, options, true), Arguments.Issue, undefined, options);
+    return this.#run(user, (e, u, stored, now, o) => e.issue(u, stored, now, o, true), Arguments.Issue, undefined, options);
   }
 
   /** The latest code with its status, or null. Never writes. */
@@ -209,7 +211,7 @@ export class OtpManager {
   check(user, code, options) {
     return this.#run(
       user,
-      (e, u, stored, now) => e.check(u, guess(code), stored, now, options, false),
+      (e, u, stored, now, o) => e.check(u, guess(code), stored, now, o, false),
       Arguments.Code, code, options,
     );
   }
@@ -218,7 +220,7 @@ export class OtpManager {
   verify(user, code, options) {
     return this.#run(
       user,
-      (e, u, stored, now) => e.check(u, guess(code), stored, now, options, true),
+      (e, u, stored, now, o) => e.check(u, guess(code), stored, now, o, true),
       Arguments.Code, code, options,
     );
   }

@@ -103,13 +103,14 @@ export class TotpManager {
   // Runs `call(engine, stored, now)` (one synchronous wasm call; `now()` reads the clock)
   // for `user`, after the operations already running or waiting on the same storage key.
   // Arguments are checked before any storage call, so bad input writes nothing.
-  // `options`: the per-call options `call` reads (app code may run then: getters).
-  #run(user, call, check, anyValue = false, options = undefined) {
-    let key, engine;
+  // `check(engine)`: what else to check first; its answer is `call`'s `read` (enroll: the
+  // engine's copy of the per-call options, read once, before the operation's turn).
+  #run(user, call, check, anyValue = false) {
+    let key, engine, read;
     try {
       engine = this.#engine();
       answered(engine, engine.checkUser(user));
-      if (check !== undefined) answered(engine, check(engine));
+      if (check !== undefined) read = answered(engine, check(engine));
       key = this.#prefix + user;
     } catch (e) {
       return Promise.reject(e);
@@ -120,18 +121,18 @@ export class TotpManager {
     const now = () => timeFrom(clock);
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
-      return answered(engine, call(engine, stored, now));
+      return answered(engine, call(engine, stored, now, read));
     }, () => {
       // undefined: nothing; a string: put; null: delete.
       const write = engine.takeWrite();
       return write === null ? DELETE : write;
-    }, anyValue, clock !== undefined || options !== undefined);
+    }, anyValue, clock !== undefined);
   }
 
   /** Enrolls `user` (pending until the first right code): `{ uri, secret, status: "pending" }`. */
   enroll(user, options) {
-    return this.#run(user, (e, stored, now) => e.enroll(user, options, stored, now()),
-      (e) => e.checkEnrollOptions(options), false, options);
+    return this.#run(user, (e, stored, now, o) => e.enroll(user, o, stored, now()),
+      (e) => e.checkEnrollOptions(options));
   }
 
   /** Whether `code` is right for a step later than the last accepted one (then accepted). */

@@ -120,14 +120,47 @@ pub(super) fn own_values<const N: usize>(
     own_keys(obj, allowed, true, field, unknown)
 }
 
-/// [`own_values`] for an operation's per-call options (`undefined`: none; not an object:
-/// `INVALID_ARGUMENT`), an unknown key being `INVALID_ARGUMENT` for `options`.
+/// An operation's per-call options as the app passed them, read once, before any
+/// storage call: a copy (null prototype, one data property per key present) that the
+/// operation then reads with [`call_options`], so that the app's getters and Proxy traps
+/// run once per call, not again in the operation nor on a compare-and-swap retry. `null`
+/// for `undefined` (none); not an object is `INVALID_ARGUMENT` with `not_object`, an
+/// unknown key `INVALID_ARGUMENT` for `options` with `unknown`.
+#[inline(never)]
+pub(super) fn copy(
+    v: &JsValue,
+    allowed: &[&'static str],
+    not_object: &'static str,
+    unknown: &'static str,
+) -> Result<JsValue> {
+    if v.is_undefined() {
+        return Ok(JsValue::NULL);
+    }
+    if !is_record(v)? {
+        return Err(super::errors::argument("options", not_object));
+    }
+    // Room for the longest list of per-call options (enroll's four); a longer `allowed`
+    // would leave its last keys unknown.
+    let mut values: [Option<JsValue>; 4] = Default::default();
+    own_keys_into(v, allowed, false, "options", unknown, &mut values)?;
+    // No prototype: an inherited setter (a polluted Object.prototype) cannot take a key.
+    let copy: Object = Object::create(JsValue::NULL.unchecked_ref());
+    for (key, value) in allowed.iter().zip(values) {
+        if let Some(value) = value {
+            Reflect::set(&copy, &JsValue::from_str(key), &value)?;
+        }
+    }
+    Ok(copy.into())
+}
+
+/// The values of a [`copy`] of per-call options, in `allowed`'s order (`null`: none).
+/// Anything else is read with the same guards (own keys only, unknown keys refused).
 pub(super) fn call_options<const N: usize>(
     v: &JsValue,
     allowed: &[&'static str; N],
     unknown: &'static str,
 ) -> Result<[Option<JsValue>; N]> {
-    if v.is_undefined() {
+    if v.is_null() || v.is_undefined() {
         return Ok(core::array::from_fn(|_| None));
     }
     if !is_record(v)? {
@@ -136,7 +169,6 @@ pub(super) fn call_options<const N: usize>(
     own_keys(v, allowed, false, "options", unknown)
 }
 
-#[inline(never)]
 fn own_keys<const N: usize>(
     obj: &JsValue,
     allowed: &[&'static str; N],
@@ -144,24 +176,40 @@ fn own_keys<const N: usize>(
     name: &'static str,
     unknown: &'static str,
 ) -> Result<[Option<JsValue>; N]> {
-    let obj: &Object = obj.unchecked_ref();
     let mut out: [Option<JsValue>; N] = core::array::from_fn(|_| None);
+    own_keys_into(obj, allowed, config, name, unknown, &mut out)?;
+    Ok(out)
+}
+
+/// [`own_keys`]'s body, for any number of keys (one copy in the module): `out[i]` gets
+/// the value of `allowed[i]` (`out` is as long as `allowed`).
+#[inline(never)]
+fn own_keys_into(
+    obj: &JsValue,
+    allowed: &[&'static str],
+    config: bool,
+    name: &'static str,
+    unknown: &'static str,
+    out: &mut [Option<JsValue>],
+) -> Result<()> {
+    let obj: &Object = obj.unchecked_ref();
     for key in object_keys(obj)?.iter() {
         let key_name: &JsString = key.unchecked_ref();
         // A key longer than every option name is unknown; it is not copied.
         let slot = (key_name.length() <= 32)
             .then(|| key_name.as_string())
             .flatten()
-            .and_then(|k| allowed.iter().position(|a| *a == k));
-        let Some(i) = slot else {
+            .and_then(|k| allowed.iter().position(|a| *a == k))
+            .and_then(|i| out.get_mut(i));
+        let Some(slot) = slot else {
             return Err(super::errors::unknown_key(config, name, unknown, key_name));
         };
         let v = Reflect::get(obj, &key)?;
         if !v.is_undefined() {
-            out[i] = Some(v);
+            *slot = Some(v);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What [`whole`] answers for a JS number that is not a whole number of `0..=MAX_TIME`:

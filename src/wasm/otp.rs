@@ -142,13 +142,18 @@ fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<
     }
 }
 
-/// `{ ttlSeconds?, link? }` of `create` / `generate`.
+/// The per-call option names of `create` / `generate`, and the problem for another key.
+const ISSUE_KEYS: [&str; 2] = ["ttlSeconds", "link"];
+const ISSUE_UNKNOWN: &str = "unknown key (only ttlSeconds and link)";
+/// The per-call option names of `check` / `verify`, and the problem for another key.
+const CHECK_KEYS: [&str; 1] = ["consume"];
+const CHECK_UNKNOWN: &str = "unknown key (only consume)";
+/// The problem for per-call options that are not an object (nor `undefined`).
+const NOT_OBJECT: &str = "must be an object";
+
+/// `{ ttlSeconds?, link? }` of `create` / `generate`, from the copy `checkArguments` made.
 fn issue_options(v: &JsValue) -> Result<IssueOptions, JsValue> {
-    let [ttl, link] = options::call_options(
-        v,
-        &["ttlSeconds", "link"],
-        "unknown key (only ttlSeconds and link)",
-    )?;
+    let [ttl, link] = options::call_options(v, &ISSUE_KEYS, ISSUE_UNKNOWN)?;
     let ttl_seconds = match ttl {
         None => None,
         Some(t) => Some(
@@ -166,9 +171,9 @@ fn issue_options(v: &JsValue) -> Result<IssueOptions, JsValue> {
     })
 }
 
-/// `{ consume? }` of `check` / `verify`.
+/// `{ consume? }` of `check` / `verify`, from the copy `checkArguments` made.
 fn consume_option(v: &JsValue) -> Result<bool, JsValue> {
-    let [consume] = options::call_options(v, &["consume"], "unknown key (only consume)")?;
+    let [consume] = options::call_options(v, &CHECK_KEYS, CHECK_UNKNOWN)?;
     boolean(consume, "consume", true)
 }
 
@@ -292,7 +297,9 @@ impl WasmEngine {
         self.event.set(None);
     }
 
-    /// Checks an operation's arguments before any storage call: `true`, or `undefined`
+    /// Checks an operation's arguments before any storage call, and reads its per-call
+    /// options once: for `Issue` and `Code`, the copy of the options that the operation
+    /// method takes ([`options::copy`]; `null` for none), else `true`; or `undefined`
     /// with `INVALID_ARGUMENT` (or what a throwing getter threw) for `takeError`. The
     /// user id (a string of 1 to 256 bytes of UTF-8 without lone surrogates; nothing is
     /// copied for a longer one), and for `kind` the submitted code or token (any string
@@ -306,18 +313,27 @@ impl WasmEngine {
         options: &JsValue,
     ) -> JsValue {
         let r = check_user(user, super::USER_NOT_A_STRING).and_then(|()| match kind {
-            Arguments::User => Ok(()),
-            Arguments::Issue => self
-                .reads
-                .during(|| issue_options(options))?
-                .ttl_ms(self.core.policy())
-                .map(drop)
-                .map_err(core_err),
-            Arguments::Code => check_submitted(submitted, "code")
-                .and_then(|()| self.reads.during(|| consume_option(options)).map(drop)),
-            Arguments::Token => check_submitted(submitted, "token"),
+            Arguments::User => Ok(JsValue::TRUE),
+            Arguments::Issue => {
+                let c = self
+                    .reads
+                    .during(|| options::copy(options, &ISSUE_KEYS, NOT_OBJECT, ISSUE_UNKNOWN))?;
+                issue_options(&c)?
+                    .ttl_ms(self.core.policy())
+                    .map_err(core_err)?;
+                Ok(c)
+            }
+            Arguments::Code => {
+                check_submitted(submitted, "code")?;
+                let c = self
+                    .reads
+                    .during(|| options::copy(options, &CHECK_KEYS, NOT_OBJECT, CHECK_UNKNOWN))?;
+                consume_option(&c)?;
+                Ok(c)
+            }
+            Arguments::Token => check_submitted(submitted, "token").map(|()| JsValue::TRUE),
         });
-        answer(&self.error, r.map(|()| JsValue::TRUE))
+        answer(&self.error, r)
     }
 
     /// Runs `op` for `user` on the stored value; keeps the record to write for
@@ -370,7 +386,8 @@ impl WasmEngine {
     /// `create(user, { ttlSeconds?, link? })` (`generate` false): a new code (the previous
     /// one can never verify again), with its link `token` when asked; or `RATE_LIMITED`.
     /// `generate(...)` (`generate` true): the same, but `ACTIVE_OTP_EXISTS` while a code
-    /// is active. (`undefined`: see `takeError`.)
+    /// is active. `options`: what `checkArguments` answered for them. (`undefined`: see
+    /// `takeError`.)
     pub fn issue(
         &self,
         user: &str,
@@ -402,8 +419,8 @@ impl WasmEngine {
 
     /// `check(user, code, { consume? })`: the structured verdict `{ ok, reason,
     /// attemptsLeft, retryAfterMs? }`, or with `boolean` (`verify`) whether it verified.
-    /// `code` is `undefined` when it is too long to be copied: a wrong guess.
-    /// (`undefined`: see `takeError`.)
+    /// `code` is `undefined` when it is too long to be copied: a wrong guess. `options`:
+    /// what `checkArguments` answered for them. (`undefined`: see `takeError`.)
     pub fn check(
         &self,
         user: &str,

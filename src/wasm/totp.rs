@@ -10,7 +10,9 @@
 //! pkg/totp-slim.js maps `null` to pkg/driver.js's `DELETE`.
 
 use super::answers::{to_js, word};
-use super::options::{call_options, is_record, limit, own_values, secret, short_string, whole};
+use super::options::{
+    call_options, copy, is_record, limit, own_values, secret, short_string, whole,
+};
 use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
 use crate::error::Error;
@@ -353,18 +355,16 @@ struct EnrollArgs {
     keep_current: bool,
 }
 
+/// `enroll`'s option names, and the problems for another key and for a non-object.
+const ENROLL_KEYS: [&str; 4] = ["label", "secret", "replace", "keepCurrent"];
+const ENROLL_UNKNOWN: &str = "unknown key (only label, secret, replace and keepCurrent)";
+const ENROLL_NOT_OBJECT: &str =
+    "must be an object { label, secret, replace, keepCurrent } or undefined";
+
+/// Reads the copy of `enroll`'s options that `checkEnrollOptions` made (`null`: none).
 fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
-    if !options.is_undefined() && !is_record(options)? {
-        return Err(errors::argument(
-            "options",
-            "must be an object { label, secret, replace, keepCurrent } or undefined",
-        ));
-    }
-    let [label, secret, replace, keep_current] = call_options(
-        options,
-        &["label", "secret", "replace", "keepCurrent"],
-        "unknown key (only label, secret, replace and keepCurrent)",
-    )?;
+    let [label, secret, replace, keep_current] =
+        call_options(options, &ENROLL_KEYS, ENROLL_UNKNOWN)?;
     let label = match label {
         None => None,
         Some(v) => Some(text(&v, MAX_LABEL_BYTES as u32).ok_or_else(|| {
@@ -465,12 +465,16 @@ impl WasmTotpEngine {
         answer(&self.error, r)
     }
 
-    /// Checks `enroll`'s options before any storage call (the same reading as `enroll`):
-    /// `true`, or `undefined` (see `takeError`).
+    /// Reads `enroll`'s options once, before any storage call, and checks them: the copy
+    /// that `enroll` takes ([`copy`]; `null` for none), or `undefined` (see
+    /// `takeError`).
     #[wasm_bindgen(js_name = checkEnrollOptions)]
     pub fn check_enroll_options(&self, options: &JsValue) -> JsValue {
-        let r = self.reads.during(|| enroll_args(options));
-        answer(&self.error, r.map(|_| JsValue::TRUE))
+        let r = self
+            .reads
+            .during(|| copy(options, &ENROLL_KEYS, ENROLL_NOT_OBJECT, ENROLL_UNKNOWN))
+            .and_then(|c| enroll_args(&c).map(|_| c));
+        answer(&self.error, r)
     }
 
     fn keep<T>(&self, step: TotpStep<T>) -> T {
@@ -479,7 +483,7 @@ impl WasmTotpEngine {
     }
 
     /// `enroll`: `{ uri, secret, status: "pending" }`, or `ALREADY_ENROLLED`
-    /// (`undefined`: see `takeError`).
+    /// (`undefined`: see `takeError`). `options`: what `checkEnrollOptions` answered.
     pub fn enroll(
         &self,
         user: &str,

@@ -383,6 +383,53 @@ describe("options", () => {
   // trap's error reaches the caller, and the engine, shared by every manager with these
   // options, keeps working (a JS exception unwinding through a wasm method that holds the
   // engine would leave it borrowed for good: "recursive use of an object").
+  // Per-call options are read once, before the first storage call: the operation (and a
+  // compare-and-swap retry of it) reads the engine's copy. A getter runs once, and one
+  // whose value changes cannot make the check and the operation see different options.
+  hostile("per-call options are read once: a getter runs once per call, even when compareAndSwap retries", async () => {
+    const backing = memoryStorage();
+    let conflicts = 0;
+    const racy = {
+      get: (k) => backing.get(k),
+      put: (k, v) => backing.put(k, v),
+      // The first swap of each call loses (another instance wrote first): the driver re-reads and decides again.
+      compareAndSwap: (k, e, v) => (conflicts++ % 2 === 0 ? false : backing.compareAndSwap(k, e, v)),
+    };
+    const m = new OtpManager(racy, { secret: SECRET, now: () => T0, resendCooldownSeconds: 0 });
+    let reads = 0;
+    const counted = (key, values) =>
+      Object.defineProperty({}, key, { enumerable: true, get: () => values[Math.min(reads++, values.length - 1)] });
+    const user = fresh("read-once");
+    for (const [label, run, key, values, check] of [
+      ["create", (o) => m.create(user, o), "ttlSeconds", [60, 1.5],
+        (v) => assert.equal(v.expiresAt, T0 + 60_000, "create: the first value")],
+      ["generate", (o) => m.generate(fresh("read-once"), o), "ttlSeconds", [120, -1],
+        (v) => assert.equal(v.expiresAt, T0 + 120_000, "generate: the first value")],
+      ["check", (o) => m.check(user, "0000", o), "consume", [true, 1],
+        (v) => assert.equal(v.ok, false, "check: a wrong guess")],
+      ["verify", (o) => m.verify(user, "0000", o), "consume", [false, "no"],
+        (v) => assert.equal(v, false, "verify: a wrong guess")],
+    ]) {
+      const o = counted(key, values);
+      reads = 0;
+      conflicts = 0;
+      const v = await run(o);
+      assert.equal(conflicts, 2, `${label}: one conflict, one retry`);
+      check(v);
+      assert.equal(reads, 1, `${label}: the getter ran once`);
+    }
+    // A Proxy's traps too: one ownKeys, one get per key.
+    const traps = [];
+    const proxy = new Proxy({ ttlSeconds: 60, link: true }, {
+      ownKeys: (t) => (traps.push("ownKeys"), Reflect.ownKeys(t)),
+      get: (t, k) => (traps.push(`get ${String(k)}`), Reflect.get(t, k)),
+    });
+    conflicts = 0;
+    const issued = await m.create(fresh("read-once"), proxy);
+    assert.equal(typeof issued.token, "string");
+    assert.deepEqual(traps, ["ownKeys", "get ttlSeconds", "get link"]);
+    m.dispose();
+  });
   hostile("per-call options that are a throwing or revoked Proxy: the trap's error, and the engine keeps working", async () => {
     const boom = new Error("ownKeys trap");
     const revocable = Proxy.revocable({}, {});
@@ -405,29 +452,30 @@ describe("options", () => {
       }
     }
   });
-  // Managers with equal policy and scope share one engine, whatever their onEvent. A call
-  // that fails before its operation runs (here its per-call options read differently the
-  // second time, past checkArguments) must not hand on what an earlier call of another
-  // manager left in the engine: no write, no event (with this manager's user on it).
-  hostile("a call failing on its options emits no event left by another manager's call", async () => {
-    const shared = { secret: SECRET, scope: "stale", now: () => T0 };
+  // Managers with equal policy and scope share one engine, whatever their onEvent and
+  // clock. A call that fails before the core decides (here on its clock's answer, inside
+  // the operation) must not hand on what an earlier call of another manager left in the
+  // engine: no write, no event (with this manager's user on it).
+  hostile("a call failing on its clock emits no event left by another manager's call", async () => {
+    const shared = { secret: SECRET, scope: "stale" };
     const seen = [];
-    const quiet = new OtpManager(store, shared);
-    const loud = new OtpManager(store, { ...shared, onEvent: (e) => seen.push(e) });
-    const flipping = (key, first, then) => {
-      let reads = 0;
-      return Object.defineProperty({}, key, { enumerable: true, get: () => (reads++ === 0 ? first : then) });
-    };
+    let time = T0;
+    const quiet = new OtpManager(store, { ...shared, now: () => T0 });
+    const loud = new OtpManager(store, { ...shared, now: () => time, onEvent: (e) => seen.push(e) });
     for (const [label, run] of [
-      ["create, ttlSeconds 60 then 1.5", () => loud.create(fresh("stale"), flipping("ttlSeconds", 60, 1.5))],
-      ["verify, consume true then 1", () => loud.verify(fresh("stale"), "0000", flipping("consume", true, 1))],
+      ["create", () => loud.create(fresh("stale"), { ttlSeconds: 60 })],
+      ["verify", () => loud.verify(fresh("stale"), "0000", { consume: true })],
+      ["resetAttempts", () => loud.resetAttempts(fresh("stale"))],
     ]) {
+      time = T0;
       await quiet.create(fresh("quiet"));
       const writes = stats.writes;
+      time = NaN;
       await expectCode(run, "INVALID_ARGUMENT", label);
       assert.equal(stats.writes, writes, `${label}: nothing written`);
       assert.deepEqual(seen, [], `${label}: no event`);
     }
+    time = T0;
     quiet.dispose();
     loud.dispose();
   });

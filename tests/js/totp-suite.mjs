@@ -313,9 +313,15 @@ export const cases = [
       const nested = [];
       const options = { get label() { nested.push(totp.status(other)); return "Ada"; } };
       const { secret } = await totp.enroll(user, options);
-      assert.ok(nested.length > 0, "the getter ran");
-      assert.deepEqual(await Promise.all(nested), nested.map(() => "none"), "the nested status answered");
+      assert.equal(nested.length, 1, "the getter ran once (the options are read once, before the storage read)");
+      assert.deepEqual(await Promise.all(nested), ["none"], "the nested status answered");
       assert.equal(await totp.verify(user, await totpAt(secret, clock.t)), true, "the enrollment works");
+      // A getter whose value changes: the enrollment is made with its first value.
+      let reads = 0;
+      const flipping = { get label() { return reads++ === 0 ? "First" : "\u0000"; } };
+      const flipped = await totp.enroll(newUser("getter-flip"), flipping);
+      assert.ok(flipped.uri.includes("First"), "the first label");
+      assert.equal(reads, 1, "the flipping getter ran once");
       const doomed = setup({ api, storage, options: { scope: "getter-dispose" } }).totp;
       const disposing = { get label() { doomed.dispose(); return "Ada"; } };
       await rejects(assert, doomed.enroll(newUser("getter-dispose"), disposing), "DISPOSED", "enroll disposed by its getter");
