@@ -152,6 +152,16 @@ export class TotpManager {
     return this.#run(user, (e, stored) => e.status(user, stored));
   }
 
+  /** The seed enrolled with `{ replace: true, keepCurrent: true }` that waits for its first code: `{ enrolledAt, expiresAt }`, or null. Never writes. */
+  pendingReplacement(user) {
+    return this.#run(user, (e, stored, now) => e.pendingReplacement(stored, now()));
+  }
+
+  /** Drops the seed enrolled with `keepCurrent` that waits for its first code (the current seed keeps working); true if one was waiting. */
+  cancelReplacement(user) {
+    return this.#run(user, (e, stored, now) => e.cancelReplacement(user, stored, now()));
+  }
+
   /** Deletes the enrollment (seed, recovery codes, counters), or any corrupt value under its key; true if there was one. */
   disable(user) {
     // Any stored value, even a corrupt one (never copied into wasm), is deleted.

@@ -11,6 +11,7 @@ import type {
   EnrollOptions,
   TotpEnrollment,
   TotpStatus,
+  TotpPendingReplacement,
   TotpReason,
   TotpVerdict,
   RecoveryReason,
@@ -31,6 +32,7 @@ export type {
   EnrollOptions,
   TotpEnrollment,
   TotpStatus,
+  TotpPendingReplacement,
   TotpReason,
   TotpVerdict,
   RecoveryReason,
@@ -69,6 +71,18 @@ export class TotpManager {
   check(user: string, code: string): Promise<TotpVerdict>;
   /** Where the enrollment stands. Never writes. */
   status(user: string): Promise<TotpStatus>;
+  /**
+   * The seed enrolled with `{ replace: true, keepCurrent: true }` that waits for its first
+   * code (`status` stays "active" meanwhile), or null: none, or void an hour after its
+   * enroll. Never writes.
+   */
+  pendingReplacement(user: string): Promise<TotpPendingReplacement | null>;
+  /**
+   * Drops the seed enrolled with `keepCurrent` that waits for its first code (a user who
+   * abandons moving to a new device); the current seed, its recovery codes and failure
+   * budget stay. True if one was waiting.
+   */
+  cancelReplacement(user: string): Promise<boolean>;
   /** Deletes the enrollment, or any corrupt value under its key; true if there was one. Needs `storage.delete`. */
   disable(user: string): Promise<boolean>;
   /** A new set of recovery codes, to show once; the previous set is void. NOT_ENROLLED without an enrollment. */

@@ -371,6 +371,16 @@ impl EnrollOptions<'_> {
     }
 }
 
+/// A seed enrolled with `keepCurrent`, waiting for its first code
+/// ([`TotpEngine::pending_replacement`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingReplacement {
+    /// When it was enrolled (ms since the Unix epoch).
+    pub enrolled_at: Millis,
+    /// When it becomes void if no code of it has verified ([`REPLACEMENT_MS`] after).
+    pub expires_at: Millis,
+}
+
 /// Options of [`TotpEngine::enroll`], as the JS `enroll(user, { label, secret, replace,
 /// keepCurrent })`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -618,6 +628,14 @@ fn push_percent(out: &mut String, s: &str) {
     }
 }
 
+/// The record's waiting replacement, unless it is void at `now` ([`REPLACEMENT_MS`]
+/// after its enroll).
+fn live(r: &TotpRecord, now: Millis) -> Option<&Replacement> {
+    r.replacement
+        .as_ref()
+        .filter(|n| now.saturating_sub(n.enrolled_at) < REPLACEMENT_MS)
+}
+
 fn params_of(r: &TotpRecord) -> Params {
     Params {
         algorithm: r.algorithm,
@@ -862,10 +880,7 @@ impl TotpEngine {
         if let Some(retry_after_ms) = self.locked_for(&r, now) {
             return Ok(TotpStep::read_only(TotpVerdict::Locked { retry_after_ms }));
         }
-        if r.replacement
-            .as_ref()
-            .is_some_and(|n| now.saturating_sub(n.enrolled_at) >= REPLACEMENT_MS)
-        {
+        if live(&r, now).is_none() {
             r.replacement = None;
         }
         // A replacement waiting for its first code: a code of it (of its own length) for a
@@ -927,6 +942,51 @@ impl TotpEngine {
             Some(r) if r.state == TotpState::Pending => TotpStatus::Pending,
             Some(_) => TotpStatus::Active,
         })
+    }
+
+    /// The seed enrolled with `keepCurrent` that is waiting for its first code at `now`,
+    /// if there is one: when it was enrolled and when it becomes void
+    /// ([`REPLACEMENT_MS`] later). Never writes. (It only decodes, as
+    /// [`TotpEngine::status`] does.)
+    pub fn pending_replacement(
+        &self,
+        stored: Option<&str>,
+        now: Millis,
+    ) -> Result<Option<PendingReplacement>, Error> {
+        let now = check_now(now)?;
+        let Some(r) = stored.map(TotpRecord::decode).transpose()? else {
+            return Ok(None);
+        };
+        Ok(live(&r, now).map(|n| PendingReplacement {
+            enrolled_at: n.enrolled_at,
+            expires_at: n.enrolled_at.saturating_add(REPLACEMENT_MS),
+        }))
+    }
+
+    /// Drops the seed enrolled with `keepCurrent` that is waiting for its first code (a
+    /// user who abandons moving to a new device): answers whether one was waiting at
+    /// `now`. The current seed, its used steps, the failure budget and the recovery codes
+    /// stay as they were. Writes only when the record holds a replacement (one already
+    /// void is dropped too, answering `false`).
+    ///
+    /// Errors: [`Error::CorruptRecord`] for a stored record that does not decode or does
+    /// not belong to `subject`; [`Error::InvalidArgument`] for a bad `now`.
+    pub fn cancel_replacement(
+        &self,
+        subject: &Subject<'_>,
+        stored: Option<&str>,
+        now: Millis,
+    ) -> Result<TotpStep<bool>, Error> {
+        let now = check_now(now)?;
+        let Some((mut r, _)) = self.load(subject, stored)? else {
+            return Ok(TotpStep::read_only(false));
+        };
+        if r.replacement.is_none() {
+            return Ok(TotpStep::read_only(false));
+        }
+        let waiting = live(&r, now).is_some();
+        r.replacement = None;
+        Ok(TotpStep::put(waiting, &r))
     }
 
     /// Removes the enrollment, its recovery codes and its failure budget: answers whether

@@ -743,6 +743,104 @@ fn a_replacement_waits_an_hour_at_most() {
 }
 
 #[test]
+fn a_waiting_replacement_is_shown_until_it_verifies_is_cancelled_or_lapses() {
+    let e = engine();
+    let (stored, _) = active(&e);
+    assert_eq!(e.pending_replacement(Some(&stored), T0).unwrap(), None);
+    assert_eq!(e.pending_replacement(None, T0).unwrap(), None);
+    let t = T0 + STEP;
+    let step = e
+        .enroll(&ada(), Some(&stored), t, &keep_current(), &entropy(2))
+        .unwrap();
+    let stored = written(step.write);
+    let shown = Some(PendingReplacement {
+        enrolled_at: t,
+        expires_at: t + REPLACEMENT_MS,
+    });
+    assert_eq!(e.pending_replacement(Some(&stored), t).unwrap(), shown);
+    let last = t + REPLACEMENT_MS - 1;
+    assert_eq!(e.pending_replacement(Some(&stored), last).unwrap(), shown);
+    assert_eq!(
+        e.pending_replacement(Some(&stored), last + 1).unwrap(),
+        None,
+        "void after the hour"
+    );
+    // Its first code makes it the enrollment: nothing waits any more.
+    let new_seed = &entropy(2)[..SEED_BYTES];
+    let step = e
+        .check(&ada(), Some(&stored), &code(new_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Replaced);
+    assert_eq!(
+        e.pending_replacement(Some(&written(step.write)), t)
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn cancelling_a_replacement_drops_the_new_seed_and_keeps_the_current_one() {
+    let e = engine_with(|c| {
+        c.failure_limit = Some(crate::policy::Limit {
+            count: 5,
+            window_seconds: 900,
+        })
+    });
+    let (stored, old_seed) = active(&e);
+    let wrong = e.check(&ada(), Some(&stored), "000000", T0).unwrap();
+    assert_eq!(wrong.answer, TotpVerdict::Invalid);
+    let stored = written(wrong.write);
+    let t = T0 + STEP;
+    let step = e
+        .enroll(&ada(), Some(&stored), t, &keep_current(), &entropy(2))
+        .unwrap();
+    let waiting = written(step.write);
+    let step = e.cancel_replacement(&ada(), Some(&waiting), t).unwrap();
+    assert!(step.answer, "one was waiting");
+    let cancelled = written(step.write);
+    assert_eq!(cancelled, stored, "the record as before the enroll");
+    assert!(cancelled.starts_with("[\"t1\","), "{cancelled}");
+    let new_seed = &entropy(2)[..SEED_BYTES];
+    let step = e
+        .check(&ada(), Some(&cancelled), &code(new_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Invalid, "the new seed is gone");
+    let step = e
+        .check(&ada(), Some(&cancelled), &code(&old_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Verified, "the current one works");
+    // Nothing waiting: nothing written.
+    let step = e.cancel_replacement(&ada(), Some(&cancelled), t).unwrap();
+    assert_eq!((step.answer, step.write), (false, TotpWrite::Nothing));
+    let step = e.cancel_replacement(&ada(), None, t).unwrap();
+    assert_eq!((step.answer, step.write), (false, TotpWrite::Nothing));
+    // A replacement already void is dropped too, answering false.
+    let late = t + REPLACEMENT_MS;
+    let step = e.cancel_replacement(&ada(), Some(&waiting), late).unwrap();
+    assert!(!step.answer, "it was void");
+    assert_eq!(written(step.write), stored);
+}
+
+#[test]
+fn cancelling_a_replacement_refuses_a_record_of_another_user() {
+    let e = engine();
+    let (stored, _) = active(&e);
+    let step = e
+        .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+        .unwrap();
+    let waiting = written(step.write);
+    let bob = Subject::new("totp", "bob@example.com").unwrap();
+    assert!(matches!(
+        e.cancel_replacement(&bob, Some(&waiting), T0),
+        Err(Error::CorruptRecord(_))
+    ));
+    assert!(matches!(
+        e.cancel_replacement(&ada(), Some("not a record"), T0),
+        Err(Error::CorruptRecord(_))
+    ));
+}
+
+#[test]
 fn the_current_seeds_used_steps_stay_used_when_it_is_re_enrolled_as_its_own_replacement() {
     let e = engine();
     let (stored, seed) = active(&e);

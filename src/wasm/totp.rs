@@ -342,6 +342,14 @@ struct TotpVerdictJs {
     replaced: bool,
 }
 
+/// `pendingReplacement`'s answer: a seed enrolled with `keepCurrent`, waiting.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingJs {
+    enrolled_at: f64,
+    expires_at: f64,
+}
+
 fn core_err(e: Error) -> JsValue {
     errors::from_core(&e)
 }
@@ -611,6 +619,42 @@ impl WasmTotpEngine {
         self.operation(|e| {
             let s: TotpStatus = e.core.status(stored.as_deref()).map_err(core_err)?;
             Ok(JsValue::from_str(s.as_str()))
+        })
+    }
+
+    /// `pendingReplacement`: `{ enrolledAt, expiresAt }` of the seed enrolled with
+    /// `keepCurrent` that waits for its first code, or `null`. Never writes.
+    /// (`undefined`: see `takeError`.)
+    #[wasm_bindgen(js_name = pendingReplacement)]
+    pub fn pending_replacement(&self, stored: Option<String>, time: &JsValue) -> JsValue {
+        self.operation(|e| {
+            let waiting = e
+                .core
+                .pending_replacement(stored.as_deref(), now(time)?)
+                .map_err(core_err)?;
+            to_js(&waiting.map(|w| PendingJs {
+                enrolled_at: w.enrolled_at as f64,
+                expires_at: w.expires_at as f64,
+            }))
+        })
+    }
+
+    /// `cancelReplacement`: drops the seed enrolled with `keepCurrent` that waits for its
+    /// first code; true if one was waiting. (`undefined`: see `takeError`.)
+    #[wasm_bindgen(js_name = cancelReplacement)]
+    pub fn cancel_replacement(
+        &self,
+        user: &str,
+        stored: Option<String>,
+        time: &JsValue,
+    ) -> JsValue {
+        self.operation(|e| {
+            let subject = Subject::new(&e.scope, user).map_err(core_err)?;
+            let step = e
+                .core
+                .cancel_replacement(&subject, stored.as_deref(), now(time)?)
+                .map_err(core_err)?;
+            Ok(JsValue::from_bool(e.keep(step)))
         })
     }
 

@@ -69,6 +69,13 @@ export interface TotpEnrollment {
 
 export type TotpStatus = "none" | "pending" | "active";
 
+/** `pendingReplacement(user)`: a seed enrolled with `{ replace: true, keepCurrent: true }`, waiting for its first code (ms since the Unix epoch). */
+export interface TotpPendingReplacement {
+  enrolledAt: number;
+  /** When it becomes void if no code of it has verified (one hour after its enroll). */
+  expiresAt: number;
+}
+
 export type TotpReason = "verified" | "invalid" | "replayed" | "none" | "locked";
 
 /** The structured answer of `TotpManager.check`. */

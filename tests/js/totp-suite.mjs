@@ -222,6 +222,45 @@ export const cases = [
     },
   },
   {
+    name: "pendingReplacement / cancelReplacement: a seed kept waiting is shown, and cancelled leaves the current seed alone",
+    async run({ makeStorage, api, assert }) {
+      const { c, store } = countingWrites(await makeStorage());
+      const { clock, totp } = setup({ api, storage: store });
+      const user = newUser("cancel-replacement");
+      assert.equal(await totp.pendingReplacement(user), null, "not enrolled: none waiting");
+      assert.equal(await totp.cancelReplacement(user), false, "not enrolled: nothing to cancel");
+      const first = await totp.enroll(user);
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "activated");
+      assert.equal(await totp.pendingReplacement(user), null, "active, none waiting");
+      let writes = c.writes;
+      assert.equal(await totp.cancelReplacement(user), false, "nothing waiting");
+      assert.equal(c.writes, writes, "nothing waiting: nothing written");
+      const enrolledAt = clock.t;
+      const next = await totp.enroll(user, { replace: true, keepCurrent: true });
+      clock.t += 1000;
+      assert.deepEqual(await totp.pendingReplacement(user), { enrolledAt, expiresAt: enrolledAt + 3_600_000 }, "waiting");
+      writes = c.writes;
+      assert.equal(await totp.cancelReplacement(user), true, "cancelled");
+      assert.equal(c.writes, writes + 1, "one write");
+      assert.equal(await totp.pendingReplacement(user), null, "none waiting after cancel");
+      assert.equal(await totp.status(user), "active", "still enrolled");
+      clock.t += 30_000;
+      assert.deepEqual(await totp.check(user, await totpAt(next.secret, clock.t)), { ok: false, reason: "invalid" }, "the cancelled seed is void");
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "the current seed works");
+      assert.equal(await totp.cancelReplacement(user), false, "cancelled once");
+      // One left to lapse: shown until the hour is up, then not.
+      const later = await totp.enroll(user, { replace: true, keepCurrent: true });
+      assert.ok(later.secret !== next.secret, "a new seed");
+      const at = clock.t;
+      clock.t = at + 3_600_000 - 1;
+      assert.equal((await totp.pendingReplacement(user))?.expiresAt, at + 3_600_000, "just before the hour");
+      clock.t = at + 3_600_000;
+      assert.equal(await totp.pendingReplacement(user), null, "void after the hour");
+      assert.equal(await totp.cancelReplacement(user), false, "a void seed was not waiting");
+      await rejects(assert, totp.cancelReplacement(42), "INVALID_ARGUMENT", "a non-string user");
+    },
+  },
+  {
     name: "replay: a right code for the last accepted step (or earlier) is replayed, not a failure",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage(), options: { failureLimit: { count: 1, windowSeconds: 900 } } });

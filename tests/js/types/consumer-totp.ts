@@ -9,6 +9,7 @@ import {
   type TotpPolicy,
   type TotpEnrollment,
   type TotpStatus,
+  type TotpPendingReplacement,
   type TotpVerdict,
   type TotpReason,
   type RecoveryVerdict,
@@ -58,6 +59,10 @@ async function use(): Promise<void> {
   const reason: TotpReason = v.reason;
   const wait: number | undefined = v.retryAfterMs;
   const s: TotpStatus = await totp.status("ada");
+  const waiting: TotpPendingReplacement | null = await totp.pendingReplacement("ada");
+  const expiresAt: number | undefined = waiting?.expiresAt;
+  const cancelled: boolean = await totp.cancelReplacement("ada");
+  void [expiresAt, cancelled];
   const disabled: boolean = await totp.disable("ada");
   const codes: string[] = await totp.newRecoveryCodes("ada");
   const used: boolean = await totp.useRecoveryCode("ada", codes[0] ?? "");
