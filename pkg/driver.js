@@ -161,6 +161,11 @@ export class StoreDriver {
    * `callsOut`: `decide` runs app code (a clock), which may start operations.
    */
   run(key, decide, takeWrite, anyValue = false, callsOut = false) {
+    // Erasure (the only `anyValue` operation) needs delete: refused before any storage
+    // call, whether or not there is a record, so that a store without it fails at once.
+    if (anyValue && this.#delete === undefined) {
+      return Promise.reject(this.#wasm.fault(this.#wasm.Fault.StorageDelete, 0));
+    }
     // No lookup while no key has a turn (the common case: a synchronous store never adds
     // one): the lookup would hash the freshly concatenated key, about 70 ns.
     const turns = this.#turns;
@@ -204,7 +209,6 @@ export class StoreDriver {
         if (write === undefined) return answer;
         let done;
         if (write === DELETE) {
-          if (this.#delete === undefined) throw this.#wasm.fault(this.#wasm.Fault.StorageDelete, 0);
           done = this.#delete.call(storage, key);
         } else if (cas !== undefined) {
           const expected = stored === undefined ? null : stored;

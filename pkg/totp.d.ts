@@ -80,7 +80,8 @@ export class TotpManager {
   /**
    * Drops the seed enrolled with `keepCurrent` that waits for its first code (a user who
    * abandons moving to a new device); the current seed, its recovery codes and failure
-   * budget stay. True if one was waiting.
+   * budget stay. True if one was waiting; false if none was (a lapsed one is still
+   * removed from the record, which then reads in builds from before keepCurrent).
    */
   cancelReplacement(user: string): Promise<boolean>;
   /** Deletes the enrollment, or any corrupt value under its key; true if there was one. Needs `storage.delete`. */

@@ -862,9 +862,11 @@ impl TotpEngine {
     /// but exactly `digits` digits is a wrong
     /// code. Codes of the steps within `window` of now's step are computed and compared
     /// in constant time; a code is accepted only for a step later than the last accepted
-    /// one. A code of a waiting [`Replacement`] (any step of the window) makes it the
-    /// enrollment ([`TotpVerdict::Replaced`]). Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending
-    /// enrollment becomes active, the failure budget is cleared) and on
+    /// one. A code of a waiting [`Replacement`] makes it the enrollment
+    /// ([`TotpVerdict::Replaced`]) when its step does not start before the current seed's
+    /// last accepted one ended; for an earlier step it is [`TotpVerdict::Replayed`].
+    /// Writes on [`TotpVerdict::Verified`] (the step is recorded, a pending enrollment
+    /// becomes active, the failure budget is cleared) and on
     /// [`TotpVerdict::Invalid`] (one unit of the budget spent, when there is a budget).
     pub fn check(
         &self,
@@ -885,7 +887,10 @@ impl TotpEngine {
         }
         // A replacement waiting for its first code: a code of it (of its own length) for a
         // step that does not start before the current seed's last accepted one ended
-        // makes it the enrollment.
+        // makes it the enrollment. A right code of it for an earlier step is replayed, as
+        // for the current seed: not a failure (the user who has just signed in with the
+        // old device types the new one's code within the same step).
+        let mut replayed = Choice::from(0);
         if let Some(next) = &r.replacement {
             let params = Params {
                 algorithm: next.algorithm,
@@ -914,13 +919,18 @@ impl TotpEngine {
                     };
                     return Ok(TotpStep::put(TotpVerdict::Replaced, &promoted));
                 }
+                replayed = m.replayed;
             }
         }
         let Some(given) = parse_code(code, r.digits) else {
+            // Not a code of the current seed's length (perhaps of the replacement's).
+            if bool::from(replayed) {
+                return Ok(TotpStep::read_only(TotpVerdict::Replayed));
+            }
             return Ok(self.failed(r, now, TotpVerdict::Invalid));
         };
         let m = self.matching(params_of(&r), &seed, given, now, r.next_step);
-        let (fresh, replayed, step) = (m.fresh, m.replayed, m.step);
+        let (fresh, replayed, step) = (m.fresh, m.replayed | replayed, m.step);
         if bool::from(fresh) {
             let mut next = r;
             next.state = TotpState::Active;

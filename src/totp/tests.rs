@@ -841,6 +841,58 @@ fn cancelling_a_replacement_refuses_a_record_of_another_user() {
 }
 
 #[test]
+fn a_replacements_code_for_a_step_already_used_is_replayed_not_a_failure() {
+    // 6-digit current seed, activated at T0's step; the replacement is enrolled with 6
+    // and (by a policy with 8) with 8 digits.
+    for digits in [6, 8] {
+        let e = engine();
+        let (stored, _) = active(&e);
+        let e2 = engine_with(|c| c.digits = digits);
+        let step = e2
+            .enroll(&ada(), Some(&stored), T0, &keep_current(), &entropy(2))
+            .unwrap();
+        let waiting = written(step.write);
+        let new_seed = &entropy(2)[..SEED_BYTES];
+        let c = format!(
+            "{:0w$}",
+            totp(Algorithm::Sha1, new_seed, T0, 30, digits),
+            w = digits as usize
+        );
+        // The user has signed in with the old device in T0's step and types the new
+        // device's code within the same step (or the one before).
+        for t in [T0, T0 + STEP - 1] {
+            let step = e.check(&ada(), Some(&waiting), &c, t).unwrap();
+            assert_eq!(
+                (step.answer, step.write),
+                (TotpVerdict::Replayed, TotpWrite::Nothing),
+                "{digits} digits at {t}"
+            );
+        }
+        let prev = format!(
+            "{:0w$}",
+            totp(Algorithm::Sha1, new_seed, T0 - STEP, 30, digits),
+            w = digits as usize
+        );
+        let step = e.check(&ada(), Some(&waiting), &prev, T0).unwrap();
+        assert_eq!(step.answer, TotpVerdict::Replayed, "the step before");
+        // A wrong code of the replacement's length is still a failure.
+        let wrong = "0".repeat(digits as usize);
+        let step = e.check(&ada(), Some(&waiting), &wrong, T0).unwrap();
+        assert_eq!(step.answer, TotpVerdict::Invalid);
+        assert_eq!(record(&written(step.write)).failures, 1);
+        // The next step's code takes the current seed's place.
+        let t = T0 + STEP;
+        let next = format!(
+            "{:0w$}",
+            totp(Algorithm::Sha1, new_seed, t, 30, digits),
+            w = digits as usize
+        );
+        let step = e.check(&ada(), Some(&waiting), &next, t).unwrap();
+        assert_eq!(step.answer, TotpVerdict::Replaced);
+    }
+}
+
+#[test]
 fn the_current_seeds_used_steps_stay_used_when_it_is_re_enrolled_as_its_own_replacement() {
     let e = engine();
     let (stored, seed) = active(&e);

@@ -53,7 +53,7 @@ export interface EnrollOptions {
   secret?: string;
   /** Enroll over an active enrollment (else ALREADY_ENROLLED); the active seed stops working at once, unless keepCurrent. Default false. */
   replace?: boolean;
-  /** With replace, over an active enrollment: keep its seed working (status stays "active") until a code of the new seed verifies, which then takes its place (check answers replaced: true); the new seed waits one hour at most, and another enroll with replace drops it. Without an active enrollment it changes nothing. Default false. */
+  /** With replace, over an active enrollment: keep its seed working (status stays "active") until a code of the new seed verifies, which then takes its place (check answers replaced: true); the new seed waits one hour at most, and another enroll with replace drops it. With replace over a pending enrollment or none it changes nothing; without replace it is INVALID_ARGUMENT. Default false. */
   keepCurrent?: boolean;
 }
 

@@ -213,6 +213,11 @@ export const cases = [
       clock.t += 30_000;
       // check tells the two seeds apart: a set-up page can ask for a code of the new one.
       assert.deepEqual(await totp.check(user, await totpAt(first.secret, clock.t)), { ok: true, reason: "verified" }, "the current seed still works");
+      // The new device's code in the step the old one has just used: replayed, not a failure.
+      const budget = totp.policy.failureLimit.count;
+      for (let i = 0; i <= budget; i++) {
+        assert.deepEqual(await totp.check(user, await totpAt(next.secret, clock.t)), { ok: false, reason: "replayed" }, "the new seed in a used step");
+      }
       clock.t += 30_000;
       assert.deepEqual(await totp.check(user, await totpAt(next.secret, clock.t)), { ok: true, reason: "verified", replaced: true }, "the new seed's first code");
       assert.equal(await totp.status(user), "active", "active with the new seed");

@@ -90,6 +90,8 @@ describe("edge-otp/totp entries", () => {
     const m = new Map();
     const store = { get: (k) => m.get(k) ?? null, put: (k, v) => void m.set(k, v) };
     const totp = new api.TotpManager(store, { secret: "s".repeat(20), issuer: "Acme" });
+    // Refused whether or not there is a record, so a store without delete fails at once.
+    await assert.rejects(totp.disable("nobody"), (e) => e.code === "INVALID_CONFIG" && e.field === "storage");
     await totp.enroll("ada");
     await assert.rejects(totp.disable("ada"), (e) => e.code === "INVALID_CONFIG" && e.field === "storage");
     assert.equal(await totp.status("ada"), "pending");
