@@ -91,7 +91,7 @@ export class OtpManager {
   /** Issues a new code; the previous one can never verify again. With `{ link: true }`, also its link token. */
   create(user: string, options: IssueOptions & { link: true }): Promise<IssuedOtp & { token: string }>;
   create(user: string, options?: IssueOptions): Promise<IssuedOtp>;
-  /** Issues a new code only when there is no active one; else rejects with ACTIVE_OTP_EXISTS. */
+  /** Issues a new code only when there is no active one; else rejects with ACTIVE_OTP_EXISTS (during a lockout with RATE_LIMITED "locked", as create: the active code cannot verify until it ends). */
   generate(user: string, options: IssueOptions & { link: true }): Promise<IssuedOtp & { token: string }>;
   generate(user: string, options?: IssueOptions): Promise<IssuedOtp>;
   /** The latest code with its status, or null. */

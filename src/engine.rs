@@ -529,6 +529,9 @@ impl Engine {
 
     /// Like [`Engine::create`], but when the current code is still active (not expired,
     /// not used, attempts left) answers [`Issue::ActiveOtpExists`] and writes nothing.
+    /// During a lockout it answers as [`Engine::create`] does ([`Issue::RateLimited`]):
+    /// the active code cannot verify until the lockout ends, so pointing the user to it
+    /// would be wrong.
     pub fn generate(
         &self,
         subject: &Subject<'_>,
@@ -561,7 +564,7 @@ impl Engine {
     ) -> Result<Step<Issue>, Error> {
         let now = check_now(now)?;
         if let Some(r) = stored {
-            if self.status(r, now) == Status::Active {
+            if self.status(r, now) == Status::Active && self.locked_for(r, now).is_none() {
                 return Ok(Step::read_only(Issue::ActiveOtpExists {
                     expires_at: r.expires_at,
                 }));
@@ -1602,16 +1605,25 @@ mod tests {
                 retry_after_ms: 400 * S
             }
         );
-        // Generate is refused the same way (the code is not active for it: it is
-        // checked first, and still active, so generate answers ActiveOtpExists).
+        // Generate is refused the same way, although the code is still active: it cannot
+        // verify until the lockout ends, so generate does not point the user to it.
         let step = e.generate(&ada(), Some(&r), T0 + 300 * S, salt(0)).unwrap();
+        assert_eq!(
+            step.answer,
+            Issue::RateLimited {
+                retry_after_ms: 400 * S,
+                reason: Limited::LockedOut
+            }
+        );
+        assert_eq!(step.write, None);
+        // Once the lockout is over, the code that is still active is pointed to again.
+        let step = e.generate(&ada(), Some(&r), T0 + 700 * S, salt(0)).unwrap();
         assert_eq!(
             step.answer,
             Issue::ActiveOtpExists {
                 expires_at: r.expires_at
             }
         );
-        assert_eq!(step.write, None);
         let (_, r) = issue(&e, Some(&r), T0 + 700 * S);
         assert_eq!((r.failures, r.failures_since), (2, T0 + 100 * S));
     }

@@ -585,6 +585,29 @@ export const cases = [
     },
   },
   {
+    name: "generate during a lockout: RATE_LIMITED locked with retryAfterMs (the active code cannot verify), writing nothing; ACTIVE_OTP_EXISTS once it ends",
+    async run(ctx) {
+      const { assert, otp, user, clock, expectCalls, rejects } = await setup(ctx, {
+        resendCooldownSeconds: 0,
+        failureLimit: { count: 2, windowSeconds: 600 },
+      });
+      const u = user();
+      const issued = await otp.generate(u);
+      await otp.check(u, wrongCode(issued.code));
+      clock.advance(1000);
+      await otp.check(u, wrongCode(issued.code));
+      clock.advance(1000);
+      const err = await expectCalls("generate while locked", 1, 0, () => rejects(() => otp.generate(u), "RATE_LIMITED"));
+      assert.equal(err.reason, "locked");
+      assert.equal(err.retryAfterMs, 600_000 - 2000);
+      assert.equal((await otp.getLatestOtp(u)).status, "active", "the code is still active");
+      clock.advance(600_000 - 2000);
+      const again = await rejects(() => otp.generate(u), "ACTIVE_OTP_EXISTS", "after the lockout");
+      assert.equal(again.expiresAt, issued.expiresAt);
+      assert.equal(await otp.verify(u, issued.code), true);
+    },
+  },
+  {
     name: "generate: issues a new code once the current one is expired, used, exhausted or invalidated",
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx, { resendCooldownSeconds: 0, ttlSeconds: 60 });
