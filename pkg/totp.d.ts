@@ -74,7 +74,8 @@ export class TotpManager {
   /**
    * The seed enrolled with `{ replace: true, keepCurrent: true }` that waits for its first
    * code (`status` stays "active" meanwhile), or null: none, or void an hour after its
-   * enroll. Never writes.
+   * enroll. Never writes. Like `status`, it reads the record without opening the seeds
+   * (it answers after a change of the app secret too).
    */
   pendingReplacement(user: string): Promise<TotpPendingReplacement | null>;
   /**
@@ -82,6 +83,8 @@ export class TotpManager {
    * abandons moving to a new device); the current seed, its recovery codes and failure
    * budget stay. True if one was waiting; false if none was (a lapsed one is still
    * removed from the record, which then reads in builds from before keepCurrent).
+   * CORRUPT_RECORD when the current seed does not open (another user's record, another
+   * app secret). It takes no identifier: it drops whichever seed waits when it runs.
    */
   cancelReplacement(user: string): Promise<boolean>;
   /** Deletes the enrollment, or any corrupt value under its key; true if there was one. Needs `storage.delete`. */

@@ -451,8 +451,9 @@ pub enum TotpVerdict {
     Replaced,
     /// The code was wrong, or not `digits` ASCII digits; the failure budget was spent.
     Invalid,
-    /// The code was right, but for the last accepted step or an earlier one. Not a
-    /// failure; nothing written.
+    /// The code was right, but for the last accepted step or an earlier one (or, for a
+    /// waiting [`Replacement`], for a step that starts before the current seed's last
+    /// accepted one ended). Not a failure; nothing written.
     Replayed,
     /// The user is not enrolled.
     NoEnrollment,

@@ -947,6 +947,14 @@ fn a_tampered_replacement_seed_is_a_corrupt_record() {
         e.check(&ada(), Some(&r.encode()), &code(&old_seed, t), t),
         Err(Error::CorruptRecord(DecodeError::Unauthentic))
     );
+    // cancelReplacement opens only the current seed: it drops the tampered one, and the
+    // current seed works again.
+    let step = e.cancel_replacement(&ada(), Some(&r.encode()), t).unwrap();
+    assert!(step.answer);
+    let step = e
+        .check(&ada(), Some(&written(step.write)), &code(&old_seed, t), t)
+        .unwrap();
+    assert_eq!(step.answer, TotpVerdict::Verified);
 }
 
 #[test]

@@ -142,6 +142,7 @@ pub(super) fn copy(
     // Room for the longest list of per-call options (enroll's four); a longer `allowed`
     // would leave its last keys unknown.
     let mut values: [Option<JsValue>; 4] = Default::default();
+    debug_assert!(allowed.len() <= values.len(), "copy: too many allowed keys");
     own_keys_into(v, allowed, false, "options", unknown, &mut values)?;
     // No prototype: an inherited setter (a polluted Object.prototype) cannot take a key.
     let copy: Object = Object::create(JsValue::NULL.unchecked_ref());
