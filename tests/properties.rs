@@ -323,10 +323,11 @@ impl Run {
             self.engine.create(&s, r, now, salt)
         }
         .unwrap();
-        let active = self
-            .model
-            .as_ref()
-            .filter(|m| self.rules.status(m, now) == Status::Active);
+        // generate points to an active code, except during a lockout (it cannot verify
+        // then): it is refused as create is.
+        let active = self.model.as_ref().filter(|m| {
+            self.rules.status(m, now) == Status::Active && self.rules.locked_for(m, now).is_none()
+        });
         if let (true, Some(m)) = (generate, active) {
             let expected = Issue::ActiveOtpExists {
                 expires_at: m.expires_at,
