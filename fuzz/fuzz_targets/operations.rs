@@ -12,7 +12,7 @@
 //!   (the contract's semantics, written out below independently of `src/engine.rs`)
 //!   predicts: verify order none/locked/used/revoked/expired/exhausted/compare, attempt
 //!   and failure-budget bookkeeping, cooldown/issue-limit/lockout refusals and their
-//!   `retry_after_ms`, generate's active-code check, reset/invalidate answers;
+//!   `retry_after_ms`, generate's active-code check (outside a lockout), reset/invalidate answers;
 //! - answers that must not write do not write, and no write is a no-op;
 //! - every written record round-trips through its wire form (at most 160 bytes) and is a
 //!   possible state (`attempts <= max_attempts <= 1000`, `expires_at > created_at`);
@@ -682,7 +682,11 @@ fn check_op(
         .map(|v| v.code.as_str().to_string());
     match (op, answer) {
         (Op::Create | Op::Generate, Answer::Issue(issue)) => {
-            let active = wb.as_ref().map(|w| status(p, w, now)) == Some(Status::Active);
+            // generate points to an active code, except during a lockout (the code cannot
+            // verify then): it is refused as create is.
+            let active = wb.as_ref().is_some_and(|w| {
+                status(p, w, now) == Status::Active && locked(p, w, now).is_none()
+            });
             if matches!(op, Op::Generate) && active {
                 let w = wb.as_ref().unwrap();
                 assert_eq!(
