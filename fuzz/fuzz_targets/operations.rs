@@ -12,7 +12,8 @@
 //!   (the contract's semantics, written out below independently of `src/engine.rs`)
 //!   predicts: verify order none/locked/used/revoked/expired/exhausted/compare, attempt
 //!   and failure-budget bookkeeping, cooldown/issue-limit/lockout refusals and their
-//!   `retry_after_ms`, generate's active-code check (outside a lockout), reset/invalidate answers;
+//!   `retry_after_ms`, generate's active-code check (outside a lockout), reset/invalidate
+//!   answers;
 //! - answers that must not write do not write, and no write is a no-op;
 //! - every written record round-trips through its wire form (at most 160 bytes) and is a
 //!   possible state (`attempts <= max_attempts <= 1000`, `expires_at > created_at`);

@@ -653,6 +653,17 @@ struct Matching {
     step: u64,
 }
 
+impl Matching {
+    /// Nothing matched (also the answer for a code that is not of the seed's length).
+    fn none() -> Matching {
+        Matching {
+            fresh: Choice::from(0),
+            replayed: Choice::from(0),
+            step: 0,
+        }
+    }
+}
+
 impl TotpEngine {
     /// An engine for `policy`.
     pub fn new(policy: TotpPolicy) -> TotpEngine {
@@ -693,11 +704,7 @@ impl TotpEngine {
     ) -> Matching {
         let current = otp::step(now, u64::from(p.period));
         let window = u64::from(self.policy.window);
-        let mut m = Matching {
-            fresh: Choice::from(0),
-            replayed: Choice::from(0),
-            step: 0,
-        };
+        let mut m = Matching::none();
         for s in current.saturating_sub(window)..=current + window {
             let expected = hotp(p.algorithm, seed.bytes(), s, u32::from(p.digits));
             let same = given.ct_eq(&expected);
@@ -923,14 +930,12 @@ impl TotpEngine {
                 replayed = m.replayed;
             }
         }
-        let Some(given) = parse_code(code, r.digits) else {
-            // Not a code of the current seed's length (perhaps of the replacement's).
-            if bool::from(replayed) {
-                return Ok(TotpStep::read_only(TotpVerdict::Replayed));
-            }
-            return Ok(self.failed(r, now, TotpVerdict::Invalid));
+        // A code not of the current seed's length (perhaps of the replacement's) matches
+        // none of its steps.
+        let m = match parse_code(code, r.digits) {
+            Some(given) => self.matching(params_of(&r), &seed, given, now, r.next_step),
+            None => Matching::none(),
         };
-        let m = self.matching(params_of(&r), &seed, given, now, r.next_step);
         let (fresh, replayed, step) = (m.fresh, m.replayed | replayed, m.step);
         if bool::from(fresh) {
             let mut next = r;

@@ -853,11 +853,14 @@ fn a_replacements_code_for_a_step_already_used_is_replayed_not_a_failure() {
             .unwrap();
         let waiting = written(step.write);
         let new_seed = &entropy(2)[..SEED_BYTES];
-        let c = format!(
-            "{:0w$}",
-            totp(Algorithm::Sha1, new_seed, T0, 30, digits),
-            w = digits as usize
-        );
+        let code_at = |t: Millis| {
+            format!(
+                "{:0w$}",
+                totp(Algorithm::Sha1, new_seed, t, 30, digits),
+                w = digits as usize
+            )
+        };
+        let c = code_at(T0);
         // The user has signed in with the old device in T0's step and types the new
         // device's code within the same step (or the one before).
         for t in [T0, T0 + STEP - 1] {
@@ -868,12 +871,9 @@ fn a_replacements_code_for_a_step_already_used_is_replayed_not_a_failure() {
                 "{digits} digits at {t}"
             );
         }
-        let prev = format!(
-            "{:0w$}",
-            totp(Algorithm::Sha1, new_seed, T0 - STEP, 30, digits),
-            w = digits as usize
-        );
-        let step = e.check(&ada(), Some(&waiting), &prev, T0).unwrap();
+        let step = e
+            .check(&ada(), Some(&waiting), &code_at(T0 - STEP), T0)
+            .unwrap();
         assert_eq!(step.answer, TotpVerdict::Replayed, "the step before");
         // A wrong code of the replacement's length is still a failure.
         let wrong = "0".repeat(digits as usize);
@@ -882,12 +882,7 @@ fn a_replacements_code_for_a_step_already_used_is_replayed_not_a_failure() {
         assert_eq!(record(&written(step.write)).failures, 1);
         // The next step's code takes the current seed's place.
         let t = T0 + STEP;
-        let next = format!(
-            "{:0w$}",
-            totp(Algorithm::Sha1, new_seed, t, 30, digits),
-            w = digits as usize
-        );
-        let step = e.check(&ada(), Some(&waiting), &next, t).unwrap();
+        let step = e.check(&ada(), Some(&waiting), &code_at(t), t).unwrap();
         assert_eq!(step.answer, TotpVerdict::Replaced);
     }
 }

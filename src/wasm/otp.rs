@@ -386,8 +386,8 @@ impl WasmEngine {
     /// `create(user, { ttlSeconds?, link? })` (`generate` false): a new code (the previous
     /// one can never verify again), with its link `token` when asked; or `RATE_LIMITED`.
     /// `generate(...)` (`generate` true): the same, but `ACTIVE_OTP_EXISTS` while a code
-    /// is active (outside a lockout). `options`: what `checkArguments` answered for them. (`undefined`: see
-    /// `takeError`.)
+    /// is active (outside a lockout). `options`: what `checkArguments` answered for them.
+    /// (`undefined`: see `takeError`.)
     pub fn issue(
         &self,
         user: &str,
