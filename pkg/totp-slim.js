@@ -157,9 +157,10 @@ export class TotpManager {
     return this.#run(user, (e, stored, now) => e.pendingReplacement(stored, now()));
   }
 
-  /** Drops the seed enrolled with `keepCurrent` that waits for its first code (the current seed keeps working); true if one was waiting. */
-  cancelReplacement(user) {
-    return this.#run(user, (e, stored, now) => e.cancelReplacement(user, stored, now()));
+  /** Drops the seed enrolled with `keepCurrent` that waits for its first code (the current seed keeps working; with `{ enrolledAt }`, only the seed enrolled then); true if it was waiting. */
+  cancelReplacement(user, options) {
+    return this.#run(user, (e, stored, now, o) => e.cancelReplacement(user, o, stored, now()),
+      (e) => e.checkCancelOptions(options));
   }
 
   /** Deletes the enrollment (seed, recovery codes, counters), or any corrupt value under its key; true if there was one. */

@@ -12,6 +12,7 @@ import type {
   TotpEnrollment,
   TotpStatus,
   TotpPendingReplacement,
+  TotpCancelOptions,
   TotpReason,
   TotpVerdict,
   RecoveryReason,
@@ -33,6 +34,7 @@ export type {
   TotpEnrollment,
   TotpStatus,
   TotpPendingReplacement,
+  TotpCancelOptions,
   TotpReason,
   TotpVerdict,
   RecoveryReason,
@@ -84,9 +86,11 @@ export class TotpManager {
    * budget stay. True if one was waiting; false if none was (a lapsed one is still
    * removed from the record, which then reads in builds from before keepCurrent).
    * CORRUPT_RECORD when the current seed does not open (another user's record, another
-   * app secret). It takes no identifier: it drops whichever seed waits when it runs.
+   * app secret). Without options it drops whichever seed waits when it runs; with
+   * `{ enrolledAt }` (from `pendingReplacement`) only that seed: one enrolled since (in
+   * another tab) stays, answering false and writing nothing.
    */
-  cancelReplacement(user: string): Promise<boolean>;
+  cancelReplacement(user: string, options?: TotpCancelOptions): Promise<boolean>;
   /** Deletes the enrollment, or any corrupt value under its key; true if there was one. Needs `storage.delete`. */
   disable(user: string): Promise<boolean>;
   /** A new set of recovery codes, to show once; the previous set is void. NOT_ENROLLED without an enrollment. */

@@ -981,9 +981,14 @@ impl TotpEngine {
 
     /// Drops the seed enrolled with `keepCurrent` that is waiting for its first code (a
     /// user who abandons moving to a new device): answers whether one was waiting at
-    /// `now`. The current seed, its used steps, the failure budget and the recovery codes
-    /// stay as they were. Writes only when the record holds a replacement (one already
-    /// void is dropped too, answering `false`).
+    /// `now` and was dropped. The current seed, its used steps, the failure budget and
+    /// the recovery codes stay as they were. Writes only when the record holds a
+    /// replacement (one already void is dropped too, answering `false`).
+    ///
+    /// `enrolled_at`: the [`PendingReplacement::enrolled_at`] of the seed to drop (the
+    /// one a settings page showed). A waiting seed enrolled at another time (another
+    /// `enroll` since) stays, answering `false` and writing nothing; `None` drops
+    /// whichever seed waits.
     ///
     /// Errors: [`Error::CorruptRecord`] for a stored record that does not decode or does
     /// not belong to `subject`; [`Error::InvalidArgument`] for a bad `now`.
@@ -992,6 +997,7 @@ impl TotpEngine {
         subject: &Subject<'_>,
         stored: Option<&str>,
         now: Millis,
+        enrolled_at: Option<Millis>,
     ) -> Result<TotpStep<bool>, Error> {
         let now = check_now(now)?;
         let Some((mut r, _)) = self.load(subject, stored)? else {
@@ -1000,9 +1006,12 @@ impl TotpEngine {
         if r.replacement.is_none() {
             return Ok(TotpStep::read_only(false));
         }
-        let waiting = live(&r, now).is_some();
+        let waiting = live(&r, now).map(|n| n.enrolled_at);
+        if waiting.is_some() && enrolled_at.is_some_and(|t| waiting != Some(t)) {
+            return Ok(TotpStep::read_only(false));
+        }
         r.replacement = None;
-        Ok(TotpStep::put(waiting, &r))
+        Ok(TotpStep::put(waiting.is_some(), &r))
     }
 
     /// Removes the enrollment, its recovery codes and its failure budget: answers whether

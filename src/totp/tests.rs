@@ -795,7 +795,9 @@ fn cancelling_a_replacement_drops_the_new_seed_and_keeps_the_current_one() {
         .enroll(&ada(), Some(&stored), t, &keep_current(), &entropy(2))
         .unwrap();
     let waiting = written(step.write);
-    let step = e.cancel_replacement(&ada(), Some(&waiting), t).unwrap();
+    let step = e
+        .cancel_replacement(&ada(), Some(&waiting), t, None)
+        .unwrap();
     assert!(step.answer, "one was waiting");
     let cancelled = written(step.write);
     assert_eq!(cancelled, stored, "the record as before the enroll");
@@ -810,13 +812,55 @@ fn cancelling_a_replacement_drops_the_new_seed_and_keeps_the_current_one() {
         .unwrap();
     assert_eq!(step.answer, TotpVerdict::Verified, "the current one works");
     // Nothing waiting: nothing written.
-    let step = e.cancel_replacement(&ada(), Some(&cancelled), t).unwrap();
+    let step = e
+        .cancel_replacement(&ada(), Some(&cancelled), t, None)
+        .unwrap();
     assert_eq!((step.answer, step.write), (false, TotpWrite::Nothing));
-    let step = e.cancel_replacement(&ada(), None, t).unwrap();
+    let step = e.cancel_replacement(&ada(), None, t, None).unwrap();
     assert_eq!((step.answer, step.write), (false, TotpWrite::Nothing));
     // A replacement already void is dropped too, answering false.
     let late = t + REPLACEMENT_MS;
-    let step = e.cancel_replacement(&ada(), Some(&waiting), late).unwrap();
+    let step = e
+        .cancel_replacement(&ada(), Some(&waiting), late, None)
+        .unwrap();
+    assert!(!step.answer, "it was void");
+    assert_eq!(written(step.write), stored);
+}
+
+#[test]
+fn cancelling_a_replacement_by_its_enrollment_time_leaves_a_newer_one() {
+    let e = engine();
+    let (stored, _) = active(&e);
+    let (t1, t2) = (T0 + STEP, T0 + 2 * STEP);
+    let first = e
+        .enroll(&ada(), Some(&stored), t1, &keep_current(), &entropy(2))
+        .unwrap();
+    let first = written(first.write);
+    let shown = e.pending_replacement(Some(&first), t1).unwrap().unwrap();
+    assert_eq!(shown.enrolled_at, t1);
+    // Another tab enrolls again: its seed replaces the one the first tab showed.
+    let second = e
+        .enroll(&ada(), Some(&first), t2, &keep_current(), &entropy(3))
+        .unwrap();
+    let second = written(second.write);
+    let step = e
+        .cancel_replacement(&ada(), Some(&second), t2, Some(shown.enrolled_at))
+        .unwrap();
+    assert_eq!(
+        (step.answer, step.write),
+        (false, TotpWrite::Nothing),
+        "the newer seed stays"
+    );
+    let step = e
+        .cancel_replacement(&ada(), Some(&second), t2, Some(t2))
+        .unwrap();
+    assert!(step.answer, "the seed enrolled at t2 is dropped");
+    assert_eq!(written(step.write), stored);
+    // A void seed is dropped whatever the time given.
+    let late = t2 + REPLACEMENT_MS;
+    let step = e
+        .cancel_replacement(&ada(), Some(&second), late, Some(t1))
+        .unwrap();
     assert!(!step.answer, "it was void");
     assert_eq!(written(step.write), stored);
 }
@@ -831,11 +875,11 @@ fn cancelling_a_replacement_refuses_a_record_of_another_user() {
     let waiting = written(step.write);
     let bob = Subject::new("totp", "bob@example.com").unwrap();
     assert!(matches!(
-        e.cancel_replacement(&bob, Some(&waiting), T0),
+        e.cancel_replacement(&bob, Some(&waiting), T0, None),
         Err(Error::CorruptRecord(_))
     ));
     assert!(matches!(
-        e.cancel_replacement(&ada(), Some("not a record"), T0),
+        e.cancel_replacement(&ada(), Some("not a record"), T0, None),
         Err(Error::CorruptRecord(_))
     ));
 }
@@ -944,7 +988,9 @@ fn a_tampered_replacement_seed_is_a_corrupt_record() {
     );
     // cancelReplacement opens only the current seed: it drops the tampered one, and the
     // current seed works again.
-    let step = e.cancel_replacement(&ada(), Some(&r.encode()), t).unwrap();
+    let step = e
+        .cancel_replacement(&ada(), Some(&r.encode()), t, None)
+        .unwrap();
     assert!(step.answer);
     let step = e
         .check(&ada(), Some(&written(step.write)), &code(&old_seed, t), t)

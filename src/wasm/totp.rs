@@ -22,7 +22,7 @@ use crate::totp::{
     TotpEngine, TotpPolicy, TotpStatus, TotpStep, TotpVerdict, TotpWrite, ENROLL_ENTROPY_BYTES,
     MAX_ISSUER_CHARS, MAX_LABEL_BYTES, MAX_RECORD_BYTES,
 };
-use crate::Millis;
+use crate::{Millis, MAX_TIME};
 use core::cell::Cell;
 use hmac::{KeyInit, Mac};
 use js_sys::JsString;
@@ -369,6 +369,31 @@ const ENROLL_UNKNOWN: &str = "unknown key (only label, secret, replace and keepC
 const ENROLL_NOT_OBJECT: &str =
     "must be an object { label, secret, replace, keepCurrent } or undefined";
 
+/// `cancelReplacement`'s option names, and the problems for another key and for a
+/// non-object.
+const CANCEL_KEYS: [&str; 1] = ["enrolledAt"];
+const CANCEL_UNKNOWN: &str = "unknown key (only enrolledAt)";
+const CANCEL_NOT_OBJECT: &str = "must be an object { enrolledAt } or undefined";
+
+/// The `enrolledAt` of the copy of `cancelReplacement`'s options that
+/// `checkCancelOptions` made (`null`: none): a time as `pendingReplacement` answers it.
+fn cancel_args(options: &JsValue) -> Result<Option<Millis>, JsValue> {
+    let [enrolled_at] = call_options(options, &CANCEL_KEYS, CANCEL_UNKNOWN)?;
+    enrolled_at
+        .map(|v| {
+            v.as_f64()
+                .filter(|t| t.is_finite() && *t >= 0.0 && *t < MAX_TIME as f64 && t.fract() == 0.0)
+                .map(|t| t as Millis)
+                .ok_or_else(|| {
+                    errors::argument(
+                        "enrolledAt",
+                        "must be the enrolledAt pendingReplacement answered (whole milliseconds)",
+                    )
+                })
+        })
+        .transpose()
+}
+
 /// Reads the copy of `enroll`'s options that `checkEnrollOptions` made (`null`: none).
 fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
     let [label, secret, replace, keep_current] =
@@ -639,20 +664,36 @@ impl WasmTotpEngine {
         })
     }
 
+    /// `cancelReplacement`'s options `{ enrolledAt }`, checked and copied (own keys
+    /// read once, as `checkEnrollOptions` does): the copy is `cancelReplacement`'s
+    /// `options`. (`undefined`: see `takeError`.)
+    #[wasm_bindgen(js_name = checkCancelOptions)]
+    pub fn check_cancel_options(&self, options: &JsValue) -> JsValue {
+        let r = self
+            .reads
+            .during(|| copy(options, &CANCEL_KEYS, CANCEL_NOT_OBJECT, CANCEL_UNKNOWN))
+            .and_then(|c| cancel_args(&c).map(|_| c));
+        answer(&self.error, r)
+    }
+
     /// `cancelReplacement`: drops the seed enrolled with `keepCurrent` that waits for its
-    /// first code; true if one was waiting. (`undefined`: see `takeError`.)
+    /// first code (with `{ enrolledAt }`, only the one enrolled then); true if it was
+    /// waiting. `options`: what `checkCancelOptions` answered. (`undefined`: see
+    /// `takeError`.)
     #[wasm_bindgen(js_name = cancelReplacement)]
     pub fn cancel_replacement(
         &self,
         user: &str,
+        options: &JsValue,
         stored: Option<String>,
         time: &JsValue,
     ) -> JsValue {
+        let enrolled_at = self.reads.during(|| cancel_args(options));
         self.operation(|e| {
             let subject = Subject::new(&e.scope, user).map_err(core_err)?;
             let step = e
                 .core
-                .cancel_replacement(&subject, stored.as_deref(), now(time)?)
+                .cancel_replacement(&subject, stored.as_deref(), now(time)?, enrolled_at?)
                 .map_err(core_err)?;
             Ok(JsValue::from_bool(e.keep(step)))
         })

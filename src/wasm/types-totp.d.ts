@@ -76,6 +76,12 @@ export interface TotpPendingReplacement {
   expiresAt: number;
 }
 
+/** `cancelReplacement(user, options)`: which waiting seed to drop. */
+export interface TotpCancelOptions {
+  /** The `enrolledAt` that `pendingReplacement` answered: a seed enrolled at another time (since, in another tab) is left waiting. */
+  enrolledAt?: number;
+}
+
 export type TotpReason = "verified" | "invalid" | "replayed" | "none" | "locked";
 
 /** The structured answer of `TotpManager.check`. */

@@ -266,6 +266,38 @@ export const cases = [
     },
   },
   {
+    name: "cancelReplacement({ enrolledAt }) drops only the seed enrolled then: one enrolled since (another tab) stays",
+    async run({ makeStorage, api, assert }) {
+      const { c, store } = countingWrites(await makeStorage());
+      const { clock, totp } = setup({ api, storage: store });
+      const user = newUser("cancel-guard");
+      const first = await totp.enroll(user);
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "activated");
+      await totp.enroll(user, { replace: true, keepCurrent: true });
+      const shown = await totp.pendingReplacement(user);
+      clock.t += 5000;
+      // Another tab starts over: its seed replaces the one the settings page showed.
+      const newer = await totp.enroll(user, { replace: true, keepCurrent: true });
+      const now = await totp.pendingReplacement(user);
+      assert.equal(now.enrolledAt, shown.enrolledAt + 5000, "the newer seed waits");
+      const writes = c.writes;
+      assert.equal(await totp.cancelReplacement(user, { enrolledAt: shown.enrolledAt }), false, "not the one shown");
+      assert.equal(c.writes, writes, "nothing written");
+      assert.deepEqual(await totp.pendingReplacement(user), now, "the newer seed still waits");
+      for (const [bad, why] of [[{ enrolledAt: "1" }, "a string"], [{ enrolledAt: 1.5 }, "a fraction"],
+        [{ enrolledAt: -1 }, "negative"], [{ enrolledAt: null }, "null"], [{ at: now.enrolledAt }, "an unknown key"],
+        [7, "not an object"]]) {
+        await rejects(assert, totp.cancelReplacement(user, bad), "INVALID_ARGUMENT", why);
+      }
+      assert.equal(c.writes, writes, "bad options write nothing");
+      assert.equal(await totp.cancelReplacement(user, { enrolledAt: now.enrolledAt }), true, "the one shown now");
+      assert.equal(await totp.pendingReplacement(user), null, "none waiting");
+      clock.t += 30_000;
+      assert.deepEqual(await totp.check(user, await totpAt(newer.secret, clock.t)), { ok: false, reason: "invalid" }, "the dropped seed is void");
+      assert.equal(await totp.verify(user, await totpAt(first.secret, clock.t)), true, "the current seed works");
+    },
+  },
+  {
     name: "replay: a right code for the last accepted step (or earlier) is replayed, not a failure",
     async run({ makeStorage, api, assert }) {
       const { clock, totp } = setup({ api, storage: await makeStorage(), options: { failureLimit: { count: 1, windowSeconds: 900 } } });

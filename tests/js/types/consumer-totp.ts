@@ -62,7 +62,10 @@ async function use(): Promise<void> {
   const waiting: TotpPendingReplacement | null = await totp.pendingReplacement("ada");
   const expiresAt: number | undefined = waiting?.expiresAt;
   const cancelled: boolean = await totp.cancelReplacement("ada");
-  void [expiresAt, cancelled];
+  const guarded: boolean = waiting !== null && await totp.cancelReplacement("ada", { enrolledAt: waiting.enrolledAt });
+  // @ts-expect-error enrolledAt is a number of milliseconds
+  void totp.cancelReplacement("ada", { enrolledAt: "1" });
+  void [expiresAt, cancelled, guarded];
   const disabled: boolean = await totp.disable("ada");
   const codes: string[] = await totp.newRecoveryCodes("ada");
   const used: boolean = await totp.useRecoveryCode("ada", codes[0] ?? "");
