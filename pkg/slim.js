@@ -35,6 +35,10 @@ const wasm = {
   },
 };
 const guess = (value) => glue.guess(value);
+// `onError(reason)` when `r` (what an app callback returned) is a thenable that rejects.
+const whenRejected = (r, onError) => {
+  if (r !== null && typeof r === "object" && typeof r.then === "function") r.then(undefined, onError);
+};
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */
 export function init(input) {
@@ -172,12 +176,14 @@ export class OtpManager {
   }
 
   // Calls onEvent; its exception or rejection never changes the operation's answer and is
-  // not swallowed: onEventError, else reportError, else console.error.
+  // not swallowed: onEventError, else reportError, else console.error. onEventError's own
+  // exception or rejection goes to console.error (never an unhandled rejection, which
+  // would end a Node process).
   #emit(event) {
     if (event === undefined) return;
     const report = (error) => {
       try {
-        if (this.#onEventError !== undefined) this.#onEventError(error, event);
+        if (this.#onEventError !== undefined) whenRejected(this.#onEventError(error, event), console.error);
         else if (typeof globalThis.reportError === "function") globalThis.reportError(error);
         else console.error(error);
       } catch (e) {
@@ -185,8 +191,7 @@ export class OtpManager {
       }
     };
     try {
-      const r = this.#onEvent(event);
-      if (r !== null && typeof r === "object" && typeof r.then === "function") r.then(undefined, report);
+      whenRejected(this.#onEvent(event), report);
     } catch (e) {
       report(e);
     }

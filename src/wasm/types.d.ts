@@ -19,7 +19,7 @@ export interface OtpOptions {
   alphabet?: string;
   /** Purpose namespace, [A-Za-z0-9_-]{1,32}. Default "default". */
   scope?: string;
-  /** Storage key = keyPrefix + scope + ":" + user. Default "otp:". */
+  /** Storage key = keyPrefix + scope + ":" + user. At most 64 characters. Default "otp:". */
   keyPrefix?: string;
   /** Seconds before an unused code may be replaced, 0 = off. Default 30. */
   resendCooldownSeconds?: number;
@@ -86,6 +86,7 @@ export interface IssuedOtp {
   token?: string;
 }
 
+/** Where a code stands; `superseded`: a newer code was issued, or `invalidate` revoked it. */
 export type OtpStatus = "active" | "expired" | "exhausted" | "used" | "superseded";
 
 /** The latest code and where it stands. */

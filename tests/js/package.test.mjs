@@ -388,6 +388,38 @@ describe("arguments", { skip }, () => {
     }
   });
 
+  test("an onEventError that throws or rejects goes to console.error, never an unhandled rejection", async () => {
+    // An async onEventError that rejects (a log sink that is down) ended the Node process.
+    const unhandled = [];
+    const logged = [];
+    const onUnhandled = (reason) => unhandled.push(reason);
+    const consoleError = console.error;
+    process.on("unhandledRejection", onUnhandled);
+    console.error = (e) => logged.push(e);
+    try {
+      const sinks = [
+        ["async", async () => { throw new Error("async sink down"); }],
+        ["thenable", () => ({ then: (_, reject) => reject(new Error("thenable sink down")) })],
+        ["sync", () => { throw new Error("sync sink down"); }],
+      ];
+      for (const [name, onEventError] of sinks) {
+        for (const onEvent of [() => { throw new Error("ev"); }, async () => { throw new Error("ev"); }]) {
+          const otp = new OtpManager(memoryStorage(), { secret: SECRET, onEvent, onEventError });
+          const { code } = await otp.create(uid());
+          assert.equal(typeof code, "string", `${name}: the answer stands`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(unhandled, []);
+      assert.deepEqual(logged.map((e) => e.message), [
+        "async sink down", "async sink down", "thenable sink down", "thenable sink down", "sync sink down", "sync sink down",
+      ]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      console.error = consoleError;
+    }
+  });
+
   test("a now() clock that throws an OtpError reports no event (not another manager's left in a shared engine)", async () => {
     const storage = memoryStorage();
     const quiet = new OtpManager(storage, { secret: SECRET }); // no onEvent: leaves its events
