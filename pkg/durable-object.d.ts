@@ -68,9 +68,9 @@ export type DurableOperation =
  * options included); each call is one RPC.
  */
 export interface DurableOtp extends Pick<OtpManager, DurableOperation> {
-  /** The scope (`undefined`: the default scope). */
+  /** The scope (`undefined`: the default scope, also when `{ scope: "default" }` was given). */
   readonly scope: string | undefined;
-  /** The Durable Object name of `user`'s object: `scope:user` (an empty scope part for the default scope). */
+  /** The Durable Object name of `user`'s object: `scope:user` (an empty scope part for the default scope, left out or written "default"). */
   nameFor(user: string): string;
 }
 

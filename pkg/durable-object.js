@@ -45,11 +45,11 @@ const ENV_OPTIONS = [
   ["OTP_FAILURE_LIMIT", "failureLimit", "limit"],
 ];
 
-// A string that is a number becomes that number; anything else is left for the wasm
-// module to refuse with the option's name.
+// A string that is a decimal number ("30", " 30 ", "1.5", "-1") becomes that number, for
+// the wasm module to check against the option's range; anything else ("0x1e", "1e1", "")
+// is left a string, which it refuses with the option's name.
 function number(s) {
-  const n = s.trim() === "" ? NaN : Number(s);
-  return Number.isFinite(n) ? n : s;
+  return /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : s;
 }
 
 // "COUNT/WINDOW_SECONDS" (e.g. "5/3600"), "off" or "null" (no limit), or a JSON object.
@@ -102,8 +102,13 @@ function errorValue(e) {
   return { code, message: e.message, fields };
 }
 
+// The constructor's prefix ("edge-otp: "), read from the class, not copied.
+const PREFIX = new OtpError("", "").message;
+
+// Built with its message (not set afterwards), so that the stack's first line, what
+// loggers print, says why.
 function revive({ code, message, fields }) {
-  const e = new OtpError(code, "", fields);
+  const e = new OtpError(code, message.startsWith(PREFIX) ? message.slice(PREFIX.length) : message, fields);
   e.message = message;
   return e;
 }
@@ -200,7 +205,8 @@ export class OtpDurableObject extends DurableObject {
         : takes === "code+options" ? m[operation](user, code, options)
           : takes === "token" ? m[operation](user, code)
             : m[operation](user));
-      if (this.#writes !== writes) await this.#wrote();
+      if (operation === "forget") await this.#forgotten();
+      else if (this.#writes !== writes) await this.#wrote();
       return { value };
     } catch (e) {
       if (e instanceof OtpError) return { error: errorValue(e) };
@@ -219,6 +225,16 @@ export class OtpDurableObject extends DurableObject {
       await this.ctx.storage.setAlarm(deadline);
       this.#alarmSet = true;
     }
+  }
+
+  // After forget: an object left with no record keeps nothing, neither its deadline nor
+  // an alarm (the erasure is whole at once, not when the alarm fires).
+  async #forgotten() {
+    const kv = this.ctx.storage.kv;
+    for (const [key] of kv.list()) if (key !== DEADLINE_KEY) return;
+    kv.delete(DEADLINE_KEY);
+    this.#alarmSet = false;
+    await this.ctx.storage.deleteAlarm();
   }
 
   /** Deletes the object's storage once its deadline has passed (else waits for it). */

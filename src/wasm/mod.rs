@@ -291,21 +291,25 @@ fn has_method(v: &JsValue, name: &str) -> bool {
 /// (`undefined` for none) an object of own keys `scope` and `normalizeUser` only (the
 /// policy is the object's), each checked exactly as that option is (it runs the options
 /// reader on `{ secret, scope, normalizeUser }`). Answers `[scope, normalizeUser]`, the
-/// values it checked (`undefined` where absent), for the client to use: each is read
-/// once. `INVALID_CONFIG` naming the field otherwise.
+/// values it checked (`undefined` where absent, and for the default scope spelled out),
+/// for the client to use: each is read once. `INVALID_CONFIG` naming the field otherwise.
 #[wasm_bindgen(js_name = checkClientOptions)]
 pub fn check_client_options(
     namespace: &JsValue,
     options: &JsValue,
 ) -> Result<js_sys::Array, JsValue> {
     let binding = namespace.is_object() || namespace.is_function();
+    // A stub (env.OTP.getByName(name)) answers a function for any method name (each one an
+    // RPC), but it has an `id`, which a namespace has not.
+    let stub = || js_sys::Reflect::get(namespace, &"id".into()).is_ok_and(|id| id.is_object());
     if !binding
         || !(has_method(namespace, "getByName")
             || has_method(namespace, "idFromName") && has_method(namespace, "get"))
+        || stub()
     {
         return Err(errors::config(
             "namespace",
-            "must be a Durable Object namespace binding (e.g. env.OTP)",
+            "must be a Durable Object namespace binding (e.g. env.OTP), not a stub",
         ));
     }
     let probe = js_sys::Object::new();
@@ -325,6 +329,10 @@ pub fn check_client_options(
     let [scope, normalize_user] = [scope, normalize_user].map(Option::unwrap_or_default);
     js_sys::Reflect::set(&probe, &"scope".into(), &scope)?;
     js_sys::Reflect::set(&probe, &"normalizeUser".into(), &normalize_user)?;
-    options::read(&probe)?;
+    // The default scope spelled out is no scope: one object per user, whichever way the
+    // app writes it.
+    if options::read(&probe)?.scope == options::DEFAULT_SCOPE {
+        return Ok(js_sys::Array::of2(&JsValue::UNDEFINED, &normalize_user));
+    }
     Ok(js_sys::Array::of2(&scope, &normalize_user))
 }

@@ -31,7 +31,7 @@ pub(super) const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
 pub(super) const TIMEOUT_PROBLEM: &str =
     "must be a whole number between 1 and 2147483646, or null for none";
 /// Default `scope`.
-const DEFAULT_SCOPE: &str = "default";
+pub(super) const DEFAULT_SCOPE: &str = "default";
 /// Default `keyPrefix`.
 const DEFAULT_KEY_PREFIX: &str = "otp:";
 

@@ -179,6 +179,11 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.deepEqual([e.typoOption.code, e.typoOption.argument], ["INVALID_ARGUMENT", "options"], "an unknown per-call key");
     assert.match(e.typoOption.message, /: ttl$/);
     assert.equal(e.throwingGetter.same, true, "a throwing getter's own error");
+    assert.equal(e.generate.stackHead, `OtpError: ${e.generate.message}`, "the stack says why (what loggers print)");
+    assert.deepEqual([e.stub.code, e.stub.field, e.stub.isOtpError], ["INVALID_CONFIG", "namespace", true], "a stub is not a namespace");
+    assert.equal(e.defaultScope.names[1], e.defaultScope.names[0], "the default scope spelled out is the same object");
+    assert.deepEqual(e.defaultScope.scopes, [null, null], "both clients' scope is undefined (null in JSON): the default");
+    assert.equal(e.defaultScope.generate, "ACTIVE_OTP_EXISTS", "and the same record: the code created without a scope is active");
     assert.equal(e.badScope.code, "INVALID_CONFIG");
     assert.equal(e.badScope.field, "scope");
     assert.equal(e.badScope.isOtpError, true);
@@ -245,6 +250,10 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       issueLimit: "five",
       failureLimit: { count: 3, windowSeconds: 60 },
     });
+    // Only decimal notation is a number: hexadecimal, exponents and words stay strings.
+    assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: "0x1e", OTP_MAX_ATTEMPTS: "1e1", OTP_LENGTH: "Infinity", OTP_RESEND_COOLDOWN_SECONDS: "-1" } }), {
+      ttlSeconds: "0x1e", maxAttempts: "1e1", length: "Infinity", resendCooldownSeconds: -1,
+    });
     // JSON vars (non-strings) pass as they are.
     assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: 90, OTP_ISSUE_LIMIT: null } }), { ttlSeconds: 90, issueLimit: null });
   });
@@ -260,6 +269,20 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       files: ["consumer.ts"],
     }));
     await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project, timeout: 120_000 });
+  });
+
+  test("forget leaves the object empty at once: no record, no deadline, no alarm", async () => {
+    const user = freshUser("forget");
+    assert.ok((await post("/short", { op: "create", user })).value.code);
+    assert.equal((await post("/inspect", { user })).keys.length, 2, "the record and its deadline");
+    assert.equal((await post("/short", { op: "forget", user })).value, true);
+    assert.deepEqual(await post("/inspect", { user }), { keys: [], alarm: null });
+    assert.equal((await post("/short", { op: "forget", user })).value, false, "nothing left to forget");
+    assert.deepEqual(await post("/inspect", { user }), { keys: [], alarm: null });
+    assert.ok((await post("/short", { op: "create", user })).value.code, "a new start");
+    const again = await post("/inspect", { user });
+    assert.equal(again.keys.length, 2, "the record and its deadline");
+    assert.equal(typeof again.alarm, "number", "an alarm again");
   });
 
   test("the alarm deletes an idle object's storage once its record is past every window", async () => {
