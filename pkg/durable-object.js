@@ -235,6 +235,9 @@ export class OtpDurableObject extends DurableObject {
     kv.delete(DEADLINE_KEY);
     this.#alarmSet = false;
     await this.ctx.storage.deleteAlarm();
+    // Not known any more: a write that ran meanwhile (a store whose calls wait) may have
+    // set an alarm before the deletion, or after it; the next write asks.
+    this.#alarmSet = undefined;
   }
 
   /** Deletes the object's storage once its deadline has passed (else waits for it). */

@@ -12,12 +12,14 @@
 //! - no panic; the answer and whether (and what) is written are what the model predicts:
 //!   enroll over none / pending / active, `replace`, `keepCurrent` (a waiting seed kept
 //!   one hour, dropped by the next enroll), codes of the current and of the waiting seed
-//!   at steps around now (typed with separators and full-width digits too): verified
+//!   at steps around now (typed with separators, Unicode spaces and dashes, and
+//!   full-width digits too): verified
 //!   only for a step later than the last accepted one, replayed (not a failure) for an
 //!   earlier right one, a waiting seed's fresh code replacing the current seed, a wrong
 //!   code spending the shared failure budget (a fixed window), locked with the exact
 //!   `retry_after_ms`, an accepted code clearing the budget; recovery codes accepted once
-//!   each (typed in upper case, with dashes, `o`/`l`/`i` read as `0`/`1`), used ones
+//!   each (typed in upper case, with dashes and full-width forms, `O` read as `0`, `I` and
+//!   `l` as `1`), used ones
 //!   `Used`, older sets void; `status`, `pending_replacement`, `cancel_replacement` with
 //!   and without its `enrolled_at` guard, `disable`;
 //! - every record written decodes, is at most `MAX_RECORD_BYTES`, re-encodes to itself,
@@ -114,7 +116,9 @@ enum Typing {
     Plain,
     Spaced,
     FullWidth,
-    Upper,
+    /// TOTP: Unicode separators (ideographic space, no-break space, hyphen U+2010);
+    /// recovery: upper case, with `O` for `0` and `I` or `l` for `1`.
+    Variant,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -323,10 +327,14 @@ fn recovery_entropy(fill: u8, n: usize) -> Vec<u8> {
 /// A TOTP code as a user might type it; every form reads as the plain one.
 fn typed_code(code: &str, typing: Typing) -> String {
     match typing {
-        Typing::Plain | Typing::Upper => code.to_string(),
+        Typing::Plain => code.to_string(),
         Typing::Spaced => {
             let (a, b) = code.split_at(code.len() / 2);
             format!(" {a}-{b}\n")
+        }
+        Typing::Variant => {
+            let (a, b) = code.split_at(code.len() / 2);
+            format!("\u{3000}{a}\u{2010}\u{a0}{b}")
         }
         Typing::FullWidth => code
             .chars()
@@ -339,10 +347,12 @@ fn typed_code(code: &str, typing: Typing) -> String {
 fn typed_recovery(code: &str, typing: Typing) -> String {
     match typing {
         Typing::Plain => code.to_string(),
-        Typing::Upper => code
+        Typing::Variant => code
             .chars()
-            .map(|c| match c {
+            .enumerate()
+            .map(|(i, c)| match c {
                 '0' => 'O',
+                '1' if i % 2 == 0 => 'I',
                 '1' => 'l',
                 c => c.to_ascii_uppercase(),
             })
@@ -790,7 +800,7 @@ fn check(
 fn typed_value(text: &str, digits: u32) -> Option<u32> {
     let folded: String = text
         .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '\n'))
+        .filter(|c| !matches!(c, ' ' | '-' | '\n' | '\u{3000}' | '\u{2010}' | '\u{a0}'))
         .map(|c| match c {
             '\u{FF10}'..='\u{FF19}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             c => c,

@@ -45,8 +45,10 @@ mod otp;
 mod totp;
 
 use crate::error::{DecodeError, Error};
+#[cfg(feature = "binding")]
 use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
+#[cfg(feature = "binding")]
 use answers::to_js;
 use core::cell::Cell;
 use js_sys::JsString;
@@ -212,12 +214,15 @@ impl Limits {
 /// The driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }` (compare-and-swap
 /// attempts per operation; the longest stored value and submitted code copied into wasm,
 /// in UTF-16 units).
+#[cfg(feature = "binding")]
 #[wasm_bindgen]
 pub fn limits() -> Result<JsValue, JsValue> {
     to_js(&Limits::new(ENCODED_MAX))
 }
+
 /// The problem of a user id that is not a string, for the one-time-code managers (whose
 /// `normalizeUser` answers the user id the engine sees).
+#[cfg(feature = "binding")]
 pub(crate) const USER_NOT_A_STRING: &str =
     "must be a string (normalizeUser, when set, must answer one, synchronously)";
 
@@ -255,6 +260,7 @@ static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 
 /// Checks a user id as every operation does (`INVALID_ARGUMENT`), for callers that must
 /// refuse bad input before reaching an engine (the Durable Object client, before its RPC).
+#[cfg(feature = "binding")]
 #[wasm_bindgen(js_name = checkUser)]
 pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
     check_user(user, USER_NOT_A_STRING)
@@ -262,12 +268,14 @@ pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
 
 /// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
 /// else is `INVALID_ARGUMENT`.
+#[cfg(feature = "binding")]
 #[wasm_bindgen(js_name = checkCode)]
 pub fn check_code(code: &JsValue) -> Result<(), JsValue> {
     check_submitted(code, "code")
 }
 
 /// A submitted code or link token (`argument`): any string, else `INVALID_ARGUMENT`.
+#[cfg(feature = "binding")]
 pub(crate) fn check_submitted(value: &JsValue, argument: &'static str) -> Result<(), JsValue> {
     if value.is_string() {
         Ok(())
@@ -278,38 +286,41 @@ pub(crate) fn check_submitted(value: &JsValue, argument: &'static str) -> Result
 
 /// A placeholder secret of the minimum length, only for [`check_client_options`]' probe
 /// (no engine is built from them).
+#[cfg(feature = "binding")]
 const PROBE_SECRET: &str = "scope-probe-0123";
 
 /// Whether `v` has a function under `name` (own or inherited: a binding's methods live on
 /// its prototype).
+#[cfg(feature = "binding")]
 fn has_method(v: &JsValue, name: &str) -> bool {
     js_sys::Reflect::get(v, &name.into()).is_ok_and(|f| f.is_function())
 }
 
 /// Checks a `durableOtp` client's arguments: `namespace` must be a Durable Object
-/// namespace binding (with `getByName`, or `idFromName` and `get`), and `options`
+/// namespace binding (with `getByName`, or `idFromName` and `get`, and no `fetch`: not a
+/// stub or a service binding), and `options`
 /// (`undefined` for none) an object of own keys `scope` and `normalizeUser` only (the
 /// policy is the object's), each checked exactly as that option is (it runs the options
 /// reader on `{ secret, scope, normalizeUser }`). Answers `[scope, normalizeUser]`, the
 /// values it checked (`undefined` where absent, and for the default scope spelled out),
 /// for the client to use: each is read once. `INVALID_CONFIG` naming the field otherwise.
+#[cfg(feature = "binding")]
 #[wasm_bindgen(js_name = checkClientOptions)]
 pub fn check_client_options(
     namespace: &JsValue,
     options: &JsValue,
 ) -> Result<js_sys::Array, JsValue> {
     let binding = namespace.is_object() || namespace.is_function();
-    // A stub (env.OTP.getByName(name)) answers a function for any method name (each one an
-    // RPC), but it has an `id`, which a namespace has not.
-    let stub = || js_sys::Reflect::get(namespace, &"id".into()).is_ok_and(|id| id.is_object());
+    // A stub (env.OTP.getByName(name)) or a service binding answers a function for any
+    // method name (each one an RPC), but it has `fetch`, which a namespace has not.
     if !binding
         || !(has_method(namespace, "getByName")
             || has_method(namespace, "idFromName") && has_method(namespace, "get"))
-        || stub()
+        || has_method(namespace, "fetch")
     {
         return Err(errors::config(
             "namespace",
-            "must be a Durable Object namespace binding (e.g. env.OTP), not a stub",
+            "must be a Durable Object namespace binding (e.g. env.OTP), not a stub or a service",
         ));
     }
     let probe = js_sys::Object::new();
