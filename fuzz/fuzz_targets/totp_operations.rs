@@ -23,7 +23,8 @@
 //!   `Used`, older sets void; `status`, `pending_replacement`, `cancel_replacement` with
 //!   and without its `enrolled_at` guard, `disable`;
 //! - every record written decodes, is at most `MAX_RECORD_BYTES`, re-encodes to itself,
-//!   and shows the model's state, enrollment time and recovery codes left;
+//!   and shows the model's state, enrollment time, next step, failure count and window,
+//!   waiting seed's enrollment time and recovery codes left;
 //! - a time at or beyond `MAX_TIME` is an argument error for every operation taking one;
 //! - any record with one byte changed never panics any operation, and whatever is
 //!   written from it is a valid record (then the unchanged record is kept).
@@ -412,6 +413,16 @@ fn same_state(stored: &str, e: &Enr) {
     assert_eq!(r.enrolled_at(), e.enrolled_at, "{e:?}");
     let left = e.recovery.iter().filter(|(_, used)| !used).count();
     assert_eq!(r.recovery_codes_left() as usize, left, "{e:?}");
+    assert_eq!(r.next_step(), e.next_step, "{e:?}");
+    assert_eq!(r.failures(), e.failures, "{e:?}");
+    if e.failures > 0 {
+        assert_eq!(r.failures_since(), e.failures_since, "{e:?}");
+    }
+    assert_eq!(
+        r.replacement_enrolled_at(),
+        e.replacement.as_ref().map(|(_, at)| *at),
+        "{e:?}"
+    );
 }
 
 fn is_bad_now(r: Result<impl core::fmt::Debug, Error>) {

@@ -184,6 +184,28 @@ impl TotpRecord {
         self.recovery.len() as u32 - self.recovery_used.count_ones()
     }
 
+    /// The first step a code may be accepted for (every earlier one is used or too old).
+    pub fn next_step(&self) -> u64 {
+        self.next_step
+    }
+
+    /// Wrong codes counted in the failure window that opened at
+    /// [`TotpRecord::failures_since`].
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// When the current failure window opened (ms since the Unix epoch).
+    pub fn failures_since(&self) -> Millis {
+        self.failures_since
+    }
+
+    /// When the seed enrolled with `keepCurrent` that the record holds was enrolled, if
+    /// it holds one (also one already void: it stays until the next write drops it).
+    pub fn replacement_enrolled_at(&self) -> Option<Millis> {
+        self.replacement.as_ref().map(|r| r.enrolled_at)
+    }
+
     /// The wire form. Deterministic: equal records encode to equal strings, which is what
     /// compare-and-swap stores compare.
     pub fn encode(&self) -> String {
