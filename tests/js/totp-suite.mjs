@@ -290,7 +290,11 @@ export const cases = [
         await rejects(assert, totp.cancelReplacement(user, bad), "INVALID_ARGUMENT", why);
       }
       assert.equal(c.writes, writes, "bad options write nothing");
-      assert.equal(await totp.cancelReplacement(user, { enrolledAt: now.enrolledAt }), true, "the one shown now");
+      // Read once, before the storage read: a getter whose value changes is read as its first value.
+      let reads = 0;
+      const flipping = { get enrolledAt() { return reads++ === 0 ? now.enrolledAt : "later"; } };
+      assert.equal(await totp.cancelReplacement(user, flipping), true, "the one shown now");
+      assert.equal(reads, 1, "the enrolledAt getter ran once");
       assert.equal(await totp.pendingReplacement(user), null, "none waiting");
       clock.t += 30_000;
       assert.deepEqual(await totp.check(user, await totpAt(newer.secret, clock.t)), { ok: false, reason: "invalid" }, "the dropped seed is void");
