@@ -303,9 +303,10 @@ fn base32(bytes: &[u8]) -> String {
     out
 }
 
-fn entropy(fill: u8, salt: u64) -> [u8; ENROLL_ENTROPY_BYTES] {
-    let mut x = 0x9E37_79B9_7F4A_7C15_u64 ^ u64::from(fill) ^ salt.rotate_left(17);
-    core::array::from_fn(|_| {
+/// Deterministic "random" bytes: xorshift64 from `seed` (different seeds, unrelated bytes).
+fn bytes_from(seed: u64) -> impl Iterator<Item = u8> {
+    let mut x = seed | 1;
+    core::iter::repeat_with(move || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -313,15 +314,14 @@ fn entropy(fill: u8, salt: u64) -> [u8; ENROLL_ENTROPY_BYTES] {
     })
 }
 
+fn entropy(fill: u8, salt: u64) -> [u8; ENROLL_ENTROPY_BYTES] {
+    let mut b = bytes_from(0x9E37_79B9_7F4A_7C15_u64 ^ u64::from(fill) ^ salt.rotate_left(17));
+    core::array::from_fn(|_| b.next().unwrap_or_default())
+}
+
 fn recovery_entropy(fill: u8, n: usize) -> Vec<u8> {
-    let mut x = 0xD1B5_4A32_D192_ED03_u64 ^ u64::from(fill);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 56) as u8
-        })
+    bytes_from(0xD1B5_4A32_D192_ED03_u64 ^ u64::from(fill))
+        .take(n)
         .collect()
 }
 
