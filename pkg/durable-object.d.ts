@@ -23,8 +23,15 @@ export class OtpDurableObject<Env = Record<string, unknown>> {
   constructor(ctx: unknown, env: Env);
   protected readonly ctx: any;
   protected readonly env: Env;
-  /** The policy for `scope` (default: `optionsFromEnv(env)`); `scope` is added when absent. */
-  options(env: Env, scope: string | undefined): OtpOptions | Partial<OtpOptions>;
+  /**
+   * The policy for `scope` (default: `optionsFromEnv(env)`), or a Promise of it (e.g. a
+   * secret read from a Secrets Store binding), read once per scope and object; `scope` is
+   * added when absent.
+   */
+  options(
+    env: Env,
+    scope: string | undefined,
+  ): OtpOptions | Partial<OtpOptions> | Promise<OtpOptions | Partial<OtpOptions>>;
   /** The one RPC method `durableOtp` calls (`code`: the code or link token; `options`: the call's options). */
   otp(
     scope: string | undefined,

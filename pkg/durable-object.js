@@ -122,7 +122,7 @@ function revive({ code, message, fields }) {
  * `longestWindowSeconds` after the last write), an alarm deletes the object's storage.
  */
 export class OtpDurableObject extends DurableObject {
-  #managers = new Map(); // scope ("" for none) → OtpManager
+  #managers = new Map(); // scope ("" for none) → Promise of its OtpManager
   #store;
   #writes = 0;
   #alarmMs = 0;
@@ -169,24 +169,34 @@ export class OtpDurableObject extends DurableObject {
   }
 
   /**
-   * The OtpManager options for `scope` (`undefined`: the default scope). Override to take
-   * the policy from elsewhere than the environment; `scope` is added when the answer has
-   * none. It is not callable over RPC (the constructor hides it from RPC), so it may
-   * read `this.env` too.
+   * The OtpManager options for `scope` (`undefined`: the default scope), or a Promise of
+   * them (read once per scope and object). Override to take the policy from elsewhere than
+   * the environment; `scope` is added when the answer has none. It is not callable over
+   * RPC (the constructor hides it from RPC), so it may read `this.env` too.
    */
   options(env, _scope) {
     return optionsFromEnv(env);
   }
 
+  // The manager of `scope`, made once from `options(env, scope)`, which may answer a
+  // Promise (a secret read from a Secrets Store binding): concurrent first calls share it.
+  // A policy that fails (INVALID_CONFIG, a rejected read) is not kept: the next call asks
+  // again.
   #manager(scope) {
     const k = scope === undefined ? "" : scope;
     let m = this.#managers.get(k);
     if (m === undefined) {
-      const options = { ...this.options(this.env, scope) };
-      if (scope !== undefined && !Object.hasOwn(options, "scope")) options.scope = scope;
-      m = new OtpManager(this.#store, options);
+      m = (async () => {
+        const options = { ...(await this.options(this.env, scope)) };
+        if (scope !== undefined && !Object.hasOwn(options, "scope")) options.scope = scope;
+        const manager = new OtpManager(this.#store, options);
+        this.#alarmMs = Math.max(this.#alarmMs, manager.longestWindowSeconds * 1000);
+        return manager;
+      })();
       this.#managers.set(k, m);
-      this.#alarmMs = Math.max(this.#alarmMs, m.longestWindowSeconds * 1000);
+      m.catch(() => {
+        if (this.#managers.get(k) === m) this.#managers.delete(k);
+      });
     }
     return m;
   }
@@ -199,7 +209,7 @@ export class OtpDurableObject extends DurableObject {
     const takes = OPERATIONS.get(operation);
     if (takes === undefined) throw new TypeError(`edge-otp: unknown operation ${String(operation)}`);
     try {
-      const m = this.#manager(scope);
+      const m = await this.#manager(scope);
       const writes = this.#writes;
       const value = await (takes === "options" ? m[operation](user, options)
         : takes === "code+options" ? m[operation](user, code, options)

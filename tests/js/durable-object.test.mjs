@@ -79,6 +79,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
         SHORT: { className: "ShortOtpDO", useSQLite: true },
         TEST: { className: "TestOtpDO", useSQLite: true },
         NOSECRET: { className: "NoSecretDO", useSQLite: true },
+        ASYNC: { className: "AsyncOtpDO", useSQLite: true },
       },
     });
   });
@@ -269,6 +270,16 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       files: ["consumer.ts"],
     }));
     await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: work.project, timeout: 120_000 });
+  });
+
+  test("an async options(): read once per scope and object (concurrent first calls share it); a failed read is not kept", async () => {
+    const r = await post("/async");
+    assert.deepEqual(r.codes, ["string", "string"], "both creates issued");
+    assert.equal(r.verified, true, "the latest code verifies");
+    assert.equal(r.reads, 1, "three concurrent first calls, one policy read");
+    assert.deepEqual([r.first.error?.code, r.first.error?.field, r.first.error?.isOtpError], ["INVALID_CONFIG", "secret", true], "the failed read's error");
+    assert.equal(r.second, "string", "the next call reads the policy again and works");
+    assert.equal(r.flakyReads, 2);
   });
 
   test("forget leaves the object empty at once: no record, no deadline, no alarm", async () => {

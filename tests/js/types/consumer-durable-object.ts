@@ -16,6 +16,17 @@ export class PerScope extends OtpDurableObject<Env> {
   }
 }
 
+interface SecretsEnv {
+  OTP_SECRET_STORE: { get(): Promise<string> };
+}
+
+/** The policy read asynchronously (a Secrets Store binding). */
+export class FromSecretsStore extends OtpDurableObject<SecretsEnv> {
+  override async options(env: SecretsEnv): Promise<OtpOptions> {
+    return { secret: await env.OTP_SECRET_STORE.get() };
+  }
+}
+
 export async function flow(ns: OtpNamespace, submitted: string): Promise<[IssuedOtp, Verdict, LatestOtp | null, boolean]> {
   const otp: DurableOtp = durableOtp(ns, { scope: "login" });
   const issued = await otp.create("ada@example.com");
