@@ -45,11 +45,7 @@ mod otp;
 mod totp;
 
 use crate::error::{DecodeError, Error};
-#[cfg(feature = "binding")]
-use crate::record::ENCODED_MAX;
 use crate::time::{Millis, MAX_TIME};
-#[cfg(feature = "binding")]
-use answers::to_js;
 use core::cell::Cell;
 use js_sys::JsString;
 use serde::Serialize;
@@ -211,21 +207,6 @@ impl Limits {
     }
 }
 
-/// The driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }` (compare-and-swap
-/// attempts per operation; the longest stored value and submitted code copied into wasm,
-/// in UTF-16 units).
-#[cfg(feature = "binding")]
-#[wasm_bindgen]
-pub fn limits() -> Result<JsValue, JsValue> {
-    to_js(&Limits::new(ENCODED_MAX))
-}
-
-/// The problem of a user id that is not a string, for the one-time-code managers (whose
-/// `normalizeUser` answers the user id the engine sees).
-#[cfg(feature = "binding")]
-pub(crate) const USER_NOT_A_STRING: &str =
-    "must be a string (normalizeUser, when set, must answer one, synchronously)";
-
 /// Checks a user id: a string of 1 to 256 bytes of UTF-8 without lone surrogates, or
 /// `INVALID_ARGUMENT` (nothing is copied for a string over the limit); `not_a_string`:
 /// the problem when it is not a string.
@@ -257,93 +238,3 @@ pub(crate) fn check_user(user: &JsValue, not_a_string: &'static str) -> Result<(
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
-
-/// Checks a user id as every operation does (`INVALID_ARGUMENT`), for callers that must
-/// refuse bad input before reaching an engine (the Durable Object client, before its RPC).
-#[cfg(feature = "binding")]
-#[wasm_bindgen(js_name = checkUser)]
-pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
-    check_user(user, USER_NOT_A_STRING)
-}
-
-/// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
-/// else is `INVALID_ARGUMENT`.
-#[cfg(feature = "binding")]
-#[wasm_bindgen(js_name = checkCode)]
-pub fn check_code(code: &JsValue) -> Result<(), JsValue> {
-    check_submitted(code, "code")
-}
-
-/// A submitted code or link token (`argument`): any string, else `INVALID_ARGUMENT`.
-#[cfg(feature = "binding")]
-pub(crate) fn check_submitted(value: &JsValue, argument: &'static str) -> Result<(), JsValue> {
-    if value.is_string() {
-        Ok(())
-    } else {
-        Err(errors::argument(argument, "must be a string"))
-    }
-}
-
-/// A placeholder secret of the minimum length, only for [`check_client_options`]' probe
-/// (no engine is built from them).
-#[cfg(feature = "binding")]
-const PROBE_SECRET: &str = "scope-probe-0123";
-
-/// Whether `v` has a function under `name` (own or inherited: a binding's methods live on
-/// its prototype).
-#[cfg(feature = "binding")]
-fn has_method(v: &JsValue, name: &str) -> bool {
-    js_sys::Reflect::get(v, &name.into()).is_ok_and(|f| f.is_function())
-}
-
-/// Checks a `durableOtp` client's arguments: `namespace` must be a Durable Object
-/// namespace binding (with `getByName`, or `idFromName` and `get`, and no `fetch`: not a
-/// stub or a service binding), and `options`
-/// (`undefined` for none) an object of own keys `scope` and `normalizeUser` only (the
-/// policy is the object's), each checked exactly as that option is (it runs the options
-/// reader on `{ secret, scope, normalizeUser }`). Answers `[scope, normalizeUser]`, the
-/// values it checked (`undefined` where absent, and for the default scope spelled out),
-/// for the client to use: each is read once. `INVALID_CONFIG` naming the field otherwise.
-#[cfg(feature = "binding")]
-#[wasm_bindgen(js_name = checkClientOptions)]
-pub fn check_client_options(
-    namespace: &JsValue,
-    options: &JsValue,
-) -> Result<js_sys::Array, JsValue> {
-    let binding = namespace.is_object() || namespace.is_function();
-    // A stub (env.OTP.getByName(name)) or a service binding answers a function for any
-    // method name (each one an RPC), but it has `fetch`, which a namespace has not.
-    if !binding
-        || !(has_method(namespace, "getByName")
-            || has_method(namespace, "idFromName") && has_method(namespace, "get"))
-        || has_method(namespace, "fetch")
-    {
-        return Err(errors::config(
-            "namespace",
-            "must be a Durable Object namespace binding (e.g. env.OTP), not a stub or a service",
-        ));
-    }
-    let probe = js_sys::Object::new();
-    js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
-    let [scope, normalize_user] = if options.is_undefined() {
-        [None, None]
-    } else if options::is_record(options)? {
-        options::own_values(
-            options,
-            &["scope", "normalizeUser"],
-            "options",
-            "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
-        )?
-    } else {
-        return Err(errors::config("options", "must be an object"));
-    };
-    let [scope, normalize_user] = [scope, normalize_user].map(Option::unwrap_or_default);
-    js_sys::Reflect::set(&probe, &"scope".into(), &scope)?;
-    js_sys::Reflect::set(&probe, &"normalizeUser".into(), &normalize_user)?;
-    // The default scope spelled out is no scope: one object per user, whichever way the
-    // app writes it.
-    if options::read(&probe)?.scope == options::DEFAULT_SCOPE {
-        return Ok(js_sys::Array::of2(&JsValue::UNDEFINED, &normalize_user));
-    }
-    Ok(js_sys::Array::of2(&scope, &normalize_user))
-}

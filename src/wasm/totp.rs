@@ -503,10 +503,30 @@ impl WasmTotpEngine {
     /// `takeError`).
     #[wasm_bindgen(js_name = checkEnrollOptions)]
     pub fn check_enroll_options(&self, options: &JsValue) -> JsValue {
+        self.checked_copy(
+            options,
+            &ENROLL_KEYS,
+            ENROLL_NOT_OBJECT,
+            ENROLL_UNKNOWN,
+            enroll_args,
+        )
+    }
+
+    /// A per-call options object read once ([`copy`] of its `keys`, made while the app's
+    /// getters may run) and checked by `args` on that copy, as the operation will read
+    /// it: the copy, or `undefined` (see `takeError`).
+    fn checked_copy<T>(
+        &self,
+        options: &JsValue,
+        keys: &[&'static str],
+        not_object: &'static str,
+        unknown: &'static str,
+        args: fn(&JsValue) -> Result<T, JsValue>,
+    ) -> JsValue {
         let r = self
             .reads
-            .during(|| copy(options, &ENROLL_KEYS, ENROLL_NOT_OBJECT, ENROLL_UNKNOWN))
-            .and_then(|c| enroll_args(&c).map(|_| c));
+            .during(|| copy(options, keys, not_object, unknown))
+            .and_then(|c| args(&c).map(|_| c));
         answer(&self.error, r)
     }
 
@@ -669,11 +689,13 @@ impl WasmTotpEngine {
     /// `options`. (`undefined`: see `takeError`.)
     #[wasm_bindgen(js_name = checkCancelOptions)]
     pub fn check_cancel_options(&self, options: &JsValue) -> JsValue {
-        let r = self
-            .reads
-            .during(|| copy(options, &CANCEL_KEYS, CANCEL_NOT_OBJECT, CANCEL_UNKNOWN))
-            .and_then(|c| cancel_args(&c).map(|_| c));
-        answer(&self.error, r)
+        self.checked_copy(
+            options,
+            &CANCEL_KEYS,
+            CANCEL_NOT_OBJECT,
+            CANCEL_UNKNOWN,
+            cancel_args,
+        )
     }
 
     /// `cancelReplacement`: drops the seed enrolled with `keepCurrent` that waits for its
