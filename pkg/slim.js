@@ -176,15 +176,14 @@ export class OtpManager {
   }
 
   // Calls onEvent; its exception or rejection never changes the operation's answer and is
-  // not swallowed: onEventError, else reportError, else console.error. onEventError's own
-  // exception or rejection goes to console.error (never an unhandled rejection, which
-  // would end a Node process).
+  // not swallowed: onEventError, else console.error. onEventError's own exception or
+  // rejection goes to console.error too. Never an unhandled rejection (which ends a Node
+  // process), nor reportError (an error event nobody handles ends a Deno process).
   #emit(event) {
     if (event === undefined) return;
     const report = (error) => {
       try {
         if (this.#onEventError !== undefined) whenRejected(this.#onEventError(error, event), console.error);
-        else if (typeof globalThis.reportError === "function") globalThis.reportError(error);
         else console.error(error);
       } catch (e) {
         console.error(e);

@@ -205,7 +205,8 @@ export function postgresStorage(db, options) {
 // ------------------------------------------------------------------------- SQLite
 
 /**
- * An `OtpStorage` in a SQLite table over better-sqlite3 (a `Database`). Synchronous:
+ * An `OtpStorage` in a SQLite table over better-sqlite3 (a `Database`; node:sqlite's
+ * `DatabaseSync` and bun:sqlite's `Database` have the same shape). Synchronous:
  * every method returns a plain value, not a Promise. Same statements and semantics as
  * {@link postgresStorage} (each one statement, atomic: SQLite serialises writers, also
  * across processes sharing the file). Statements are prepared on first use.
@@ -215,7 +216,7 @@ export function postgresStorage(db, options) {
  */
 export function sqliteStorage(db, options) {
   if (db === null || typeof db !== "object" || typeof db.prepare !== "function") {
-    throw invalidConfig("sqliteStorage: expected a better-sqlite3 Database (with prepare())");
+    throw invalidConfig("sqliteStorage: expected a SQLite Database (better-sqlite3, node:sqlite, bun:sqlite: with prepare())");
   }
   const { table, now } = readOptions("sqliteStorage", options);
   const sql = statements(table, () => "?", { skipLocked: false });
@@ -231,8 +232,9 @@ export function sqliteStorage(db, options) {
   return {
     table,
     get(key) {
+      // No row: better-sqlite3 and node:sqlite answer undefined, bun:sqlite null.
       const row = stmt("get").get(key, now());
-      return row === undefined ? null : row.value;
+      return row == null ? null : row.value;
     },
     put(key, value, options) {
       stmt("put").run(key, value, expiresAt(options, now()));
@@ -248,7 +250,7 @@ export function sqliteStorage(db, options) {
     delete(key) {
       const t = now();
       const row = stmt("delete").get(key);
-      return row !== undefined && live(row.expires_at, t);
+      return row != null && live(row.expires_at, t);
     },
     purgeExpired(options) {
       const limit = purgeLimit(options);

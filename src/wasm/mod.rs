@@ -108,7 +108,9 @@ const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 ///
 /// The system clock is read by web-time, which calls `Date.now()` and panics on a negative
 /// answer (fake timers can set one). So `Date.now()` is first read here: a clock web-time
-/// cannot read is refused (`INVALID_ARGUMENT`, as a bad `now` option is).
+/// cannot read is refused (`INVALID_ARGUMENT`, as a bad `now` option is). A replaced
+/// `Date.now` that answers 0 or more here and less on web-time's read still panics
+/// (SECURITY.md §6: app code that replaces built-ins is trusted).
 fn now(time: &JsValue) -> Result<Millis, JsValue> {
     let t = if time.is_undefined() {
         if js_sys::Date::now() >= 0.0 {

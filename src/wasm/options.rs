@@ -100,6 +100,13 @@ extern "C" {
     fn is_array(v: &JsValue) -> Result<bool>;
     #[wasm_bindgen(catch, js_namespace = Object, js_name = keys)]
     fn object_keys(v: &JsValue) -> Result<Array>;
+    // `new Uint8Array(v)`. For a real typed array the copy is made from its internal
+    // slots, so no app code runs (a subclass's `length` getter is not called); anything
+    // else is read as an array-like, through its getters, whose throw is handed back.
+    #[wasm_bindgen(js_name = Uint8Array)]
+    type Copy;
+    #[wasm_bindgen(catch, constructor, js_class = "Uint8Array")]
+    fn of(v: &Uint8Array) -> Result<Copy>;
 }
 
 /// The JS `typeof v === "object"` (so not a function), not null, not an array (or what a
@@ -258,10 +265,16 @@ pub(super) fn secret(
     let problem = "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
     let v = v.ok_or_else(|| config("secret", missing))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
-        if bytes.length() as usize > MAX_SECRET_BYTES {
+        // `instanceof` also holds for a Proxy of one, whose traps would run (and throw,
+        // or answer a length of 10^9): only a real view is read, and only its copy.
+        if !js_sys::ArrayBuffer::is_view(&v) {
             return Err(config("secret", problem));
         }
-        return Ok(Zeroizing::new(bytes.to_vec()));
+        let copy: Uint8Array = Copy::of(bytes)?.unchecked_into();
+        if copy.length() as usize > MAX_SECRET_BYTES {
+            return Err(config("secret", problem));
+        }
+        return Ok(Zeroizing::new(copy.to_vec()));
     }
     // Units <= bytes, so a string over the limit in units is over it in bytes.
     let text = Zeroizing::new(short_string(

@@ -35,7 +35,7 @@ export interface OtpOptions {
   timeoutMs?: number | null;
   /** Called once per operation (not getLatestOtp) after its write succeeded. Never given a code or token. */
   onEvent?: (event: OtpEvent) => unknown;
-  /** Gets what onEvent threw or rejected with. Default: globalThis.reportError, else console.error. */
+  /** Gets what onEvent threw or rejected with. Default: console.error. */
   onEventError?: (error: unknown, event: OtpEvent) => unknown;
   /** Applied to every user id before anything else: a function, or "email" (trim, Unicode NFKC, lower case). */
   normalizeUser?: "email" | ((user: string) => string);

@@ -10,7 +10,12 @@
 //    on four stores; "edge-otp/totp" likewise resolves to totp-deno.js. Control: the Node entry (a file read) is refused without --allow-read,
 //    so the permission sandbox is really on.
 //  * Bun: the conformance suite passes (Bun matches `bun`, `node`, `import`: the Node
-//    ESM bundle), and require("edge-otp") works.
+//    ESM bundle), and require("edge-otp") works; a `bun build --target=bun` bundle runs
+//    away from node_modules with --conditions=edge-light (and, without, fails as the
+//    README says).
+//  * Both: sqliteStorage over the runtime's own SQLite (node:sqlite in Deno, bun:sqlite in
+//    Bun) passes the conformance suite; an onEvent that throws or rejects leaves the
+//    process running (the errors go to console.error).
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -48,6 +53,21 @@ function assertConformance(report) {
   assert.ok(passed >= report.cases * 4 - skipped.length);
 }
 
+/** Asserts a sqlite-conformance.mjs report: every case passed (the store has compare-and-swap and delete). */
+function assertSqlite(report) {
+  assert.deepEqual(report.results.filter((r) => r.status !== "passed").map((r) => `${r.name}: ${r.status} ${r.message ?? ""}`), []);
+  assert.ok(report.cases >= 30 && report.results.length === report.cases, JSON.stringify(report.cases));
+  assert.deepEqual({ missing: report.missing, deleted: report.deleted }, { missing: null, deleted: false });
+}
+
+/** Asserts an onevent-throws.mjs run: both operations answered, both errors logged, exit 0. */
+function assertEventErrorsLogged(r) {
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`);
+  assert.deepEqual(lastJson(r.stdout), { right: [true, true] });
+  assert.match(r.stderr, /logger down/);
+  assert.match(r.stderr, /sink down/);
+}
+
 const work = {};
 before(async () => {
   work.t = await installTarball({
@@ -63,6 +83,45 @@ before(async () => {
         console.log(JSON.stringify({ status: e.status, check: await totp.check("ada@example.com", "abcdef"), resolved: import.meta.resolve("edge-otp/totp") }));`,
       "deno-node-entry.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "./node_modules/edge-otp/dist/node.mjs";'),
       "bun-main.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";'),
+      // What a bundle runs (away from node_modules: nothing to resolve there).
+      "bun-bundle.mjs": roundTrip('import { OtpManager, OtpError, memoryStorage } from "edge-otp";')
+        .replace(', resolved: import.meta.resolve("edge-otp")', ""),
+      // An onEvent that throws, and one that rejects: the operations answer, the errors go
+      // to console.error, and the process lives on (a default reportError ended Deno's).
+      "onevent-throws.mjs": `import { OtpManager, memoryStorage } from "edge-otp";
+        const secret = "runtime test secret 0123456789";
+        const throws = new OtpManager(memoryStorage(), { secret, onEvent: () => { throw new Error("logger down"); } });
+        const rejects = new OtpManager(memoryStorage(), { secret, onEvent: async () => { throw new Error("sink down"); } });
+        const a = await throws.create("ada@example.com");
+        const b = await rejects.create("ada@example.com");
+        await new Promise((r) => setTimeout(r, 50));
+        const right = [await throws.verify("ada@example.com", a.code), await rejects.verify("ada@example.com", b.code)];
+        await new Promise((r) => setTimeout(r, 50));
+        console.log(JSON.stringify({ right }));`,
+      // The conformance suite on sqliteStorage over the runtime's own SQLite: bun:sqlite
+      // (whose get() answers null for no row) in Bun, node:sqlite in Deno.
+      "sqlite-conformance.mjs": `import * as api from "edge-otp";
+        import { sqliteStorage } from "edge-otp/sql";
+        import { cases, miniAssert } from "./conformance.mjs";
+        const open = typeof Bun !== "undefined"
+          ? ((D) => () => new D(":memory:"))((await import("bun:sqlite")).Database)
+          : ((D) => () => new D(":memory:"))((await import("node:sqlite")).DatabaseSync);
+        const results = [];
+        for (const c of cases) {
+          let skipped = null;
+          try {
+            await c.run({
+              makeStorage: async () => { const s = sqliteStorage(open()); s.createTable(); return s; },
+              load: async () => api, assert: miniAssert, skip: (why) => { skipped = why ?? "skipped"; },
+            });
+            results.push({ name: c.name, status: skipped ? "skipped" : "passed" });
+          } catch (e) {
+            results.push({ name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
+          }
+        }
+        const s = sqliteStorage(open());
+        s.createTable();
+        console.log(JSON.stringify({ cases: cases.length, results, missing: s.get("none"), deleted: s.delete("none") }));`,
       "bun-require.cjs": `const { OtpManager, memoryStorage, OtpError } = require("edge-otp");
         const otp = new OtpManager(memoryStorage(), { secret: "runtime test secret 0123456789" });
         otp.create("bob@example.com").then(async (c) => console.log(JSON.stringify({
@@ -109,6 +168,14 @@ describe("Deno 2 (npm deno), no permission flags", () => {
     assert.match(r.stderr, /NotCapable|Requires read access/);
   });
 
+  test("an onEvent that throws or rejects: the operations answer, console.error has the errors, the process lives on", async () => {
+    assertEventErrorsLogged(await deno(["onevent-throws.mjs"], { allowFail: true }));
+  });
+
+  test("the conformance suite on sqliteStorage over node:sqlite", async () => {
+    assertSqlite(lastJson((await deno(["sqlite-conformance.mjs"], { timeout: 120_000 })).stdout));
+  });
+
   test("the conformance suite on four stores", async () => {
     const report = lastJson((await deno(["conformance-cli.mjs"], { timeout: 120_000 })).stdout);
     assert.match(report.runtime, /^deno 2\./);
@@ -131,6 +198,34 @@ describe("Bun (npm bun)", () => {
     assert.equal(out.right, true);
     assert.equal(out.sameClass, true);
     assert.match(out.resolved, /\/node_modules\/edge-otp\/node\.cjs$/);
+  });
+
+  test("bun build --target=bun bundles: with --conditions=edge-light the bundle runs anywhere; without, it needs the .wasm beside it", async () => {
+    const away = mkdtempSync(path.join(tmpdir(), "edge-otp-bun-bundle-"));
+    try {
+      const bundle = async (name, extra) => {
+        const out = path.join(away, name);
+        await bun(["build", "--target=bun", ...extra, "--outfile", out, "bun-bundle.mjs"]);
+        return run(tool("bun"), [out], { cwd: away, env: { NO_COLOR: "1" }, allowFail: true });
+      };
+      const inlined = await bundle("inlined.mjs", ["--conditions=edge-light"]);
+      assert.equal(inlined.code, 0, inlined.stderr);
+      assertRoundTrip(lastJson(inlined.stdout));
+      // The documented failure, so that the README's advice stays needed and true.
+      const plain = await bundle("plain.mjs", []);
+      assert.notEqual(plain.code, 0);
+      assert.match(plain.stderr, /ENOENT/);
+    } finally {
+      rmSync(away, { recursive: true, force: true });
+    }
+  });
+
+  test("an onEvent that throws or rejects: the operations answer, console.error has the errors, exit code 0", async () => {
+    assertEventErrorsLogged(await bun(["onevent-throws.mjs"], { allowFail: true }));
+  });
+
+  test("the conformance suite on sqliteStorage over bun:sqlite", async () => {
+    assertSqlite(lastJson((await bun(["sqlite-conformance.mjs"], { timeout: 120_000 })).stdout));
   });
 
   test("the conformance suite on four stores", async () => {

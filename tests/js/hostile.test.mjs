@@ -452,6 +452,59 @@ describe("options", () => {
       }
     }
   });
+  // A secret that only looks like a Uint8Array. A Proxy of one passes `instanceof`, and
+  // reading it ran its traps inside wasm: a trap's throw unwound through the engine's
+  // set-up and leaked its stack, so after about 900 such managers every manager of the
+  // instance failed ("memory access out of bounds"). A subclass's throwing `length`
+  // getter did the same. Only a real typed array is read now, from its own bytes.
+  hostile("a secret that is a Proxy of a Uint8Array, or a subclass with a throwing getter: refused or read from its bytes, the instance unharmed", async () => {
+    const boom = new Error("length getter");
+    const bytes = new TextEncoder().encode(SECRET);
+    const proxy = new Proxy(new Uint8Array(bytes), {
+      get(t, k) {
+        if (k === "length") throw boom;
+        return Reflect.get(t, k);
+      },
+    });
+    const huge = new Proxy(new Uint8Array(bytes), { get: (t, k) => (k === "length" ? 1e9 : Reflect.get(t, k)) });
+    class Evil extends Uint8Array {
+      get length() {
+        throw boom;
+      }
+    }
+    const totp = await import("../../pkg/totp-node.js");
+    const shared = memoryStorage();
+    const makers = [
+      ["OtpManager", (secret) => new OtpManager(shared, { secret })],
+      ["TotpManager", (secret) => new totp.TotpManager(shared, { secret, issuer: "Acme" })],
+    ];
+    for (const [name, make] of makers) {
+      // Far more rounds than the instance survived when each failure leaked.
+      for (let i = 0; i < 1500; i++) {
+        for (const secret of [proxy, huge]) {
+          assert.throws(() => make(secret), (e) => e.code === "INVALID_CONFIG" && e.field === "secret", `${name}: a Proxy`);
+        }
+      }
+      // A real Uint8Array, whatever its class says: its bytes are the secret (a code
+      // issued under it verifies under a plain copy of them).
+      const m = make(new Evil(bytes));
+      const plain = make(new Uint8Array(bytes));
+      const user = fresh("evil-secret");
+      if (name === "OtpManager") {
+        const { code } = await m.create(user);
+        assert.equal(await plain.verify(user, code), true, `${name}: the same secret`);
+        await healthy(m);
+      } else {
+        await m.enroll(user);
+        // The seed is sealed under the manager's secret: under another one it does not
+        // open (CORRUPT_RECORD), under the same one a guess is checked.
+        const v = await plain.check(user, "000000");
+        assert.ok(["invalid", "verified"].includes(v.reason), `${name}: the same secret (${JSON.stringify(v)})`);
+      }
+      m.dispose();
+      plain.dispose();
+    }
+  });
   // Managers with equal policy and scope share one engine, whatever their onEvent and
   // clock. A call that fails before the core decides (here on its clock's answer, inside
   // the operation) must not hand on what an earlier call of another manager left in the

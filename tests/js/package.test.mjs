@@ -420,6 +420,30 @@ describe("arguments", { skip }, () => {
     }
   });
 
+  test("without onEventError, what onEvent throws or rejects goes to console.error, not to reportError", async () => {
+    // reportError dispatches an error event; in Deno one that nobody handles ends the
+    // process (tests/js/deno-bun.test.mjs runs that there).
+    const reported = [];
+    const logged = [];
+    const consoleError = console.error;
+    globalThis.reportError = (e) => reported.push(e);
+    console.error = (e) => logged.push(e);
+    try {
+      for (const onEvent of [() => { throw new Error("sync logger down"); }, async () => { throw new Error("async logger down"); }]) {
+        const otp = new OtpManager(memoryStorage(), { secret: SECRET, onEvent });
+        const u = uid();
+        const { code } = await otp.create(u);
+        assert.equal(await otp.verify(u, code), true, "the answers stand");
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(reported, []);
+      assert.deepEqual(logged.map((e) => e.message), ["sync logger down", "sync logger down", "async logger down", "async logger down"]);
+    } finally {
+      delete globalThis.reportError;
+      console.error = consoleError;
+    }
+  });
+
   test("a now() clock that throws an OtpError reports no event (not another manager's left in a shared engine)", async () => {
     const storage = memoryStorage();
     const quiet = new OtpManager(storage, { secret: SECRET }); // no onEvent: leaves its events
