@@ -36,7 +36,8 @@ export function loader(readLimits) {
     },
     initSync(wasmInitSync, input) {
       if (limits !== undefined) return;
-      const withOptions = input !== null && typeof input === "object" && "module" in input;
+      // An own key only: an inherited (polluted) `module` must not replace the bytes given.
+      const withOptions = input !== null && typeof input === "object" && Object.hasOwn(input, "module");
       wasmInitSync({ module: withOptions ? input.module : input });
       limits = readLimits();
     },

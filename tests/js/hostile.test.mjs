@@ -379,6 +379,22 @@ describe("options", () => {
     const { maxAttempts } = await m.create("ada");
     assert.equal(maxAttempts, 3, "inherited maxAttempts was used");
   });
+  hostile("initSync: a polluted Object.prototype.module does not replace the module passed", async () => {
+    // `initSync(bytes)` and `initSync({ module })` are told apart by an own `module` key:
+    // an inherited one made the loader hand the glue Object.prototype.module instead.
+    const { loader } = await import("../../pkg/engines.js");
+    const bytes = new Uint8Array([0, 97, 115, 109]);
+    const given = [];
+    const load = (input) => given.push(input.module);
+    Object.prototype.module = "polluted";
+    try {
+      loader(() => ({})).initSync(load, bytes);
+    } finally {
+      delete Object.prototype.module;
+    }
+    loader(() => ({})).initSync(load, { module: bytes });
+    assert.deepEqual(given, [bytes, bytes]);
+  });
   // A Proxy whose traps throw (a revoked one throws on every trap) as per-call options: the
   // trap's error reaches the caller, and the engine, shared by every manager with these
   // options, keeps working (a JS exception unwinding through a wasm method that holds the
