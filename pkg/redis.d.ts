@@ -26,7 +26,7 @@ export interface RedisStorage extends OtpStorage {
 }
 
 /**
- * The part of a node-redis v4/v5 client (`createClient`, `createCluster`,
+ * The part of a node-redis (v4 or later) client (`createClient`, `createCluster`,
  * `createClientPool`) that the adapter uses. Recognised by its `evalSha` method.
  */
 export interface NodeRedisClientLike {
@@ -57,7 +57,7 @@ export type RedisStorageOptions = Record<string, never>;
 /**
  * Create an {@link OtpStorage} backed by Redis.
  *
- * `client` is a connected node-redis v4/v5 client (detected by its `evalSha` method) or an
+ * `client` is a connected node-redis (v4 or later) client (detected by its `evalSha` method) or an
  * ioredis client (detected by `evalsha`), created with `{ autoResendUnfulfilledCommands:
  * false }` (a Cluster with `{ retryDelayOnFailover: 0, redisOptions: {
  * autoResendUnfulfilledCommands: false } }`): ioredis otherwise sends a compare-and-swap

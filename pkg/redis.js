@@ -1,4 +1,4 @@
-// edge-otp/redis — OtpStorage adapter for Redis (node-redis v4/v5 or ioredis).
+// edge-otp/redis — OtpStorage adapter for Redis (node-redis v4 or later, or ioredis).
 // No dependencies: the caller passes an already-created client.
 
 import { invalidConfig as configError, expirationTtl, optionsProblem } from "./adapter-errors.js";
@@ -83,8 +83,8 @@ function isNoScript(err) {
  *
  * `client` is a connected client of one of:
  *
- * - **node-redis** v4 or v5 (`redis` / `@redis/client`): `createClient()`, `createCluster()`
- *   or (v5) `createClientPool()`;
+ * - **node-redis** v4 or later (`redis` / `@redis/client`): `createClient()`,
+ *   `createCluster()` or (v5 and later) `createClientPool()`;
  * - **ioredis**: `new Redis()` or `new Redis.Cluster()`.
  *
  * # Client detection
@@ -127,7 +127,7 @@ function isNoScript(err) {
  * const otp = new OtpManager(redisStorage(client), { secret: process.env.OTP_SECRET });
  * ```
  *
- * @param {object} client A node-redis v4/v5 or ioredis client (connected, or with an
+ * @param {object} client A node-redis (v4 or later) or ioredis client (connected, or with an
  *   offline queue).
  * @param {object} [options] Reserved for future use: none is read yet, and any key is
  *   refused (`INVALID_CONFIG`), so that a mistyped option is not silently ignored; `null`
@@ -151,7 +151,7 @@ export function redisStorage(client, options) {
   let set;
   let evalCas;
   if (typeof client.evalSha === "function" && typeof client.eval === "function") {
-    // node-redis v4 / v5 (client, cluster, pool).
+    // node-redis v4 and later (client, cluster, pool).
     set = (key, value, ttl) =>
       ttl === null
         ? client.set(key, value)
@@ -187,7 +187,7 @@ export function redisStorage(client, options) {
     };
   } else {
     throw invalidConfig(
-      "redisStorage: unsupported client (expected node-redis v4/v5 with evalSha(), or ioredis with evalsha())",
+      "redisStorage: unsupported client (expected node-redis v4 or later with evalSha(), or ioredis with evalsha())",
     );
   }
 

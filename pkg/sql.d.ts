@@ -62,13 +62,13 @@ export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<PgQueryResultLike>;
 }
 
-/** The part of a better-sqlite3 `Statement` the adapter uses. */
+/** The part of a better-sqlite3 `Statement` (node:sqlite `StatementSync`, bun:sqlite `Statement`) the adapter uses. */
 export interface SqliteStatementLike {
   get(...params: unknown[]): unknown;
-  run(...params: unknown[]): { changes: number };
+  run(...params: unknown[]): { changes: number | bigint };
 }
 
-/** The part of a better-sqlite3 `Database` the adapter uses. */
+/** The part of a better-sqlite3 `Database` (node:sqlite `DatabaseSync`, bun:sqlite `Database`) the adapter uses. */
 export interface SqliteDatabaseLike {
   prepare(sql: string): SqliteStatementLike;
 }

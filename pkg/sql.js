@@ -135,7 +135,8 @@ function statements(table, p, { skipLocked }) {
  * - `delete(key)` → whether a live row existed (an expired row is removed too).
  * - `purgeExpired({ limit = 1000 })` → how many expired rows it deleted, in statements of
  *   at most `limit` rows (`FOR UPDATE SKIP LOCKED`: it never waits for a row in use).
- * - `createTable()` → creates the table and its index if missing (idempotent).
+ * - `createTable()` → creates the table and its index if missing (idempotent; when both
+ *   exist it only looks them up, so a role without CREATE on the schema may call it).
  *
  * `expirationTtl` is in seconds, stored as `expires_at` in milliseconds since the epoch
  * from `options.now` (default `Date.now`, the application's clock). Driver errors
@@ -194,6 +195,12 @@ export function postgresStorage(db, options) {
       }
     },
     async createTable() {
+      // Nothing to do when the table and its index are there: then a role with no right to
+      // create in the schema (PostgreSQL 15 grants none in public) may run this at every
+      // start too (CREATE … IF NOT EXISTS checks that right before it looks).
+      const found = await query("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS found",
+        [`"${table}"`, `"${indexName(table)}"`]);
+      if (found.rows[0]?.found === true) return;
       // One simple-protocol query, so one implicit transaction; the advisory lock stops
       // two processes creating the same table at once (CREATE … IF NOT EXISTS can race).
       const lock = `SELECT pg_advisory_xact_lock(hashtext('edge-otp/sql:${table}'))`;
@@ -211,7 +218,7 @@ export function postgresStorage(db, options) {
  * {@link postgresStorage} (each one statement, atomic: SQLite serialises writers, also
  * across processes sharing the file). Statements are prepared on first use.
  *
- * @param {{ prepare(sql: string): { get(...params: unknown[]): any, run(...params: unknown[]): { changes: number } } }} db
+ * @param {{ prepare(sql: string): { get(...params: unknown[]): any, run(...params: unknown[]): { changes: number | bigint } } }} db
  * @param {{ table?: string, now?: () => number }} [options]
  */
 export function sqliteStorage(db, options) {
@@ -225,10 +232,16 @@ export function sqliteStorage(db, options) {
     let s = cache.get(name);
     if (s === undefined) {
       s = db.prepare(sql[name]);
+      // A D1 binding also has prepare(), but its statements have no get().
+      if (s === null || typeof s !== "object" || typeof s.get !== "function" || typeof s.run !== "function") {
+        throw invalidConfig("sqliteStorage: expected a SQLite Database (its prepare() answers statements with get() and run()); for D1 use d1Storage");
+      }
       cache.set(name, s);
     }
     return s;
   };
+  // Rows changed: a number, or a BigInt from node:sqlite with readBigInts.
+  const changed = (r) => Number(r.changes);
   return {
     table,
     get(key) {
@@ -245,7 +258,7 @@ export function sqliteStorage(db, options) {
       const r = expected === null || expected === undefined
         ? stmt("casInsert").run(key, value, exp, t)
         : stmt("casUpdate").run(value, exp, key, expected, t);
-      return r.changes === 1;
+      return changed(r) === 1;
     },
     delete(key) {
       const t = now();
@@ -257,7 +270,7 @@ export function sqliteStorage(db, options) {
       let total = 0;
       for (;;) {
         const t = now();
-        const { changes } = stmt("purge").run(t, limit, t);
+        const changes = changed(stmt("purge").run(t, limit, t));
         total += changes;
         if (changes < limit) return total;
       }
@@ -289,6 +302,10 @@ export function d1Storage(db, options) {
     let s = cache.get(name);
     if (s === undefined) {
       s = db.prepare(sql[name]);
+      // A SQLite Database also has prepare(), but its statements have no first().
+      if (s === null || typeof s !== "object" || typeof s.bind !== "function" || typeof s.first !== "function") {
+        throw invalidConfig("d1Storage: expected a D1 database binding (its prepare() answers statements with bind() and first()); for SQLite use sqliteStorage");
+      }
       cache.set(name, s);
     }
     return s.bind(...values);

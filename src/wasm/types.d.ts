@@ -31,7 +31,7 @@ export interface OtpOptions {
   retentionSeconds?: number | null;
   /** Clock injection: milliseconds since the Unix epoch, read when the operation decides (after the record is read, again on a compare-and-swap retry; outside wasm, so it may call its own manager). Default: the system clock. */
   now?: () => number;
-  /** How long one storage call may take before the operation rejects with TIMEOUT (and how long a waiting operation waits for its turn on a key while the holder shows no progress, then takes the turn over or, if the holder's own limit is longer, rejects with TIMEOUT); 1 to 2147483646, null = no limit. Default 10000. */
+  /** How long one storage call may take before the operation rejects with TIMEOUT (and how long a waiting operation waits for its turn on a key while the holder shows no progress, then takes the turn over or, if the holder's own limit is longer, rejects with TIMEOUT); 1 to 2147483646, null = no limit. Default 10000. A synchronous store (plain values, such as SQLite) answers before any timer can run, so it is not bounded: give its driver a busy timeout. */
   timeoutMs?: number | null;
   /** Called once per operation (not getLatestOtp) after its write succeeded. Never given a code or token. */
   onEvent?: (event: OtpEvent) => unknown;

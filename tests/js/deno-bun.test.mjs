@@ -53,11 +53,14 @@ function assertConformance(report) {
   assert.ok(passed >= report.cases * 4 - skipped.length);
 }
 
-/** Asserts a sqlite-conformance.mjs report: every case passed (the store has compare-and-swap and delete). */
+/** Asserts a sqlite-conformance.mjs report: every case passed on every variant (the store has compare-and-swap and delete). */
 function assertSqlite(report) {
-  assert.deepEqual(report.results.filter((r) => r.status !== "passed").map((r) => `${r.name}: ${r.status} ${r.message ?? ""}`), []);
-  assert.ok(report.cases >= 30 && report.results.length === report.cases, JSON.stringify(report.cases));
-  assert.deepEqual({ missing: report.missing, deleted: report.deleted }, { missing: null, deleted: false });
+  assert.deepEqual(report.results.filter((r) => r.status !== "passed").map((r) => `[${r.variant}] ${r.name}: ${r.status} ${r.message ?? ""}`), []);
+  assert.equal(report.variants.length, 2);
+  assert.ok(report.cases >= 30 && report.results.length === report.cases * 2, JSON.stringify(report.cases));
+  for (const v of report.variants) {
+    assert.deepEqual(report.ends[v], { missing: null, deleted: false, swapped: true, purged: 1 }, v);
+  }
 }
 
 /** Asserts an onevent-throws.mjs run: both operations answered, both errors logged, exit 0. */
@@ -99,29 +102,37 @@ before(async () => {
         await new Promise((r) => setTimeout(r, 50));
         console.log(JSON.stringify({ right }));`,
       // The conformance suite on sqliteStorage over the runtime's own SQLite: bun:sqlite
-      // (whose get() answers null for no row) in Bun, node:sqlite in Deno.
+      // (whose get() answers null for no row) in Bun, node:sqlite in Deno; each also with
+      // its integers as BigInts (node:sqlite's readBigInts makes run().changes one).
       "sqlite-conformance.mjs": `import * as api from "edge-otp";
         import { sqliteStorage } from "edge-otp/sql";
         import { cases, miniAssert } from "./conformance.mjs";
-        const open = typeof Bun !== "undefined"
-          ? ((D) => () => new D(":memory:"))((await import("bun:sqlite")).Database)
-          : ((D) => () => new D(":memory:"))((await import("node:sqlite")).DatabaseSync);
+        const variants = typeof Bun !== "undefined"
+          ? ((D) => ({ plain: () => new D(":memory:"), safeIntegers: () => new D(":memory:", { safeIntegers: true }) }))((await import("bun:sqlite")).Database)
+          : ((D) => ({ plain: () => new D(":memory:"), readBigInts: () => new D(":memory:", { readBigInts: true }) }))((await import("node:sqlite")).DatabaseSync);
         const results = [];
-        for (const c of cases) {
-          let skipped = null;
-          try {
-            await c.run({
-              makeStorage: async () => { const s = sqliteStorage(open()); s.createTable(); return s; },
-              load: async () => api, assert: miniAssert, skip: (why) => { skipped = why ?? "skipped"; },
-            });
-            results.push({ name: c.name, status: skipped ? "skipped" : "passed" });
-          } catch (e) {
-            results.push({ name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
+        const ends = {};
+        for (const [variant, open] of Object.entries(variants)) {
+          for (const c of cases) {
+            let skipped = null;
+            try {
+              await c.run({
+                makeStorage: async () => { const s = sqliteStorage(open()); s.createTable(); return s; },
+                load: async () => api, assert: miniAssert, skip: (why) => { skipped = why ?? "skipped"; },
+              });
+              results.push({ variant, name: c.name, status: skipped ? "skipped" : "passed" });
+            } catch (e) {
+              results.push({ variant, name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
+            }
           }
+          const s = sqliteStorage(open());
+          s.createTable();
+          const swapped = s.compareAndSwap("k", null, "v", { expirationTtl: 60 });
+          s.put("old", "v", { expirationTtl: 1e-3 });
+          await new Promise((r) => setTimeout(r, 5));
+          ends[variant] = { missing: s.get("none"), deleted: s.delete("none"), swapped, purged: s.purgeExpired() };
         }
-        const s = sqliteStorage(open());
-        s.createTable();
-        console.log(JSON.stringify({ cases: cases.length, results, missing: s.get("none"), deleted: s.delete("none") }));`,
+        console.log(JSON.stringify({ cases: cases.length, variants: Object.keys(variants), results, ends }));`,
       "bun-require.cjs": `const { OtpManager, memoryStorage, OtpError } = require("edge-otp");
         const otp = new OtpManager(memoryStorage(), { secret: "runtime test secret 0123456789" });
         otp.create("bob@example.com").then(async (c) => console.log(JSON.stringify({
@@ -172,7 +183,7 @@ describe("Deno 2 (npm deno), no permission flags", () => {
     assertEventErrorsLogged(await deno(["onevent-throws.mjs"], { allowFail: true }));
   });
 
-  test("the conformance suite on sqliteStorage over node:sqlite", async () => {
+  test("the conformance suite on sqliteStorage over node:sqlite (and with readBigInts)", async () => {
     assertSqlite(lastJson((await deno(["sqlite-conformance.mjs"], { timeout: 120_000 })).stdout));
   });
 
@@ -224,7 +235,7 @@ describe("Bun (npm bun)", () => {
     assertEventErrorsLogged(await bun(["onevent-throws.mjs"], { allowFail: true }));
   });
 
-  test("the conformance suite on sqliteStorage over bun:sqlite", async () => {
+  test("the conformance suite on sqliteStorage over bun:sqlite (and with safeIntegers)", async () => {
     assertSqlite(lastJson((await bun(["sqlite-conformance.mjs"], { timeout: 120_000 })).stdout));
   });
 

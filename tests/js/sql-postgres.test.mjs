@@ -110,6 +110,26 @@ describe("SQL store checks on PostgreSQL", { skip }, () => {
     assert.ok(await tableExists("racing_create"));
   });
 
+  test("createTable() by a role with no right to create in the schema: fine once the table exists (PostgreSQL 15 grants none in public)", async () => {
+    await postgresStorage(pool, { table: "least_privilege" }).createTable();
+    await pool.query("CREATE ROLE edge_otp_app LOGIN PASSWORD 'app password'");
+    await pool.query('GRANT SELECT, INSERT, UPDATE, DELETE ON "least_privilege" TO edge_otp_app');
+    const app = new pg.Pool({ ...server.config, ...POOL_OPTIONS, user: "edge_otp_app", password: "app password" });
+    app.on("error", () => {});
+    try {
+      const s = postgresStorage(app, { table: "least_privilege" });
+      await s.createTable(); // at every start, as the README's quickstart does
+      const otp = new OtpManager(s, { secret: SECRET });
+      const { code } = await otp.create("app@example.com");
+      assert.equal(await otp.verify("app@example.com", code), true);
+      // A table that is missing still needs the right to create it: the driver's error.
+      const e = await postgresStorage(app, { table: "never_created" }).createTable().then(() => null, (e) => e);
+      assert.equal(e?.code, "42501", String(e));
+    } finally {
+      await app.end();
+    }
+  });
+
   test("a pg.Client works as well as a Pool", async () => {
     const client = new pg.Client(server.config);
     client.on("error", () => {});

@@ -25,7 +25,7 @@ import { installedPackage } from "./tarball.mjs";
 const installed = await installedPackage();
 const load = () => installed.load("edge-otp");
 const { OtpManager, OtpError } = await load();
-const { sqliteStorage, createTableStatements } = await installed.load("edge-otp/sql");
+const { sqliteStorage, d1Storage, createTableStatements } = await installed.load("edge-otp/sql");
 // Eight instances of the installed package: their managers interleave at the database
 // (within one instance, operations on one key take turns).
 const OtpManagers = await loadInstances(8, installed.dir);
@@ -99,6 +99,41 @@ describe("SQL store checks on SQLite", () => {
 });
 
 describe("SQLite: synchronous answers and driver errors", () => {
+  test("a D1 binding given to sqliteStorage, or a SQLite Database to d1Storage: INVALID_CONFIG at the first statement, not a bare \"is not a function\"", async () => {
+    const d1Like = {
+      prepare: () => ({ bind() { return this; }, first: async () => null, run: async () => ({ meta: { changes: 1 } }) }),
+    };
+    const wrongLite = sqliteStorage(d1Like);
+    const otp = new OtpManager(wrongLite, { secret: "sqlite wrong handle secret 0123" });
+    for (const run of [() => wrongLite.get("k"), () => otp.create("a@example.com")]) {
+      const e = await (async () => run())().then(() => null, (e) => e);
+      assert.ok(e instanceof TypeError && e.code === "INVALID_CONFIG", String(e));
+      assert.match(e.message, /d1Storage/);
+    }
+    const db = new Database(":memory:");
+    sqliteStorage(db).createTable();
+    const wrongD1 = d1Storage(db);
+    const e = await wrongD1.get("k").then(() => null, (e) => e);
+    assert.ok(e instanceof TypeError && e.code === "INVALID_CONFIG", String(e));
+    assert.match(e.message, /sqliteStorage/);
+    db.close();
+  });
+
+  test("node:sqlite's BigInt changes (readBigInts) count as numbers: a compare-and-swap that wrote answers true", () => {
+    // node:sqlite is not in Node 20; its shape over better-sqlite3, with changes as a BigInt.
+    const db = new Database(":memory:");
+    const bigints = { prepare: (sql) => { const st = db.prepare(sql); return { get: (...a) => st.get(...a), run: (...a) => ({ changes: BigInt(st.run(...a).changes) }) }; } };
+    const s = sqliteStorage(bigints);
+    s.createTable();
+    assert.equal(s.compareAndSwap("k", null, "v"), true);
+    assert.equal(s.compareAndSwap("k", "x", "w"), false);
+    assert.equal(s.compareAndSwap("k", "v", "w"), true);
+    s.put("old", "v", { expirationTtl: 1e-3 });
+    const later = sqliteStorage(bigints, { now: () => Date.now() + 10 });
+    assert.equal(later.purgeExpired(), 1);
+    db.close();
+  });
+
   test("every method answers a plain value, not a Promise", () => {
     const db = new Database(":memory:");
     const s = sqliteStorage(db);

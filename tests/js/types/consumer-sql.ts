@@ -29,6 +29,14 @@ declare const betterSqliteLike: {
   };
   close(): void;
 };
+// node:sqlite's DatabaseSync (Node 22.5+, Deno) as @types/node declares it: changes may be a BigInt.
+declare const nodeSqliteLike: {
+  prepare(sql: string): {
+    get(...params: unknown[]): Record<string, unknown> | undefined;
+    run(...params: unknown[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  };
+  close(): void;
+};
 interface D1Result { results: unknown[]; success: true; meta: { changes: number; duration: number } & Record<string, unknown> }
 interface D1Stmt {
   bind(...values: unknown[]): D1Stmt;
@@ -47,7 +55,7 @@ export async function useSql(): Promise<void> {
   const p: AsyncSqlStorage = postgresStorage(pgq, opts);
   const s: SyncSqlStorage = sqliteStorage(lite);
   const d: AsyncSqlStorage = d1Storage(d1, { table: "otp" });
-  const stores: OtpStorage[] = [p, s, d, postgresStorage(pgPoolLike), sqliteStorage(betterSqliteLike), d1Storage(d1Like)];
+  const stores: OtpStorage[] = [p, s, d, postgresStorage(pgPoolLike), sqliteStorage(betterSqliteLike), sqliteStorage(nodeSqliteLike), d1Storage(d1Like)];
   void stores;
 
   await p.createTable();
