@@ -24,10 +24,10 @@ function nulKey() {
   );
 }
 
-function tableName(options) {
+function tableName(name, options) {
   const table = own(options, "table") ?? DEFAULT_TABLE;
   if (typeof table !== "string" || !IDENTIFIER.test(table)) {
-    throw invalidConfig("table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/");
+    throw invalidConfig(`${name}: table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/`);
   }
   return table;
 }
@@ -38,7 +38,7 @@ function readOptions(name, options) {
   const problem = optionsProblem(options, OPTION_KEYS);
   if (problem !== undefined) throw invalidConfig(`${name}: ${problem}`);
   options ??= {};
-  const table = tableName(options);
+  const table = tableName(name, options);
   const clock = own(options, "now") ?? Date.now;
   if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
   // Whole milliseconds, as the engine's own `now` takes them: `expires_at` is a BIGINT,
@@ -67,7 +67,7 @@ function indexName(table) {
  * The index name: see `indexName`.
  */
 export function createTableStatements(table = DEFAULT_TABLE) {
-  table = tableName({ table });
+  table = tableName("createTableStatements", { table });
   return [
     `CREATE TABLE IF NOT EXISTS "${table}" (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL, expires_at BIGINT)`,
     `CREATE INDEX IF NOT EXISTS "${indexName(table)}" ON "${table}" (expires_at) WHERE expires_at IS NOT NULL`,
@@ -250,7 +250,10 @@ export function sqliteStorage(db, options) {
       return row == null ? null : row.value;
     },
     put(key, value, options) {
-      stmt("put").run(key, value, expiresAt(options, now()));
+      // The TTL is checked before the statement is prepared (a missing table is then not
+      // what a bad TTL reports).
+      const exp = expiresAt(options, now());
+      stmt("put").run(key, value, exp);
     },
     compareAndSwap(key, expected, value, options) {
       const t = now();

@@ -262,7 +262,8 @@ export const sqlChecks = [
           (e) => {
             assert.ok(e instanceof TypeError, `table ${JSON.stringify(table)}: ${e}`);
             assert.equal(e.code, "INVALID_CONFIG");
-            assert.ok(e.message.startsWith("edge-otp/sql: "), e.message);
+            // It names the factory that refused it, as its other refusals do.
+            assert.ok(e.message.startsWith(`edge-otp/sql: ${ctx.factory.name}: table must match`), e.message);
           },
           `table ${JSON.stringify(table)}`,
         );

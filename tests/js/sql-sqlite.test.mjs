@@ -119,6 +119,13 @@ describe("SQLite: synchronous answers and driver errors", () => {
     db.close();
   });
 
+  test("a bad expirationTtl is INVALID_ARGUMENT before any statement (not the driver's 'no such table')", () => {
+    const s = sqliteStorage(new Database(":memory:")); // no createTable()
+    for (const expirationTtl of [0, NaN, -1]) {
+      assert.throws(() => s.put("k", "v", { expirationTtl }), (e) => e instanceof RangeError && e.code === "INVALID_ARGUMENT", String(expirationTtl));
+    }
+  });
+
   test("node:sqlite's BigInt changes (readBigInts) count as numbers: a compare-and-swap that wrote answers true", () => {
     // node:sqlite is not in Node 20; its shape over better-sqlite3, with changes as a BigInt.
     const db = new Database(":memory:");
