@@ -1,21 +1,4 @@
 #!/usr/bin/env bash
-# Builds the futures-driver measurement crate into bench/futures-driver/pkg/ the way
-# .ci/build builds the package: cargo (same release profile), wasm-bindgen --target web,
-# then the same wasm-opt pass, so sizes and speeds compare like for like.
-# Runnable from anywhere: bash bench/futures-driver/build.sh
-set -euo pipefail
-cd "$(dirname "$0")"
-root=../..
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/$root/target/futures-driver}"
-
-cargo build --quiet --release --target wasm32-unknown-unknown
-rm -rf pkg
-wasm-bindgen --target web --out-dir pkg --out-name edge_otp_futures_driver \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/edge_otp_futures_driver.wasm"
-cp pkg/edge_otp_futures_driver_bg.wasm pkg/edge_otp_futures_driver_bg.no-opt.wasm
-features=(--enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int
-  --enable-sign-ext --enable-multivalue --enable-mutable-globals)
-"$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers "${features[@]}" \
-  pkg/edge_otp_futures_driver_bg.wasm -o pkg/edge_otp_futures_driver_bg.wasm
-echo "built bench/futures-driver/pkg/: $(wc -c < pkg/edge_otp_futures_driver_bg.wasm) bytes of wasm" \
-  "($(wc -c < pkg/edge_otp_futures_driver_bg.no-opt.wasm) before wasm-opt)"
+# Builds the futures-driver measurement crate into bench/futures-driver/pkg/ (see
+# bench/wasm-crate.sh). Runnable from anywhere: bash bench/futures-driver/build.sh
+exec bash "$(dirname "$0")/../wasm-crate.sh" futures-driver
