@@ -7,9 +7,10 @@
 // Four loops take turns, ROUNDS rounds (the first WARM discarded), each over USERS users:
 //   floor      bench/contenders.mjs's `js floor (no crypto)`: verify wrong, awaited
 //   edge-otp   the package's OtpManager on memoryStorage(): verify wrong, awaited
-//   strings    the wasm calls of one verify through pkg/slim.js, doing no work, with
-//              wasm-bindgen strings: checkArguments(user), check(user, code, record),
-//              takeWrite() → the record (bench/crossing: the same glue, the same profile)
+//   strings    the wasm calls of one verify through pkg/slim.js, doing no work, passed as
+//              the package passes them: checkArguments(user as a JS value), check(user,
+//              code, record as wasm-bindgen strings), takeWrite() → the record string
+//              (bench/crossing: the same glue, the crate's opt-level and allocator)
 //   numbers    the same three calls with numbers where the strings were
 // and the report gives the medians, and strings − numbers as a share of the floor's time:
 // the part of the issue's "within 1.3× of the floor" bar that the crossings alone take.

@@ -104,9 +104,9 @@ extern "C" {
     // slots, so no app code runs (a subclass's `length` getter is not called); anything
     // else is read as an array-like, through its getters, whose throw is handed back.
     #[wasm_bindgen(js_name = Uint8Array)]
-    type Copy;
+    type SecretCopy;
     #[wasm_bindgen(catch, constructor, js_class = "Uint8Array")]
-    fn of(v: &Uint8Array) -> Result<Copy>;
+    fn of(v: &Uint8Array) -> Result<SecretCopy>;
 }
 
 /// The JS `typeof v === "object"` (so not a function), not null, not an array (or what a
@@ -270,7 +270,10 @@ pub(super) fn secret(
         if !js_sys::ArrayBuffer::is_view(&v) {
             return Err(config("secret", problem));
         }
-        let copy: Uint8Array = Copy::of(bytes)?.unchecked_into();
+        // A detached buffer (or one shrunk under the view) cannot be copied: no secret.
+        let copy: Uint8Array = SecretCopy::of(bytes)
+            .map_err(|_| config("secret", problem))?
+            .unchecked_into();
         if copy.length() as usize > MAX_SECRET_BYTES {
             return Err(config("secret", problem));
         }

@@ -1,6 +1,6 @@
 /** Options of `new TotpManager(storage, options)`. Unknown keys are refused; only own properties are read. */
 export interface TotpOptions {
-  /** The app's secret, 16 to 1024 bytes: seeds are encrypted and recovery codes hashed under keys derived from it. Required. */
+  /** The app's secret, 16 to 1024 bytes (a well-formed string, or a Uint8Array: its own bytes; a Proxy of one or a detached one is refused): seeds are encrypted and recovery codes hashed under keys derived from it. Required. */
   secret: string | Uint8Array;
   /** The name authenticator apps show, 1 to 64 characters, no ":". Required. */
   issuer: string;

@@ -7,7 +7,7 @@ export interface Limit {
 
 /** Options of `new OtpManager(storage, options)`. Unknown keys are refused; only own properties are read. */
 export interface OtpOptions {
-  /** The app's secret, 16 to 1024 bytes. Required. */
+  /** The app's secret, 16 to 1024 bytes: a well-formed string, or a Uint8Array (its own bytes: a Proxy of one or a detached one is refused). Required. */
   secret: string | Uint8Array;
   /** Code lifetime in seconds, 1..2592000. Default 3600. */
   ttlSeconds?: number;

@@ -473,7 +473,7 @@ describe("options", () => {
   // set-up and leaked its stack, so after about 900 such managers every manager of the
   // instance failed ("memory access out of bounds"). A subclass's throwing `length`
   // getter did the same. Only a real typed array is read now, from its own bytes.
-  hostile("a secret that is a Proxy of a Uint8Array, or a subclass with a throwing getter: refused or read from its bytes, the instance unharmed", async () => {
+  hostile("a secret that is a Proxy of a Uint8Array, a detached one, a disguised DataView, or a subclass with a throwing getter: refused or read from its bytes, the instance unharmed", async () => {
     const boom = new Error("length getter");
     const bytes = new TextEncoder().encode(SECRET);
     const proxy = new Proxy(new Uint8Array(bytes), {
@@ -483,6 +483,12 @@ describe("options", () => {
       },
     });
     const huge = new Proxy(new Uint8Array(bytes), { get: (t, k) => (k === "length" ? 1e9 : Reflect.get(t, k)) });
+    // A real view that cannot be copied: its buffer detached (transferred away).
+    const detached = new Uint8Array(bytes);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    // A DataView dressed as a Uint8Array: copying it iterates it, through a getter that throws.
+    const disguised = Object.setPrototypeOf(new DataView(new ArrayBuffer(32)), Uint8Array.prototype);
+    Object.defineProperty(disguised, Symbol.iterator, { get() { throw boom; } });
     class Evil extends Uint8Array {
       get length() {
         throw boom;
@@ -497,8 +503,8 @@ describe("options", () => {
     for (const [name, make] of makers) {
       // Far more rounds than the instance survived when each failure leaked.
       for (let i = 0; i < 1500; i++) {
-        for (const secret of [proxy, huge]) {
-          assert.throws(() => make(secret), (e) => e.code === "INVALID_CONFIG" && e.field === "secret", `${name}: a Proxy`);
+        for (const [label, secret] of [["a Proxy", proxy], ["a Proxy, length 1e9", huge], ["detached", detached], ["a disguised DataView", disguised]]) {
+          assert.throws(() => make(secret), (e) => e.code === "INVALID_CONFIG" && e.field === "secret", `${name}: ${label}`);
         }
       }
       // A real Uint8Array, whatever its class says: its bytes are the secret (a code

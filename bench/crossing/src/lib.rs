@@ -1,21 +1,29 @@
 //! A measurement, not shipped: the wasm calls of one `verify` through `pkg/slim.js`
 //! (`checkArguments(user)`, `check(user, code, record)`, `takeWrite()`), doing no work,
-//! once with the strings the boundary issue requires (wasm-bindgen `&str` in, `String`
-//! out) and once with numbers in their place. The difference is what the string
+//! once as the package passes them (the user as a JS value to the first, then
+//! wasm-bindgen `&str` in and a `String` out, as the boundary issue requires) and once
+//! with numbers in their place. The difference is what the string
 //! crossings alone cost per operation; `bench/crossing.mjs` sets it beside the no-crypto
 //! floor.
 
+use js_sys::JsString;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
+
+// The package's allocator (src/wasm/mod.rs).
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
 thread_local! {
     static WRITE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// `checkArguments(user)`: the user crosses in.
+/// `checkArguments(user)`: the user crosses as a JS value, of which only the length is
+/// read (the package's check copies only a long one).
 #[wasm_bindgen(js_name = argsStrings)]
-pub fn args_strings(user: &str) -> u32 {
-    user.len() as u32
+pub fn args_strings(user: &JsValue) -> u32 {
+    user.dyn_ref::<JsString>().map_or(0, |s| s.length())
 }
 
 /// `check(user, code, record)`: three strings cross in; the record to write is kept.
