@@ -1369,6 +1369,39 @@ async function casSetup(ctx, options = {}) {
   return setup({ ...ctx, makeStorage: async () => yielding(probe) }, options);
 }
 
+// ---------------------------------------------------------------- without a test runner
+
+/**
+ * Runs every case on every store of `stores` (`{ [name]: () => storage }`, sync or async) with the
+ * API `load()` answers and `miniAssert`, one after another: for runtimes without
+ * node:test (Deno, Bun, a page). Answers one result per store and case: `{ store, name,
+ * status: "passed" | "skipped" | "failed", reason?, ms }`, with `message` and `stack` when
+ * it failed.
+ */
+export async function runCases(stores, load) {
+  const results = [];
+  for (const [store, makeStorage] of Object.entries(stores)) {
+    for (const c of cases) {
+      let skipped = null;
+      const started = Date.now();
+      try {
+        await c.run({
+          makeStorage,
+          load,
+          assert: miniAssert,
+          skip: (reason) => {
+            skipped = reason ?? "skipped";
+          },
+        });
+        results.push({ store, name: c.name, status: skipped ? "skipped" : "passed", reason: skipped ?? undefined, ms: Date.now() - started });
+      } catch (e) {
+        results.push({ store, name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
+      }
+    }
+  }
+  return results;
+}
+
 // ---------------------------------------------------------------- node:test runner
 
 /**

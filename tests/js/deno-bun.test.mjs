@@ -55,7 +55,7 @@ function assertConformance(report) {
 
 /** Asserts a sqlite-conformance.mjs report: every case passed on every variant (the store has compare-and-swap and delete). */
 function assertSqlite(report) {
-  assert.deepEqual(report.results.filter((r) => r.status !== "passed").map((r) => `[${r.variant}] ${r.name}: ${r.status} ${r.message ?? ""}`), []);
+  assert.deepEqual(report.results.filter((r) => r.status !== "passed").map((r) => `[${r.store}] ${r.name}: ${r.status} ${r.message ?? ""}`), []);
   assert.equal(report.variants.length, 2);
   assert.ok(report.cases >= 30 && report.results.length === report.cases * 2, JSON.stringify(report.cases));
   for (const v of report.variants) {
@@ -106,25 +106,16 @@ before(async () => {
       // its integers as BigInts (node:sqlite's readBigInts makes run().changes one).
       "sqlite-conformance.mjs": `import * as api from "edge-otp";
         import { sqliteStorage } from "edge-otp/sql";
-        import { cases, miniAssert } from "./conformance.mjs";
+        import { cases, runCases } from "./conformance.mjs";
         const variants = typeof Bun !== "undefined"
           ? ((D) => ({ plain: () => new D(":memory:"), safeIntegers: () => new D(":memory:", { safeIntegers: true }) }))((await import("bun:sqlite")).Database)
           : ((D) => ({ plain: () => new D(":memory:"), readBigInts: () => new D(":memory:", { readBigInts: true }) }))((await import("node:sqlite")).DatabaseSync);
-        const results = [];
+        const results = await runCases(
+          Object.fromEntries(Object.entries(variants).map(([variant, open]) => [variant, async () => { const s = sqliteStorage(open()); s.createTable(); return s; }])),
+          async () => api,
+        );
         const ends = {};
         for (const [variant, open] of Object.entries(variants)) {
-          for (const c of cases) {
-            let skipped = null;
-            try {
-              await c.run({
-                makeStorage: async () => { const s = sqliteStorage(open()); s.createTable(); return s; },
-                load: async () => api, assert: miniAssert, skip: (why) => { skipped = why ?? "skipped"; },
-              });
-              results.push({ variant, name: c.name, status: skipped ? "skipped" : "passed" });
-            } catch (e) {
-              results.push({ variant, name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
-            }
-          }
           const s = sqliteStorage(open());
           s.createTable();
           const swapped = s.compareAndSwap("k", null, "v", { expirationTtl: 60 });
