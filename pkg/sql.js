@@ -91,6 +91,26 @@ function purgeLimit(options) {
   return limit;
 }
 
+/**
+ * The statement of `sql[name]`, prepared on first use and kept: `db.prepare` must answer
+ * an object with the `methods` named (else `INVALID_CONFIG` with `problem`: a handle of
+ * the other driver has `prepare()` too).
+ */
+function preparedStatements(db, sql, methods, problem) {
+  const cache = new Map();
+  return (name) => {
+    let s = cache.get(name);
+    if (s === undefined) {
+      s = db.prepare(sql[name]);
+      if (s === null || typeof s !== "object" || !methods.every((m) => typeof s[m] === "function")) {
+        throw invalidConfig(problem);
+      }
+      cache.set(name, s);
+    }
+    return s;
+  };
+}
+
 const live = (expires, now) => expires === null || expires === undefined || Number(expires) > now;
 
 /**
@@ -227,19 +247,9 @@ export function sqliteStorage(db, options) {
   }
   const { table, now } = readOptions("sqliteStorage", options);
   const sql = statements(table, () => "?", { skipLocked: false });
-  const cache = new Map();
-  const stmt = (name) => {
-    let s = cache.get(name);
-    if (s === undefined) {
-      s = db.prepare(sql[name]);
-      // A D1 binding also has prepare(), but its statements have no get().
-      if (s === null || typeof s !== "object" || typeof s.get !== "function" || typeof s.run !== "function") {
-        throw invalidConfig("sqliteStorage: expected a SQLite Database (its prepare() answers statements with get() and run()); for D1 use d1Storage");
-      }
-      cache.set(name, s);
-    }
-    return s;
-  };
+  // A D1 binding also has prepare(), but its statements have no get().
+  const stmt = preparedStatements(db, sql, ["get", "run"],
+    "sqliteStorage: expected a SQLite Database (its prepare() answers statements with get() and run()); for D1 use d1Storage");
   // Rows changed: a number, or a BigInt from node:sqlite with readBigInts.
   const changed = (r) => Number(r.changes);
   return {
@@ -300,19 +310,10 @@ export function d1Storage(db, options) {
   }
   const { table, now } = readOptions("d1Storage", options);
   const sql = statements(table, () => "?", { skipLocked: false });
-  const cache = new Map();
-  const stmt = (name, ...values) => {
-    let s = cache.get(name);
-    if (s === undefined) {
-      s = db.prepare(sql[name]);
-      // A SQLite Database also has prepare(), but its statements have no first().
-      if (s === null || typeof s !== "object" || typeof s.bind !== "function" || typeof s.first !== "function") {
-        throw invalidConfig("d1Storage: expected a D1 database binding (its prepare() answers statements with bind() and first()); for SQLite use sqliteStorage");
-      }
-      cache.set(name, s);
-    }
-    return s.bind(...values);
-  };
+  // A SQLite Database also has prepare(), but its statements have no first().
+  const prepared = preparedStatements(db, sql, ["bind", "first"],
+    "d1Storage: expected a D1 database binding (its prepare() answers statements with bind() and first()); for SQLite use sqliteStorage");
+  const stmt = (name, ...values) => prepared(name).bind(...values);
   const changes = (r) => Number(r?.meta?.changes ?? 0);
   return {
     table,
