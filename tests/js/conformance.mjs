@@ -1372,31 +1372,42 @@ async function casSetup(ctx, options = {}) {
 // ---------------------------------------------------------------- without a test runner
 
 /**
+ * Runs one case `c` of this suite (or of one with the same shape: the TOTP suite, the SQL
+ * checks) with `context` (`makeStorage`, `load`, whatever else its cases take; `assert`
+ * defaults to `miniAssert`): for the runtimes without node:test, one case per request in a
+ * Worker. Answers `{ status: "passed" }`, `{ status: "skipped", reason }`, or `{ status:
+ * "failed", name, code, message, stack }` with the error's name, `.code` and message.
+ */
+export async function runCase(c, context) {
+  let skipped = null;
+  try {
+    await c.run({
+      assert: miniAssert,
+      ...context,
+      skip: (reason) => {
+        skipped = reason ?? "skipped";
+      },
+    });
+    return skipped ? { status: "skipped", reason: skipped } : { status: "passed" };
+  } catch (e) {
+    return { status: "failed", name: e?.name, code: e?.code, message: String(e?.message ?? e), stack: String(e?.stack ?? "") };
+  }
+}
+
+/**
  * Runs every case on every store of `stores` (`{ [name]: () => storage }`, sync or async) with the
- * API `load()` answers and `miniAssert`, one after another: for runtimes without
- * node:test (Deno, Bun, a page). Answers one result per store and case: `{ store, name,
- * status: "passed" | "skipped" | "failed", reason?, ms }`, with `message` and `stack` when
- * it failed.
+ * API `load()` answers and `miniAssert`, one after another ([`runCase`]): for runtimes
+ * without node:test (Deno, Bun, a page). Answers one result per store and case: `{ store,
+ * name, status: "passed" | "skipped" | "failed", reason?, ms }`, with `message` and `stack`
+ * when it failed.
  */
 export async function runCases(stores, load) {
   const results = [];
   for (const [store, makeStorage] of Object.entries(stores)) {
     for (const c of cases) {
-      let skipped = null;
       const started = Date.now();
-      try {
-        await c.run({
-          makeStorage,
-          load,
-          assert: miniAssert,
-          skip: (reason) => {
-            skipped = reason ?? "skipped";
-          },
-        });
-        results.push({ store, name: c.name, status: skipped ? "skipped" : "passed", reason: skipped ?? undefined, ms: Date.now() - started });
-      } catch (e) {
-        results.push({ store, name: c.name, status: "failed", message: String(e?.message ?? e), stack: String(e?.stack ?? "") });
-      }
+      const r = await runCase(c, { makeStorage, load });
+      results.push({ store, name: c.name, ...r, ms: Date.now() - started });
     }
   }
   return results;
