@@ -266,7 +266,7 @@ export class OtpDurableObject extends DurableObject {
 /**
  * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
  * each call exactly one RPC to the object of `scope` and the user. A bad user id or code is
- * refused before the RPC with the same OtpError as OtpManager; per-call options are
+ * refused before the RPC with the same OtpError as OtpManager (so is a link token that is not a string); per-call options are
  * checked by the object's manager. Errors from the object are rethrown as OtpError with
  * their code and fields.
  */
@@ -292,7 +292,7 @@ export function durableOtp(namespace, options) {
   async function call(operation, rawUser, code, callOptions) {
     const user = userOf(rawUser);
     const takes = OPERATIONS.get(operation);
-    if (takes.startsWith("code")) checkCode(code);
+    if (takes.startsWith("code") || takes === "token") checkCode(code, takes === "token");
     // A longer code or token is a wrong guess either way; no need to carry all of it.
     if ((takes.startsWith("code") || takes === "token") && typeof code === "string" && code.length > maxCodeUnits) {
       code = code.slice(0, maxCodeUnits + 1);

@@ -580,11 +580,12 @@ pub fn check_user_standalone(user: &JsValue) -> Result<(), JsValue> {
     check_user(user, USER_NOT_A_STRING)
 }
 
-/// Checks a submitted code as `check` and `verify` do: any string is a guess; anything
-/// else is `INVALID_ARGUMENT`.
+/// Checks a submitted code as `check` and `verify` do (with `token`, a link token as
+/// `checkToken` and `verifyToken` do): any string is a guess; anything else is
+/// `INVALID_ARGUMENT`, for callers that must refuse it before an RPC.
 #[wasm_bindgen(js_name = checkCode)]
-pub fn check_code(code: &JsValue) -> Result<(), JsValue> {
-    check_submitted(code, "code")
+pub fn check_code(code: &JsValue, token: bool) -> Result<(), JsValue> {
+    check_submitted(code, if token { "token" } else { "code" })
 }
 
 /// A submitted code or link token (`argument`): any string, else `INVALID_ARGUMENT`.

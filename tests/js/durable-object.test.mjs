@@ -176,6 +176,9 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     }
     assert.equal(e.badCode.code, "INVALID_ARGUMENT");
     assert.equal(e.badCode.argument, "code");
+    for (const k of ["symbolToken", "numberToken"]) {
+      assert.deepEqual([e[k].code, e[k].argument, e[k].isOtpError], ["INVALID_ARGUMENT", "token", true], k);
+    }
     assert.deepEqual([e.fnOption.code, e.fnOption.argument, e.fnOption.isOtpError], ["INVALID_ARGUMENT", "consume", true], "a function as consume");
     assert.deepEqual([e.typoOption.code, e.typoOption.argument], ["INVALID_ARGUMENT", "options"], "an unknown per-call key");
     assert.match(e.typoOption.message, /: ttl$/);
@@ -217,6 +220,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       }
       assert.equal(c.badUser, 0, `${how} bad user`);
       assert.equal(c.badCode, 0, `${how} bad code`);
+      assert.equal(c.badToken, 0, `${how} bad token`);
     }
   });
 
