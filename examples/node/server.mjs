@@ -50,7 +50,7 @@ import {
   linkPage,
 } from "../shared/http-api.js";
 
-/** Redis keys expire this long after their last write (rate-limit windows are <= 1 h). */
+/** Redis keys expire a day after their last write, or later when a window of the policy is longer. */
 const REDIS_RETENTION_SECONDS = 86400;
 const DEFAULT_WWW = fileURLToPath(new URL("../../www/", import.meta.url));
 /** Public, dev-only secret for OTP_DEMO=1 without OTP_SECRET. */
@@ -223,6 +223,20 @@ function parseUrl(target) {
  * @param {object} [options.otp]  more OtpManager options (ttlSeconds, retentionSeconds, now, ...).
  * @returns {import("node:http").Server}
  */
+/**
+ * `retentionSeconds` for a store with TTLs: `atLeast`, or the policy's longest window
+ * (as the engine reports it for `options`) when that is longer, since a record must
+ * outlive every window.
+ */
+export function retentionFor(options, atLeast) {
+  const probe = new OtpManager(memoryStorage(), { ...options, retentionSeconds: null });
+  try {
+    return Math.max(atLeast, probe.longestWindowSeconds);
+  } finally {
+    probe.dispose();
+  }
+}
+
 export function createServer(options = {}) {
   const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
   // One manager per scope, built up front (so a bad secret or option fails at start-up).
@@ -288,7 +302,7 @@ async function main() {
     client.on("error", (e) => console.error("edge-otp: redis:", e.message));
     await client.connect();
     storage = redisStorage(client);
-    otp.retentionSeconds = Math.max(REDIS_RETENTION_SECONDS, otp.ttlSeconds ?? 0);
+    otp.retentionSeconds = retentionFor({ ...otp, secret }, REDIS_RETENTION_SECONDS);
   }
 
   const server = createServer({ secret, storage, demo, otp });

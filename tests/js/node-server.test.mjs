@@ -12,7 +12,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createServer } from "../../examples/node/server.mjs";
+import { createServer, retentionFor } from "../../examples/node/server.mjs";
 import { OtpManager, memoryStorage } from "../../pkg/node.js";
 import { startRedis } from "./redis-server.mjs";
 
@@ -83,6 +83,17 @@ function assertJsonError(r, status, code) {
 const wrongCode = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
 
 // ---------------------------------------------------------------- the API, in process
+
+test("the Redis retention outlives every window of the policy, as the engine reports it", () => {
+  const secret = "retention-secret-0123456789abcdef";
+  assert.equal(retentionFor({ secret }, 86400), 86400, "a day when every window is shorter");
+  assert.equal(retentionFor({ secret, ttlSeconds: 100_000 }, 86400), 100_000, "a code's lifetime over a day");
+  const failureLimit = { count: 5, windowSeconds: 200_000 };
+  const r = retentionFor({ secret, failureLimit }, 86400);
+  assert.equal(r, 200_000, "a failure window over a day");
+  // The manager accepts it (a shorter retention is INVALID_CONFIG).
+  new OtpManager(memoryStorage(), { secret, failureLimit, retentionSeconds: r }).dispose();
+});
 
 describe("node server: HTTP API", () => {
   const clock = { t: T0 };

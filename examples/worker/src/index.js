@@ -26,7 +26,7 @@
 // Object mode when the attempt limit must hold under concurrency: one RPC per
 // operation, exact counting, and an alarm forgets idle users.
 
-import { OtpManager, OtpError } from "edge-otp";
+import { OtpManager, OtpError, memoryStorage } from "edge-otp";
 import { OtpDurableObject, durableOtp, optionsFromEnv } from "edge-otp/durable-object";
 import {
   MAX_BODY_BYTES,
@@ -45,7 +45,7 @@ import {
   linkPage,
 } from "../../shared/http-api.js";
 
-/** KV records expire this long after their last write (rate-limit windows are <= 1 h). */
+/** KV records expire a day after their last write, or later when a window of the policy is longer. */
 const KV_RETENTION_SECONDS = 86400;
 
 // The Durable Object class, as the package ships it: wrangler.toml binds it as OTP and
@@ -78,14 +78,6 @@ function errorResponse(e) {
 }
 
 // ------------------------------------------------------------ configuration
-
-function intVar(env, name, fallback) {
-  const raw = env[name];
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-}
 
 /** KV mode's OtpManager options: the env's policy (the same mapping the Durable Object uses). */
 function managerOptions(env, scope) {
@@ -148,7 +140,10 @@ function kvManager(env, scope) {
   if (!manager) {
     if (!env.OTP_KV) throw new Error("KV binding OTP_KV is missing");
     const options = managerOptions(env, scope);
-    options.retentionSeconds = Math.max(KV_RETENTION_SECONDS, options.ttlSeconds ?? 0);
+    // A record must outlive every window: the engine says how long the longest one is.
+    const probe = new OtpManager(memoryStorage(), options);
+    options.retentionSeconds = Math.max(KV_RETENTION_SECONDS, probe.longestWindowSeconds);
+    probe.dispose();
     manager = new OtpManager(env.OTP_KV, options); // the KVNamespace, passed as is
     byScope.set(scope, manager);
   }
