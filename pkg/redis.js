@@ -109,8 +109,8 @@ function isNoScript(err) {
  *   if the current value equals `expected`. The script is sent with `EVALSHA` and, if
  *   the server answers `NOSCRIPT` (first use, `SCRIPT FLUSH`, restart, failover), with
  *   `EVAL`, which also caches it.
- * - `expirationTtl` is in seconds; fractional values are rounded up, and values that are
- *   not positive finite numbers reject with a `RangeError`.
+ * - `expirationTtl` is in seconds; fractional values are rounded up, and a value that is
+ *   not a positive number of at most 100 years rejects with a `RangeError`.
  *
  * Errors thrown or rejected by the client (connection closed, `WRONGTYPE`, ...) are
  * propagated unchanged, as the same object. Keys are used as given (the `OtpManager`

@@ -27,7 +27,7 @@ function nulKey() {
 function tableName(name, options) {
   const table = own(options, "table") ?? DEFAULT_TABLE;
   if (typeof table !== "string" || !IDENTIFIER.test(table)) {
-    throw invalidConfig(`${name}: table must match /^[A-Za-z_][A-Za-z0-9_]{0,62}$/`);
+    throw invalidConfig(`${name}: table must match ${IDENTIFIER}`);
   }
   return table;
 }
