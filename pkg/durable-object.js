@@ -292,10 +292,10 @@ export function durableOtp(namespace, options) {
   async function call(operation, rawUser, code, callOptions) {
     const user = userOf(rawUser);
     const takes = OPERATIONS.get(operation);
-    if (takes.startsWith("code") || takes === "token") checkCode(code, takes === "token");
-    // A longer code or token is a wrong guess either way; no need to carry all of it.
-    if ((takes.startsWith("code") || takes === "token") && typeof code === "string" && code.length > maxCodeUnits) {
-      code = code.slice(0, maxCodeUnits + 1);
+    if (takes.startsWith("code") || takes === "token") {
+      checkCode(code, takes === "token");
+      // A longer code or token is a wrong guess either way; no need to carry all of it.
+      if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
     }
     const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code, callOptions);
     if (r.error !== undefined) throw revive(r.error);

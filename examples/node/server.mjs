@@ -213,17 +213,6 @@ function parseUrl(target) {
 }
 
 /**
- * Builds the HTTP server (not listening yet: call `.listen(port, host)`).
- *
- * @param {object} options
- * @param {string|Uint8Array} options.secret  HMAC secret (>= 16 bytes), required.
- * @param {object} [options.storage]  OtpStorage; default memoryStorage().
- * @param {boolean} [options.demo]  put the code into POST /api/otp responses (demo page only).
- * @param {string} [options.www]  static directory; default <repo>/www.
- * @param {object} [options.otp]  more OtpManager options (ttlSeconds, retentionSeconds, now, ...).
- * @returns {import("node:http").Server}
- */
-/**
  * `retentionSeconds` for a store with TTLs: `atLeast`, or the policy's longest window
  * (as the engine reports it for `options`) when that is longer, since a record must
  * outlive every window.
@@ -237,6 +226,17 @@ export function retentionFor(options, atLeast) {
   }
 }
 
+/**
+ * Builds the HTTP server (not listening yet: call `.listen(port, host)`).
+ *
+ * @param {object} options
+ * @param {string|Uint8Array} options.secret  HMAC secret (>= 16 bytes), required.
+ * @param {object} [options.storage]  OtpStorage; default memoryStorage().
+ * @param {boolean} [options.demo]  put the code into POST /api/otp responses (demo page only).
+ * @param {string} [options.www]  static directory; default <repo>/www.
+ * @param {object} [options.otp]  more OtpManager options (ttlSeconds, retentionSeconds, now, ...).
+ * @returns {import("node:http").Server}
+ */
 export function createServer(options = {}) {
   const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
   // One manager per scope, built up front (so a bad secret or option fails at start-up).
