@@ -27,6 +27,8 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const MASTER_LABEL: &[u8] = b"edge-otp/totp/1 key";
 /// Prefix of the associated data of every sealed seed.
 const AAD_DOMAIN: &[u8] = b"edge-otp/totp/1";
+/// HMAC label of an engine's fingerprint.
+const FINGERPRINT_LABEL: &[u8] = b"edge-otp/totp/1 fingerprint";
 
 /// Bytes of the AEAD nonce.
 pub const NONCE_LEN: usize = 12;
@@ -190,6 +192,15 @@ impl TotpKeys {
             .decrypt_inout_detached(&nonce.into(), &aad[..aad_len], msg.into(), &tag.into())
             .ok()?;
         Seed::new(msg)
+    }
+
+    /// 128 bits of `HMAC-SHA256(M, label || message)`: a PRF output under the master key,
+    /// which reveals nothing of the secret.
+    pub(crate) fn fingerprint(&self, message: &[u8]) -> [u8; 16] {
+        let tag = hmac(&*self.master, &[FINGERPRINT_LABEL, message]);
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag[..16]);
+        out
     }
 
     /// The recovery-code hasher of `subject`.

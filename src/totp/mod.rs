@@ -676,6 +676,33 @@ impl TotpEngine {
         &self.policy
     }
 
+    /// An identifier of this engine's behaviour: engines built from the same secret and
+    /// policy (and the same `context`, such as a scope) have the same fingerprint, any
+    /// other difference gives another one. It is a PRF output under the engine's master
+    /// key, so it reveals nothing about the secret; drivers use it to share one engine.
+    pub fn fingerprint(&self, context: &[u8]) -> [u8; 16] {
+        let p = &self.policy;
+        let (limit_count, limit_window) = p
+            .failure_limit
+            .map_or((0, 0), |l| (u64::from(l.count) + 1, l.window));
+        let mut m = Vec::with_capacity(128 + context.len());
+        m.extend_from_slice(&(p.issuer.len() as u64).to_be_bytes());
+        m.extend_from_slice(p.issuer.as_bytes());
+        m.extend_from_slice(&[p.params.algorithm.tag(), p.params.digits]);
+        for n in [
+            u64::from(p.params.period),
+            u64::from(p.window),
+            limit_count,
+            limit_window,
+            p.recovery_count as u64,
+            p.recovery_length as u64,
+        ] {
+            m.extend_from_slice(&n.to_be_bytes());
+        }
+        m.extend_from_slice(context);
+        self.keys.fingerprint(&m)
+    }
+
     /// Decodes the stored record and opens its seed for `subject`.
     fn load(
         &self,

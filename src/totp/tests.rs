@@ -1519,3 +1519,25 @@ fn the_typescript_recovery_reasons_are_the_cores() {
     }
     assert_eq!(union.matches('"').count(), 10, "{union}");
 }
+
+#[test]
+fn fingerprints_are_equal_exactly_for_equal_secrets_policies_and_contexts() {
+    let a = engine().fingerprint(b"login");
+    assert_eq!(a, engine().fingerprint(b"login"));
+    assert_ne!(a, engine().fingerprint(b"admin"));
+    let tunings: [fn(&mut TotpConfig); 10] = [
+        |c| c.secret = Zeroizing::new(b"another totp unit-test secret".to_vec()),
+        |c| c.issuer = "Acme Corp.".into(),
+        |c| c.algorithm = Algorithm::Sha256,
+        |c| c.digits = 8,
+        |c| c.period_seconds = 60,
+        |c| c.window = 2,
+        |c| c.failure_limit = None,
+        |c| c.failure_limit.as_mut().unwrap().window_seconds += 1,
+        |c| c.recovery_codes.count = 12,
+        |c| c.recovery_codes.length = 12,
+    ];
+    for (i, tune) in tunings.into_iter().enumerate() {
+        assert_ne!(a, engine_with(tune).fingerprint(b"login"), "setting {i}");
+    }
+}

@@ -209,6 +209,16 @@ impl Limits {
     }
 }
 
+/// An engine fingerprint as the key of pkg/engines.js's pool: 32 lowercase hex digits.
+pub(crate) fn pool_key(fingerprint: [u8; 16]) -> String {
+    let mut out = String::with_capacity(32);
+    for b in fingerprint {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
 /// Checks a user id: a string of 1 to 256 bytes of UTF-8 without lone surrogates, or
 /// `INVALID_ARGUMENT` (nothing is copied for a string over the limit); `not_a_string`:
 /// the problem when it is not a string.

@@ -193,11 +193,7 @@ struct PutOptions {
 pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
     let o = options::read(options)?;
     let core = Engine::new(o.policy);
-    let mut pool_key = String::with_capacity(32);
-    for b in core.fingerprint(o.scope.as_bytes()) {
-        pool_key.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        pool_key.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
+    let pool_key = super::pool_key(core.fingerprint(o.scope.as_bytes()));
     let key_prefix = [o.key_prefix.as_str(), &o.scope, ":"].concat();
     let longest = core.policy().longest_window_seconds();
     let engine = WasmEngine {

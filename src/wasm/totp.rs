@@ -24,7 +24,6 @@ use crate::totp::{
 };
 use crate::{Millis, MAX_TIME};
 use core::cell::Cell;
-use hmac::{KeyInit, Mac};
 use js_sys::JsString;
 use serde::Serialize;
 use std::string::String;
@@ -107,41 +106,6 @@ struct LimitJs {
 struct RecoveryJs {
     count: u32,
     length: u32,
-}
-
-/// The pool key: equal for managers with equal secret, settings and scope, revealing
-/// nothing of the secret (HMAC-SHA256 keyed with it, 128 bits in hex).
-fn pool_key(c: &TotpConfig, scope: &str) -> String {
-    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&c.secret)
-        .expect("HMAC takes keys of any length");
-    mac.update(b"edge-otp totp engine pool\0");
-    mac.update(&(scope.len() as u64).to_le_bytes());
-    mac.update(scope.as_bytes());
-    mac.update(&(c.issuer.len() as u64).to_le_bytes());
-    mac.update(c.issuer.as_bytes());
-    let limit = c
-        .failure_limit
-        .map_or([0; 2], |l| [1 + l.count as u64, l.window_seconds]);
-    for n in [
-        c.algorithm.as_str().len() as u64,
-        u64::from(c.digits),
-        c.period_seconds,
-        u64::from(c.window),
-        limit[0],
-        limit[1],
-        u64::from(c.recovery_codes.count),
-        u64::from(c.recovery_codes.length),
-    ] {
-        mac.update(&n.to_le_bytes());
-    }
-    mac.update(c.algorithm.as_str().as_bytes());
-    let tag = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(32);
-    for b in &tag[..16] {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-    }
-    out
 }
 
 fn whole_u32(v: &JsValue, field: &'static str) -> Result<u32, JsValue> {
@@ -277,10 +241,11 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         retention_seconds: None,
         timeout_ms: timeout_ms.map(|t| t as f64),
     })?;
-    let pool_key = pool_key(&c, &scope);
     drop(c);
+    let core = TotpEngine::new(policy);
+    let pool_key = super::pool_key(core.fingerprint(scope.as_bytes()));
     let engine = WasmTotpEngine {
-        core: TotpEngine::new(policy),
+        core,
         scope,
         write: Cell::new(TotpWrite::Nothing),
         error: Cell::new(None),

@@ -633,6 +633,43 @@ export const cases = [
       assert.equal(a.totp.policy.issuer, "Acme", "policy stays readable");
     },
   },
+  {
+    name: "managers differing in one setting each follow their own (no engine shared across settings)",
+    async run({ makeStorage, api, assert }) {
+      const storage = await makeStorage();
+      const base = setup({ api, storage }); // its engine stays in the pool meanwhile
+      const uriOf = async (options) => {
+        const { totp } = setup({ api, storage, options });
+        const uri = parseUri((await totp.enroll(newUser("variant"))).uri);
+        totp.dispose();
+        return uri;
+      };
+      assert.equal((await uriOf({ issuer: "Other" })).issuer, "Other", "issuer");
+      assert.equal((await uriOf({ algorithm: "SHA256" })).algorithm, "SHA256", "algorithm");
+      assert.equal((await uriOf({ digits: 8 })).digits, 8, "digits");
+      assert.equal((await uriOf({ periodSeconds: 60 })).period, 60, "period");
+      // window 0: the previous step's code is refused (the base policy's window 1 takes it).
+      const narrow = setup({ api, storage, options: { window: 0 } });
+      const user = newUser("variant-window");
+      const { secret } = await narrow.totp.enroll(user);
+      assert.equal(await narrow.totp.verify(user, await totpAt(secret, narrow.clock.t)), true, "window 0: now");
+      narrow.clock.t += 30_000;
+      assert.equal(await narrow.totp.verify(user, await totpAt(secret, narrow.clock.t - 30_000)), false, "window 0: one step back");
+      // failureLimit of 1: one wrong code locks (the base policy allows 5).
+      const strict = setup({ api, storage, options: { failureLimit: { count: 1, windowSeconds: 900 } } });
+      const other = newUser("variant-limit");
+      const enrolled = await strict.totp.enroll(other);
+      assert.equal(await strict.totp.verify(other, await totpAt(enrolled.secret, strict.clock.t)), true, "limit 1: enrolled");
+      strict.clock.t += 30_000;
+      const right = await totpAt(enrolled.secret, strict.clock.t);
+      const wrong = String((Number(right) + 1) % 1e6).padStart(6, "0");
+      assert.equal((await strict.totp.check(other, wrong)).reason, "invalid", "limit 1: first wrong code");
+      assert.equal((await strict.totp.check(other, wrong)).reason, "locked", "limit 1: then locked");
+      base.totp.dispose();
+      narrow.totp.dispose();
+      strict.totp.dispose();
+    },
+  },
 ];
 
 /** Runs every case with `node:test` (Node only). */
