@@ -908,6 +908,93 @@ pub enum Answer {
     Flag(bool),
 }
 
+/// What an operation did, for an app's audit log or metrics (the JS `onEvent`). Never
+/// holds a code or token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    /// `issued`, `rate_limited`, `active_exists`, a verdict's reason (`verified`,
+    /// `invalid`, `expired`, `locked`, ...), `reset` or `invalidated`.
+    pub kind: &'static str,
+    /// When it happened (the operation's `now`).
+    pub at: Millis,
+    /// `invalid`: wrong guesses left on the code.
+    pub attempts_left: Option<u32>,
+    /// `rate_limited` and `locked`: when to try again.
+    pub retry_after_ms: Option<u64>,
+    /// `issued` and `active_exists`: when the code expires.
+    pub expires_at: Option<Millis>,
+    /// `rate_limited`: the rule that refused (`cooldown`, `issue_limit`, `locked`), as
+    /// the error's `reason`.
+    pub reason: Option<&'static str>,
+}
+
+impl Event {
+    /// The event of a driver's `forget` at `at` (it deletes the record without asking
+    /// the engine): `forgotten` when there was a record (any value, corrupt ones too);
+    /// none when there was nothing to erase.
+    pub fn forget(present: bool, at: Millis) -> Option<Event> {
+        present.then(|| Event::new("forgotten", at))
+    }
+
+    fn new(kind: &'static str, at: Millis) -> Event {
+        Event {
+            kind,
+            at,
+            attempts_left: None,
+            retry_after_ms: None,
+            expires_at: None,
+            reason: None,
+        }
+    }
+}
+
+impl Answer {
+    /// The event of `op`'s answer at `now`; `None` for reads (`latest`) and for a
+    /// `reset_attempts` or `invalidate` that changed nothing (`wrote`: whether the
+    /// operation writes). One that answers false but writes still has its event:
+    /// `reset_attempts` without a current code clears the failure budget, `invalidate`
+    /// revokes an exhausted code.
+    pub fn event(&self, op: &Op<'_>, wrote: bool, now: Millis) -> Option<Event> {
+        let e = |kind| Event::new(kind, now);
+        Some(match self {
+            Answer::Issue(Issue::Issued(v)) => Event {
+                expires_at: Some(v.expires_at),
+                ..e("issued")
+            },
+            Answer::Issue(Issue::RateLimited {
+                retry_after_ms,
+                reason,
+            }) => Event {
+                retry_after_ms: Some(*retry_after_ms),
+                reason: Some(reason.as_str()),
+                ..e("rate_limited")
+            },
+            Answer::Issue(Issue::ActiveOtpExists { expires_at }) => Event {
+                expires_at: Some(*expires_at),
+                ..e("active_exists")
+            },
+            Answer::Latest(_) => return None,
+            Answer::Verdict(v) => match *v {
+                Verdict::Invalid { attempts_left } => Event {
+                    attempts_left: Some(attempts_left),
+                    ..e("invalid")
+                },
+                Verdict::LockedOut { retry_after_ms } => Event {
+                    retry_after_ms: Some(retry_after_ms),
+                    ..e("locked")
+                },
+                other => e(other.reason()),
+            },
+            // Nothing reset or revoked: nothing happened, as for a read.
+            Answer::Flag(false) if !wrote => return None,
+            Answer::Flag(_) => match op {
+                Op::ResetAttempts => e("reset"),
+                _ => e("invalidated"),
+            },
+        })
+    }
+}
+
 /// What [`Engine::apply`] returns: the answer, and the encoded record to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -1908,6 +1995,67 @@ mod tests {
             let written = out.write.expect("this operation writes");
             assert_eq!(Record::decode(&written).unwrap().encode(), written);
         }
+    }
+
+    #[test]
+    fn events_say_what_happened_and_reads_and_no_ops_have_none() {
+        let e = engine();
+        let s = ada();
+        let run = |op, stored: Option<&str>, now| {
+            let out = e.apply(op, &s, stored, now, salt(now)).unwrap();
+            (out.answer.event(&op, out.write.is_some(), now), out.write)
+        };
+        let (code, r) = issue(&e, None, T0);
+        let wire = r.encode();
+        let (issued, _) = run(Op::Create, None, T0);
+        let issued = issued.expect("an issue is an event");
+        assert_eq!((issued.kind, issued.at), ("issued", T0));
+        assert!(issued.expires_at.is_some_and(|at| at > T0));
+        let (limited, _) = run(Op::Create, Some(&wire), T0 + 1);
+        let limited = limited.expect("a refused issue is an event");
+        assert_eq!(
+            (limited.kind, limited.reason),
+            ("rate_limited", Some("cooldown"))
+        );
+        assert!(limited.retry_after_ms.is_some());
+        assert_eq!(run(Op::Latest, Some(&wire), T0 + 1).0, None, "a read");
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let (invalid, after_wrong) = run(Op::Verify(wrong), Some(&wire), T0 + 1);
+        let invalid = invalid.expect("a wrong guess is an event");
+        assert_eq!(invalid.kind, "invalid");
+        assert_eq!(invalid.attempts_left, Some(e.policy().max_attempts() - 1));
+        let after_wrong = after_wrong.unwrap();
+        assert_eq!(
+            run(Op::ResetAttempts, Some(&after_wrong), T0 + 2)
+                .0
+                .map(|e| e.kind),
+            Some("reset")
+        );
+        assert_eq!(
+            run(Op::ResetAttempts, None, T0 + 2).0,
+            None,
+            "nothing to reset"
+        );
+        assert_eq!(
+            run(Op::Verify(&code), Some(&wire), T0 + 2)
+                .0
+                .map(|e| e.kind),
+            Some("verified")
+        );
+        assert_eq!(
+            run(Op::Invalidate, Some(&wire), T0 + 2).0.map(|e| e.kind),
+            Some("invalidated")
+        );
+        assert_eq!(
+            run(Op::Invalidate, None, T0 + 2).0,
+            None,
+            "nothing to revoke"
+        );
+        assert_eq!(
+            Event::forget(true, T0).map(|e| (e.kind, e.at)),
+            Some(("forgotten", T0))
+        );
+        assert_eq!(Event::forget(false, T0), None, "nothing to erase");
     }
 
     #[test]

@@ -76,8 +76,8 @@ mod wasm;
 
 pub use code::{Code, SaltPool, Token, ROUNDS, SALTS_PER_DRAW, SALT_LEN, TOKEN_LEN};
 pub use engine::{
-    check_scope, Answer, Engine, Issue, IssueOptions, Limited, Op, OtpView, Outcome, Status, Step,
-    Subject, Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
+    check_scope, Answer, Engine, Event, Issue, IssueOptions, Limited, Op, OtpView, Outcome, Status,
+    Step, Subject, Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
 };
 pub use error::{DecodeError, Error};
 pub use policy::{Config, Limit, Policy, MAX_RETENTION_SECONDS, MIN_RETENTION_SECONDS};

@@ -5,7 +5,7 @@
 use super::answers::{to_js, word, Otp, VerdictJs};
 use super::{answer, check_user, errors, now, options, Limits, Reads};
 use crate::code::SaltPool;
-use crate::engine::{Answer, Engine, Issue, IssueOptions, Op, Subject, Verdict};
+use crate::engine::{Answer, Engine, Event, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
 use crate::record::ENCODED_MAX;
 use core::cell::{Cell, RefCell};
@@ -32,7 +32,7 @@ pub struct WasmEngine {
     core: Engine,
     scope: String,
     write: Cell<Option<String>>,
-    event: Cell<Option<Event<'static>>>,
+    event: Cell<Option<Event>>,
     error: Cell<Option<JsValue>>,
     reads: Reads,
     /// Fresh salts, drawn through getrandom (`crypto.getRandomValues`) a batch at a time;
@@ -54,11 +54,11 @@ pub enum Arguments {
     Token,
 }
 
-/// What the last operation did, for `onEvent` (taken by `takeEvent`, which adds the
-/// scope and user). Never a code or token.
-#[derive(Serialize, Clone, Copy)]
+/// An event as `onEvent` receives it: the core's [`Event`] of the last operation, with
+/// the scope and user (added by `takeEvent`). Never a code or token.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Event<'a> {
+struct EventJs<'a> {
     #[serde(rename = "type", serialize_with = "word")]
     kind: &'static str,
     scope: &'a str,
@@ -70,69 +70,8 @@ struct Event<'a> {
     retry_after_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<f64>,
-    /// `rate_limited`: the rule that refused (`cooldown`, `issue_limit`, `locked`), as
-    /// the error's `reason`.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
-}
-
-impl Event<'static> {
-    fn new(kind: &'static str, at: u64) -> Event<'static> {
-        Event {
-            kind,
-            scope: "",
-            user: "",
-            at: at as f64,
-            attempts_left: None,
-            retry_after_ms: None,
-            expires_at: None,
-            reason: None,
-        }
-    }
-
-    /// The event of an operation's answer; `None` for reads (`getLatestOtp`) and for a
-    /// `resetAttempts` or `invalidate` that changed nothing (`wrote`: whether it writes).
-    /// One that answers false but writes still has its event: `resetAttempts` without a
-    /// current code clears the failure budget, `invalidate` revokes an exhausted code.
-    fn of(op: &Op<'_>, answer: &Answer, wrote: bool, at: u64) -> Option<Event<'static>> {
-        let e = Event::new;
-        Some(match answer {
-            Answer::Issue(Issue::Issued(v)) => Event {
-                expires_at: Some(v.expires_at as f64),
-                ..e("issued", at)
-            },
-            Answer::Issue(Issue::RateLimited {
-                retry_after_ms,
-                reason,
-            }) => Event {
-                retry_after_ms: Some(*retry_after_ms as f64),
-                reason: Some(reason.as_str()),
-                ..e("rate_limited", at)
-            },
-            Answer::Issue(Issue::ActiveOtpExists { expires_at }) => Event {
-                expires_at: Some(*expires_at as f64),
-                ..e("active_exists", at)
-            },
-            Answer::Latest(_) => return None,
-            Answer::Verdict(v) => match *v {
-                Verdict::Invalid { attempts_left } => Event {
-                    attempts_left: Some(attempts_left),
-                    ..e("invalid", at)
-                },
-                Verdict::LockedOut { retry_after_ms } => Event {
-                    retry_after_ms: Some(retry_after_ms as f64),
-                    ..e("locked", at)
-                },
-                other => e(other.reason(), at),
-            },
-            // Nothing reset or revoked: nothing happened, as for a read.
-            Answer::Flag(false) if !wrote => return None,
-            Answer::Flag(_) => match op {
-                Op::ResetAttempts => e("reset", at),
-                _ => e("invalidated", at),
-            },
-        })
-    }
 }
 
 fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<bool, JsValue> {
@@ -355,8 +294,7 @@ impl WasmEngine {
             .core
             .apply_record(op, &subject, stored.as_deref(), now, &mut draw)
             .map_err(core_err)?;
-        self.event
-            .set(Event::of(&op, &answer, write.is_some(), now));
+        self.event.set(answer.event(&op, write.is_some(), now));
         self.write.set(write.map(|r| r.encode()));
         Ok(answer)
     }
@@ -478,8 +416,7 @@ impl WasmEngine {
         self.operation(|e| {
             let now = now(time)?;
             Subject::new(&e.scope, user).map_err(core_err)?;
-            // No record: nothing was erased, and there is no event.
-            e.event.set(present.then(|| Event::new("forgotten", now)));
+            e.event.set(Event::forget(present, now));
             Ok(JsValue::from_bool(present))
         })
     }
@@ -494,10 +431,15 @@ impl WasmEngine {
     pub fn take_event(&self, user: &str) -> Result<JsValue, JsValue> {
         match self.event.take() {
             None => Ok(JsValue::UNDEFINED),
-            Some(event) => to_js(&Event {
+            Some(e) => to_js(&EventJs {
+                kind: e.kind,
                 scope: &self.scope,
                 user,
-                ..event
+                at: e.at as f64,
+                attempts_left: e.attempts_left,
+                retry_after_ms: e.retry_after_ms.map(|ms| ms as f64),
+                expires_at: e.expires_at.map(|at| at as f64),
+                reason: e.reason,
             }),
         }
     }
