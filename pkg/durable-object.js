@@ -9,25 +9,25 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { OtpManager, OtpError } from "./workerd.js";
-import { checkUser, checkCode, checkClientOptions, limits } from "./wasm/edge_otp.js";
+import { checkUser, checkCode, checkClientOptions, limits, Arguments } from "./wasm/edge_otp.js";
 import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
 
-// The operations (the OtpManager API), and what each takes besides the user: a submitted
-// code ("code"), a link token ("token"), per-call options ("options": create/generate
-// { ttlSeconds, link }; "code+options": check/verify { consume }) or nothing.
+// The OtpManager operations a client forwards (one RPC each), with what each takes
+// besides the user: Rust's `Arguments`, as OtpManager checks them (per-call options of an
+// issue; a submitted code and per-call options; a link token; nothing else).
 const OPERATIONS = new Map([
-  ["create", "options"],
-  ["generate", "options"],
-  ["getLatestOtp", ""],
-  ["check", "code+options"],
-  ["verify", "code+options"],
-  ["checkToken", "token"],
-  ["verifyToken", "token"],
-  ["resetAttempts", ""],
-  ["invalidate", ""],
-  ["forget", ""],
+  ["create", Arguments.Issue],
+  ["generate", Arguments.Issue],
+  ["getLatestOtp", Arguments.User],
+  ["check", Arguments.Code],
+  ["verify", Arguments.Code],
+  ["checkToken", Arguments.Token],
+  ["verifyToken", Arguments.Token],
+  ["resetAttempts", Arguments.User],
+  ["invalidate", Arguments.User],
+  ["forget", Arguments.User],
 ]);
 
 // env variable → [option, how its string value is read]. Only these names are read, so
@@ -211,9 +211,9 @@ export class OtpDurableObject extends DurableObject {
     try {
       const m = await this.#manager(scope);
       const writes = this.#writes;
-      const value = await (takes === "options" ? m[operation](user, options)
-        : takes === "code+options" ? m[operation](user, code, options)
-          : takes === "token" ? m[operation](user, code)
+      const value = await (takes === Arguments.Issue ? m[operation](user, options)
+        : takes === Arguments.Code ? m[operation](user, code, options)
+          : takes === Arguments.Token ? m[operation](user, code)
             : m[operation](user));
       if (operation === "forget") await this.#forgotten();
       else if (this.#writes !== writes) await this.#wrote();
@@ -292,8 +292,8 @@ export function durableOtp(namespace, options) {
   async function call(operation, rawUser, code, callOptions) {
     const user = userOf(rawUser);
     const takes = OPERATIONS.get(operation);
-    if (takes.startsWith("code") || takes === "token") {
-      checkCode(code, takes === "token");
+    if (takes === Arguments.Code || takes === Arguments.Token) {
+      checkCode(code, takes === Arguments.Token);
       // A longer code or token is a wrong guess either way; no need to carry all of it.
       if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
     }
