@@ -139,6 +139,79 @@ function statements(table, p, { skipLocked }) {
   };
 }
 
+// What a statement answers, as the methods below ask for it.
+const ROW = "row"; // its first row, or null
+const CHANGES = "changes"; // how many rows it changed
+
+/**
+ * The storage methods, each written once for the three databases: a generator that yields
+ * the statements it runs (`[name, params, ROW or CHANGES]`, `name` a key of `statements`)
+ * and returns the method's answer. `exec(name, params, want)` runs one and answers a value
+ * (SQLite: `run` is `runSync`, every method answers at once) or a Promise of one
+ * (PostgreSQL, D1: `run` is `runAsync`, every method answers a Promise; a throw becomes
+ * a rejection). `checkKey(key)` throws for a key the database cannot hold.
+ */
+function storageMethods({ now, exec, run, checkKey = () => {} }) {
+  const methods = {
+    *get(key) {
+      checkKey(key);
+      const row = yield ["get", [key, now()], ROW];
+      return row === null || row === undefined ? null : row.value;
+    },
+    *put(key, value, options) {
+      checkKey(key);
+      // The TTL is checked before the statement runs (or is prepared: a missing table is
+      // then not what a bad TTL reports).
+      const exp = expiresAt(options, now());
+      yield ["put", [key, value, exp], CHANGES];
+    },
+    *compareAndSwap(key, expected, value, options) {
+      checkKey(key);
+      const t = now();
+      const exp = expiresAt(options, t);
+      const changed = expected === null || expected === undefined
+        ? yield ["casInsert", [key, value, exp, t], CHANGES]
+        : yield ["casUpdate", [value, exp, key, expected, t], CHANGES];
+      return changed === 1;
+    },
+    *delete(key) {
+      checkKey(key);
+      const t = now();
+      const row = yield ["delete", [key], ROW];
+      return row !== null && row !== undefined && live(row.expires_at, t);
+    },
+    *purgeExpired(options) {
+      const limit = purgeLimit(options);
+      let total = 0;
+      for (;;) {
+        const t = now();
+        const changed = yield ["purge", [t, limit, t], CHANGES];
+        total += changed;
+        if (changed < limit) return total;
+      }
+    },
+  };
+  const out = {};
+  for (const [name, method] of Object.entries(methods)) {
+    out[name] = (...args) => run(method(...args), exec);
+  }
+  return out;
+}
+
+/** Runs a method of `storageMethods` with a synchronous `exec`. */
+function runSync(steps, exec) {
+  let step = steps.next();
+  while (!step.done) step = steps.next(exec(...step.value));
+  return step.value;
+}
+
+/** Runs a method of `storageMethods` with an `exec` answering Promises. */
+async function runAsync(steps, exec) {
+  let step = steps.next();
+  while (!step.done) step = steps.next(await exec(...step.value));
+  return step.value;
+}
+
 // ------------------------------------------------------------------------- PostgreSQL
 
 /**
@@ -173,58 +246,28 @@ export function postgresStorage(db, options) {
   }
   const { table, now } = readOptions("postgresStorage", options);
   const sql = statements(table, (n) => `$${n}`, { skipLocked: true });
-  const query = (text, values) => db.query(text, values);
   // PostgreSQL text cannot hold U+0000: refused before any query (not as a driver error).
   const checkKey = (key) => {
     if (typeof key === "string" && key.includes("\0")) throw nulKey();
   };
+  const exec = async (name, params, want) => {
+    const r = await db.query(sql[name], params);
+    return want === ROW ? (r.rows[0] ?? null) : (r.rowCount ?? 0);
+  };
   return {
     table,
-    async get(key) {
-      checkKey(key);
-      const { rows } = await query(sql.get, [key, now()]);
-      return rows.length === 0 ? null : rows[0].value;
-    },
-    async put(key, value, options) {
-      checkKey(key);
-      await query(sql.put, [key, value, expiresAt(options, now())]);
-    },
-    async compareAndSwap(key, expected, value, options) {
-      checkKey(key);
-      const t = now();
-      const exp = expiresAt(options, t);
-      const r = expected === null || expected === undefined
-        ? await query(sql.casInsert, [key, value, exp, t])
-        : await query(sql.casUpdate, [value, exp, key, expected, t]);
-      return r.rowCount === 1;
-    },
-    async delete(key) {
-      checkKey(key);
-      const t = now();
-      const { rows } = await query(sql.delete, [key]);
-      return rows.length > 0 && live(rows[0].expires_at, t);
-    },
-    async purgeExpired(options) {
-      const limit = purgeLimit(options);
-      let total = 0;
-      for (;;) {
-        const t = now();
-        const r = await query(sql.purge, [t, limit, t]);
-        total += r.rowCount ?? 0;
-        if ((r.rowCount ?? 0) < limit) return total;
-      }
-    },
+    ...storageMethods({ now, exec, run: runAsync, checkKey }),
     async createTable() {
       // Nothing to do when the table and its index are there: then a role with no right to
       // create in the schema (PostgreSQL 15 grants none in public) may run this at every
       // start too (CREATE … IF NOT EXISTS checks that right before it looks).
-      const found = await query("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS found",
+      const found = await db.query("SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS found",
         [`"${table}"`, `"${indexName(table)}"`]);
       if (found.rows[0]?.found === true) return;
       // One simple-protocol query, so one implicit transaction; the advisory lock stops
       // two processes creating the same table at once (CREATE … IF NOT EXISTS can race).
       const lock = `SELECT pg_advisory_xact_lock(hashtext('edge-otp/sql:${table}'))`;
-      await query([lock, ...createTableStatements(table)].join(";\n"));
+      await db.query([lock, ...createTableStatements(table)].join(";\n"));
     },
   };
 }
@@ -250,44 +293,13 @@ export function sqliteStorage(db, options) {
   // A D1 binding also has prepare(), but its statements have no get().
   const stmt = preparedStatements(db, sql, ["get", "run"],
     "sqliteStorage: expected a SQLite Database (its prepare() answers statements with get() and run()); for D1 use d1Storage");
-  // Rows changed: a number, or a BigInt from node:sqlite with readBigInts.
-  const changed = (r) => Number(r.changes);
+  // No row: better-sqlite3 and node:sqlite answer undefined, bun:sqlite null. Rows
+  // changed: a number, or a BigInt from node:sqlite with readBigInts.
+  const exec = (name, params, want) =>
+    want === ROW ? (stmt(name).get(...params) ?? null) : Number(stmt(name).run(...params).changes);
   return {
     table,
-    get(key) {
-      // No row: better-sqlite3 and node:sqlite answer undefined, bun:sqlite null.
-      const row = stmt("get").get(key, now());
-      return row == null ? null : row.value;
-    },
-    put(key, value, options) {
-      // The TTL is checked before the statement is prepared (a missing table is then not
-      // what a bad TTL reports).
-      const exp = expiresAt(options, now());
-      stmt("put").run(key, value, exp);
-    },
-    compareAndSwap(key, expected, value, options) {
-      const t = now();
-      const exp = expiresAt(options, t);
-      const r = expected === null || expected === undefined
-        ? stmt("casInsert").run(key, value, exp, t)
-        : stmt("casUpdate").run(value, exp, key, expected, t);
-      return changed(r) === 1;
-    },
-    delete(key) {
-      const t = now();
-      const row = stmt("delete").get(key);
-      return row != null && live(row.expires_at, t);
-    },
-    purgeExpired(options) {
-      const limit = purgeLimit(options);
-      let total = 0;
-      for (;;) {
-        const t = now();
-        const changes = changed(stmt("purge").run(t, limit, t));
-        total += changes;
-        if (changes < limit) return total;
-      }
-    },
+    ...storageMethods({ now, exec, run: runSync }),
     createTable() {
       for (const s of createTableStatements(table)) db.prepare(s).run();
     },
@@ -313,40 +325,13 @@ export function d1Storage(db, options) {
   // A SQLite Database also has prepare(), but its statements have no first().
   const prepared = preparedStatements(db, sql, ["bind", "first"],
     "d1Storage: expected a D1 database binding (its prepare() answers statements with bind() and first()); for SQLite use sqliteStorage");
-  const stmt = (name, ...values) => prepared(name).bind(...values);
-  const changes = (r) => Number(r?.meta?.changes ?? 0);
+  const exec = async (name, params, want) => {
+    const s = prepared(name).bind(...params);
+    return want === ROW ? ((await s.first()) ?? null) : Number((await s.run())?.meta?.changes ?? 0);
+  };
   return {
     table,
-    async get(key) {
-      const row = await stmt("get", key, now()).first();
-      return row === null || row === undefined ? null : row.value;
-    },
-    async put(key, value, options) {
-      await stmt("put", key, value, expiresAt(options, now())).run();
-    },
-    async compareAndSwap(key, expected, value, options) {
-      const t = now();
-      const exp = expiresAt(options, t);
-      const r = expected === null || expected === undefined
-        ? await stmt("casInsert", key, value, exp, t).run()
-        : await stmt("casUpdate", value, exp, key, expected, t).run();
-      return changes(r) === 1;
-    },
-    async delete(key) {
-      const t = now();
-      const row = await stmt("delete", key).first();
-      return row !== null && row !== undefined && live(row.expires_at, t);
-    },
-    async purgeExpired(options) {
-      const limit = purgeLimit(options);
-      let total = 0;
-      for (;;) {
-        const t = now();
-        const n = changes(await stmt("purge", t, limit, t).run());
-        total += n;
-        if (n < limit) return total;
-      }
-    },
+    ...storageMethods({ now, exec, run: runAsync }),
     async createTable() {
       for (const s of createTableStatements(table)) await db.prepare(s).run();
     },
