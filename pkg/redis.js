@@ -79,6 +79,20 @@ function isNoScript(err) {
 }
 
 /**
+ * Runs the compare-and-swap script with `send(script, byHash)`: by its SHA-1 (`EVALSHA`,
+ * `byHash` true), then whole (`EVAL`, which also caches it) when the server answers
+ * NOSCRIPT (first use, `SCRIPT FLUSH`, restart, failover).
+ */
+async function runCas(send) {
+  try {
+    return await send(CAS_SHA1, true);
+  } catch (err) {
+    if (!isNoScript(err)) throw err;
+    return await send(CAS_SCRIPT, false);
+  }
+}
+
+/**
  * Create an [`OtpStorage`] backed by Redis, for use with `new OtpManager(storage, ...)`.
  *
  * `client` is a connected client of one of:
@@ -157,14 +171,9 @@ export function redisStorage(client, options) {
         ? client.set(key, value)
         : // v5 reads `expiration` (EX is deprecated there), v4 ignores it and reads EX.
           client.set(key, value, { expiration: { type: "EX", value: ttl }, EX: ttl });
-    evalCas = async (key, args) => {
+    evalCas = (key, args) => {
       const opts = { keys: [key], arguments: args };
-      try {
-        return await client.evalSha(CAS_SHA1, opts);
-      } catch (err) {
-        if (!isNoScript(err)) throw err;
-        return await client.eval(CAS_SCRIPT, opts);
-      }
+      return runCas((script, byHash) => (byHash ? client.evalSha(script, opts) : client.eval(script, opts)));
     };
   } else if (typeof client.evalsha === "function" && typeof client.eval === "function") {
     // ioredis (Redis, Cluster).
@@ -177,14 +186,8 @@ export function redisStorage(client, options) {
     }
     set = (key, value, ttl) =>
       ttl === null ? client.set(key, value) : client.set(key, value, "EX", ttl);
-    evalCas = async (key, args) => {
-      try {
-        return await client.evalsha(CAS_SHA1, 1, key, ...args);
-      } catch (err) {
-        if (!isNoScript(err)) throw err;
-        return await client.eval(CAS_SCRIPT, 1, key, ...args);
-      }
-    };
+    evalCas = (key, args) =>
+      runCas((script, byHash) => (byHash ? client.evalsha(script, 1, key, ...args) : client.eval(script, 1, key, ...args)));
   } else {
     throw invalidConfig(
       "redisStorage: unsupported client (expected node-redis v4 or later with evalSha(), or ioredis with evalsha())",
