@@ -4,19 +4,27 @@
 // request; an engine is freed when its last manager is disposed or garbage-collected),
 // and reading an engine method's answer.
 import { StoreDriver } from "./driver.js";
+import { OtpError } from "./error.js";
 
 /**
  * Once-only loading of a wasm-bindgen module. `readLimits()` runs once, after the module is
  * instantiated, and answers the module's limits (`{ maxTries, maxRecordUnits,
  * maxCodeUnits }`, from Rust). The entries call `init`/`initSync` with the glue's own
  * loaders, so that a bundle that never calls `init` drops the glue's asynchronous loader
- * (tree-shaking).
+ * (tree-shaking). `module` and `entry` name the module and the entry whose `init` loads it,
+ * for NOT_INITIALIZED.
  */
-export function loader(readLimits) {
+export function loader(readLimits, module, entry) {
   let limits;
   return {
-    get ready() {
-      return limits !== undefined;
+    /**
+     * Throws `OtpError` NOT_INITIALIZED until the module is loaded: the one error made in
+     * JS, since without the module there is no Rust to make it.
+     */
+    assertLoaded() {
+      if (limits === undefined) {
+        throw new OtpError("NOT_INITIALIZED", `the ${module} is not initialised: call init() or initSync() from ${entry} first`);
+      }
     },
     /** The module's limits, once loaded. */
     get limits() {

@@ -24,7 +24,7 @@ const glue = loader(() => {
   const l = limits();
   MAX_TRIES = l.maxTries;
   return l;
-});
+}, "wasm module", "edge-otp/slim");
 // What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
 const wasm = {
   fault,
@@ -69,12 +69,7 @@ export class OtpManager {
   #token = {};
 
   constructor(storage, options) {
-    if (!glue.ready) {
-      throw new OtpError(
-        "NOT_INITIALIZED",
-        "the wasm module is not initialised: call init() or initSync() from edge-otp/slim first",
-      );
-    }
+    glue.assertLoaded();
     const c = configure(options);
     const { shared, driver } = engines.open(this, this.#token, c, storage, wasm);
     this.#shared = shared;

@@ -19,7 +19,7 @@ import { loader, enginePool, answered, disposeSymbol, timeFrom } from "./engines
 export { OtpError };
 export { memoryStorage } from "./memory.js";
 
-const glue = loader(totpLimits);
+const glue = loader(totpLimits, "TOTP wasm module", "edge-otp/totp-slim");
 // What the driver needs of the wasm module; `limits` (from Rust) once it is loaded.
 const wasm = {
   fault,
@@ -59,12 +59,7 @@ export class TotpManager {
   #token = {};
 
   constructor(storage, options) {
-    if (!glue.ready) {
-      throw new OtpError(
-        "NOT_INITIALIZED",
-        "the TOTP wasm module is not initialised: call init() or initSync() from edge-otp/totp-slim first",
-      );
-    }
+    glue.assertLoaded();
     const c = configureTotp(options);
     const { shared, driver } = engines.open(this, this.#token, c, storage, wasm);
     this.#shared = shared;

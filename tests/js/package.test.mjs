@@ -932,7 +932,7 @@ describe("edge-otp/slim initialisation (fresh module state in a child process)",
       assert.deepEqual(out.exports, ["MAX_TRIES", "OtpError", "OtpManager", "init", "initSync", "memoryStorage"]);
       assert.equal(out.before.code, "NOT_INITIALIZED");
       assert.equal(out.before.isOtpError, true);
-      assert.match(out.before.message, /^edge-otp: /);
+      assert.match(out.before.message, /^edge-otp: the wasm module is not initialised: call init\(\) or initSync\(\) from edge-otp\/slim first$/);
       assert.equal(out.after, "ok");
       assert.equal(out.verified, true);
     });
