@@ -69,8 +69,15 @@ pub(crate) struct Options {
     pub normalize_user: Option<JsValue>,
 }
 
-/// The built-in user normalisers, by the name `normalizeUser` takes.
-pub(crate) const NORMALIZERS: [&str; 1] = ["email"];
+/// The built-in user normaliser that `normalizeUser` names, if `name` is one: `"email"`
+/// trims, applies Unicode NFKC and lower-cases (with the JS engine's own Unicode tables,
+/// so the wasm carries none).
+pub(crate) fn normalizer(name: &str) -> Option<fn(&JsString) -> JsString> {
+    match name {
+        "email" => Some(|s| s.trim().normalize("NFKC").to_lower_case()),
+        _ => None,
+    }
+}
 
 #[inline(never)]
 fn function(
@@ -416,7 +423,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
                 .dyn_ref::<JsString>()
                 .filter(|s| s.length() <= 16)
                 .and_then(|s| s.as_string())
-                .is_some_and(|s| NORMALIZERS.contains(&s.as_str()));
+                .is_some_and(|s| normalizer(&s).is_some());
             if !known {
                 return Err(config(
                     "normalizeUser",

@@ -180,14 +180,17 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
     })
 }
 
-/// The built-in `"email"` user normaliser: trim, Unicode NFKC, lower case (with the JS
-/// engine's own Unicode tables, so the wasm carries none). A non-string is handed back
-/// unchanged (the user check then refuses it).
-#[wasm_bindgen(js_name = normalizeEmail)]
-pub fn normalize_email(user: JsValue) -> JsValue {
-    match user.dyn_ref::<js_sys::JsString>() {
-        Some(s) if s.length() <= 4 * crate::MAX_USER_BYTES as u32 => {
-            s.trim().normalize("NFKC").to_lower_case().into()
+/// `user` through the built-in normaliser named `name` (a `normalizeUser` value the
+/// options reader accepted: [`options::normalizer`]). A non-string, or a string longer
+/// than any user id can become, is handed back unchanged (the user check then refuses it).
+#[wasm_bindgen(js_name = normalizeUser)]
+pub fn normalize_user(name: &str, user: JsValue) -> JsValue {
+    match (
+        options::normalizer(name),
+        user.dyn_ref::<js_sys::JsString>(),
+    ) {
+        (Some(normalize), Some(s)) if s.length() <= 4 * crate::MAX_USER_BYTES as u32 => {
+            normalize(s).into()
         }
         _ => user,
     }
