@@ -11,7 +11,7 @@ import wasmInit, {
   initSync as wasmInitSync, configure, limits, fault, Fault, corruptRecord, Arguments,
 } from "./wasm/edge_otp.js";
 import { OtpError } from "./error.js";
-import { DELETE } from "./driver.js";
+import { DELETE, isThenable } from "./driver.js";
 import { loader, enginePool, answered, disposeSymbol, timeFrom } from "./engines.js";
 import { userNormalizer } from "./normalize.js";
 
@@ -37,7 +37,7 @@ const wasm = {
 const guess = (value) => glue.guess(value);
 // `onError(reason)` when `r` (what an app callback returned) is a thenable that rejects.
 const whenRejected = (r, onError) => {
-  if (r !== null && typeof r === "object" && typeof r.then === "function") r.then(undefined, onError);
+  if (isThenable(r)) r.then(undefined, onError);
 };
 
 /** Loads the wasm module asynchronously: anything wasm-bindgen's loader takes (a `WebAssembly.Module`, bytes, a `Response`, a URL; omitted, the `.wasm` next to the glue is fetched). */

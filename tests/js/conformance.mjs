@@ -288,6 +288,12 @@ export const cases = [
           events.push(e);
           if (e.type === "reset") throw new Error("sink down");
           if (e.type === "verified") return Promise.reject(new Error("async sink down"));
+          if (e.type === "invalidated") {
+            // A thenable that is a function (not a Promise) rejects too.
+            const sink = () => {};
+            sink.then = (_resolve, reject) => reject(new Error("thenable sink down"));
+            return sink;
+          }
         },
         onEventError: (error, event) => failures.push([error.message, event.type]),
       });
@@ -327,7 +333,7 @@ export const cases = [
         }
         assert.ok(!text.includes(a.token), `event leaks the token: ${text}`);
       }
-      assert.deepEqual(failures, [["sink down", "reset"], ["async sink down", "verified"]]);
+      assert.deepEqual(failures, [["sink down", "reset"], ["async sink down", "verified"], ["thenable sink down", "invalidated"]]);
     },
   },
   {
