@@ -11,7 +11,8 @@
 
 use super::answers::{to_js, word};
 use super::options::{
-    call_options, copy, is_record, limit, own_values, secret, short_string, whole,
+    call_options, copy, is_record, limit, own_values, read_clock, read_key_prefix, read_scope,
+    read_timeout_ms, secret, short_string, whole,
 };
 use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
@@ -36,12 +37,9 @@ pub(crate) const ALREADY_ENROLLED: &str = Enrollment::ALREADY_ENROLLED;
 /// `OtpError` code: `newRecoveryCodes` for a user who is not enrolled.
 pub(crate) const NOT_ENROLLED: &str = "NOT_ENROLLED";
 
-/// Default `scope` of TOTP managers.
+/// Default `scope` of TOTP managers (with the one-time codes' default `keyPrefix`, keys
+/// are `otp:totp:<user>`).
 const DEFAULT_SCOPE: &str = "totp";
-/// Default `keyPrefix` (as for one-time codes: keys are `otp:totp:<user>`).
-const DEFAULT_KEY_PREFIX: &str = "otp:";
-/// Longest `keyPrefix`, in UTF-16 units.
-const MAX_KEY_PREFIX: u32 = 64;
 /// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
 const MAX_SEED_TEXT_UNITS: u32 = 256;
 
@@ -178,21 +176,8 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     }
     let policy = TotpPolicy::new(c.clone()).map_err(|e| errors::from_core(&e))?;
 
-    let scope_problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
-    let scope = match scope {
-        None => DEFAULT_SCOPE.into(),
-        Some(v) => short_string(&v, crate::MAX_SCOPE_BYTES as u32, "scope", scope_problem)?,
-    };
-    crate::check_scope(&scope).map_err(|_| errors::config("scope", scope_problem))?;
-    let key_prefix = match key_prefix {
-        None => DEFAULT_KEY_PREFIX.into(),
-        Some(v) => short_string(
-            &v,
-            MAX_KEY_PREFIX,
-            "keyPrefix",
-            "must be a string of at most 64 characters",
-        )?,
-    };
+    let scope = read_scope(scope, DEFAULT_SCOPE)?;
+    let key_prefix = read_key_prefix(key_prefix)?;
     // Enrollments never expire: a record written with a TTL would silently unenroll a
     // user who does not sign in for that long (a replayed or locked check writes nothing,
     // so the TTL would not even be refreshed). Only "no expiry" is accepted.
@@ -202,24 +187,8 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
             "must be null: TOTP enrollments are kept until disable()",
         ));
     }
-    let timeout_ms = match timeout {
-        None => Some(super::options::DEFAULT_TIMEOUT_MS),
-        Some(v) if v.is_null() => None,
-        Some(v) => match whole(&v, "timeoutMs")? {
-            t @ 1..=super::options::MAX_TIMEOUT_MS => Some(t),
-            _ => return Err(errors::config("timeoutMs", super::options::TIMEOUT_PROBLEM)),
-        },
-    };
-    let clock = match clock {
-        None => JsValue::UNDEFINED,
-        Some(v) if v.is_function() => v,
-        Some(_) => {
-            return Err(errors::config(
-                "now",
-                "must be a function returning milliseconds since the epoch",
-            ))
-        }
-    };
+    let timeout_ms = read_timeout_ms(timeout)?;
+    let clock = read_clock(clock)?.map_or(JsValue::UNDEFINED, JsValue::from);
 
     let full_prefix = format!("{key_prefix}{scope}:");
     let policy_js = to_js(&TotpPolicyJs {
