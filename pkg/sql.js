@@ -43,7 +43,19 @@ function readOptions(name, options) {
   if (typeof clock !== "function") throw invalidConfig(`${name}: now must be a function answering milliseconds`);
   // Whole milliseconds, as the engine's own `now` takes them: `expires_at` is a BIGINT,
   // and a clock such as `performance.timeOrigin + performance.now()` answers fractions.
-  const now = () => Math.floor(clock());
+  // Anything but a number from 0 to 2^53 - 1 is refused before any statement runs: SQLite
+  // would store NaN or a string as NULL (a row that never expires), PostgreSQL refuse it
+  // with its own uncoded error.
+  const now = () => {
+    const t = clock();
+    if (typeof t !== "number" || !(t >= 0 && t <= Number.MAX_SAFE_INTEGER)) {
+      throw invalidArgument(
+        "now",
+        `edge-otp/sql: ${name}: now must answer milliseconds since the epoch, a number from 0 to 2^53 - 1, got ${shown(t)}`,
+      );
+    }
+    return Math.floor(t);
+  };
   return { table, now };
 }
 

@@ -227,6 +227,35 @@ export const sqlChecks = [
     },
   },
   {
+    name: "a clock answering anything but milliseconds: every method refuses with INVALID_ARGUMENT now, before any statement",
+    async run(ctx) {
+      const { assert } = ctx;
+      const table = `${ctx.prefix}_badclock_${++seq}`;
+      const good = ctx.factory(ctx.db, { table, now: () => T0 });
+      await good.createTable();
+      await good.put("k", "v", { expirationTtl: 60 });
+      for (const answer of [NaN, Infinity, -1, 2 ** 53, "1700000000000", undefined, null, 10n]) {
+        const s = ctx.factory(ctx.db, { table, now: () => answer });
+        for (const [method, call] of [
+          ["get", () => s.get("k")],
+          ["put", () => s.put("k", "w", { expirationTtl: 60 })],
+          ["compareAndSwap", () => s.compareAndSwap("k", "v", "w", { expirationTtl: 60 })],
+          ["compareAndSwap null", () => s.compareAndSwap("new", null, "w", { expirationTtl: 60 })],
+          ["delete", () => s.delete("k")],
+          ["purgeExpired", () => s.purgeExpired()],
+        ]) {
+          await throwsLike(call, (e) => {
+            assert.ok(e instanceof RangeError, `${method} with now() = ${String(answer)}: ${e}`);
+            assert.equal(e.code, "INVALID_ARGUMENT");
+            assert.equal(e.argument, "now");
+          }, `${method}, now() = ${String(answer)}`);
+        }
+      }
+      assert.equal(await good.get("k"), "v", "nothing was written");
+      assert.equal(await good.get("new"), null, "nothing was inserted");
+    },
+  },
+  {
     name: "a key containing U+0000: kept apart from the key without it, or (PostgreSQL) refused with INVALID_ARGUMENT before any query",
     async run(ctx) {
       const { assert } = ctx;
