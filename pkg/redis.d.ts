@@ -21,8 +21,12 @@ export interface RedisStorage extends OtpStorage {
     value: string,
     options?: RedisWriteOptions,
   ): Promise<boolean>;
-  /** `DEL key` (used by edge-otp/totp's `disable`); resolves to whether a key was removed. */
-  delete(key: string): Promise<boolean>;
+  /**
+   * `DEL key` (used by `forget` and edge-otp/totp's `disable`); resolves to whether a key
+   * was removed. Absent when the client has no `del`: those operations are then refused
+   * with `INVALID_CONFIG`.
+   */
+  delete?(key: string): Promise<boolean>;
 }
 
 /**

@@ -151,7 +151,7 @@ async function runCas(send) {
  *   put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>,
  *   compareAndSwap(key: string, expected: string | null, value: string,
  *                  options?: { expirationTtl?: number }): Promise<boolean>,
- *   delete(key: string): Promise<boolean>,
+ *   delete?(key: string): Promise<boolean>,
  * }}
  */
 export function redisStorage(client, options) {
@@ -194,7 +194,7 @@ export function redisStorage(client, options) {
     );
   }
 
-  return {
+  const store = {
     async get(key) {
       return toStringOrNull(await client.get(key));
     },
@@ -215,9 +215,11 @@ export function redisStorage(client, options) {
       return Number(reply) === 1;
     },
 
-    // edge-otp/totp's disable() deletes the enrollment.
-    async delete(key) {
-      return Number(await client.del(key)) > 0;
-    },
   };
+  // Only over a client that can delete: without `delete`, what needs it (forget,
+  // edge-otp/totp's disable) is refused by the manager with INVALID_CONFIG.
+  if (typeof client.del === "function") {
+    store.delete = async (key) => Number(await client.del(key)) > 0;
+  }
+  return store;
 }

@@ -495,6 +495,35 @@ describe("client detection and calling conventions (fake clients)", () => {
     ]);
   });
 
+  test("a client without del: the store has no delete, so forget is INVALID_CONFIG storage, and the rest works", async () => {
+    const { OtpManager } = await import("../../pkg/node.js");
+    for (const kind of ["node-redis", "ioredis"]) {
+      const { c } = fake(kind);
+      assert.equal(typeof redisStorage(c).delete, "undefined", kind);
+      const st = redisStorage({ ...c, del: async () => 1 });
+      assert.equal(await st.delete("k"), true, `${kind} with del`);
+      // An in-memory Redis of the calls the adapter makes (its script's semantics).
+      const values = new Map();
+      const cas = (k, [has, expected, value]) => {
+        const cur = values.get(k) ?? null;
+        if (has === "1" ? cur !== expected : cur !== null) return 0;
+        values.set(k, value);
+        return 1;
+      };
+      const store = redisStorage({
+        get: async (k) => values.get(k) ?? null,
+        set: async (k, v) => void values.set(k, v),
+        ...(kind === "node-redis"
+          ? { evalSha: async (_sha, o) => cas(o.keys[0], o.arguments), eval: async (_s, o) => cas(o.keys[0], o.arguments) }
+          : { evalsha: async (_sha, _n, k, ...a) => cas(k, a), eval: async (_s, _n, k, ...a) => cas(k, a) }),
+      });
+      const otp = new OtpManager(store, { secret: "redis without del secret 0123" });
+      await otp.create("ada");
+      await assert.rejects(otp.forget("ada"), (e) => e.code === "INVALID_CONFIG" && e.field === "storage", kind);
+      assert.equal(values.size, 1, `${kind}: nothing was deleted`);
+    }
+  });
+
   test("NOSCRIPT falls back to EVAL with the script; other errors do not", async () => {
     const noscript = new Error("NOSCRIPT No matching script. Please use EVAL.");
     const other = new Error("READONLY You can't write against a read only replica.");
