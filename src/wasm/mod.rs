@@ -219,6 +219,9 @@ pub(crate) fn pool_key(fingerprint: [u8; 16]) -> String {
     out
 }
 
+/// The problem of a string argument or option with a lone surrogate.
+pub(crate) const NOT_WELL_FORMED: &str = "must be well-formed unicode (no lone surrogates)";
+
 /// Checks a user id: a string of 1 to 256 bytes of UTF-8 without lone surrogates, or
 /// `INVALID_ARGUMENT` (nothing is copied for a string over the limit); `not_a_string`:
 /// the problem when it is not a string.
@@ -238,7 +241,7 @@ pub(crate) fn check_user(user: &JsValue, not_a_string: &'static str) -> Result<(
         return bad("must be at most 256 bytes of utf-8");
     }
     if !well_formed(s) {
-        return bad("must be well-formed unicode (no lone surrogates)");
+        return bad(NOT_WELL_FORMED);
     }
     Ok(())
 }

@@ -249,6 +249,8 @@ pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
 }
 
 /// A string of at most `max` UTF-16 units, well-formed; copied only when short enough.
+/// `problem` when it is not a string or too long; [`super::NOT_WELL_FORMED`] when it has
+/// a lone surrogate.
 #[inline(never)]
 pub(super) fn short_string(
     v: &JsValue,
@@ -257,7 +259,10 @@ pub(super) fn short_string(
     problem: &'static str,
 ) -> Result<String> {
     match v.dyn_ref::<JsString>() {
-        Some(s) if s.length() <= max && super::well_formed(s) => {
+        Some(s) if s.length() <= max => {
+            if !super::well_formed(s) {
+                return Err(config(field, super::NOT_WELL_FORMED));
+            }
             s.as_string().ok_or_else(|| config(field, problem))
         }
         _ => Err(config(field, problem)),

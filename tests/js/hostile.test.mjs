@@ -345,6 +345,14 @@ describe("options", () => {
       for (const v of [NaN, 1.5, -1, Infinity, 1e300]) assert.equal(reason(v), rule, `${field}: ${v}`);
     });
   }
+  // A string option with a lone surrogate is refused for that, not for a length it has not.
+  for (const [field, value] of [["keyPrefix", "\uD800:"], ["alphabet", "0123456789\uDC00"], ["secret", `${"s".repeat(20)}\uD800`]]) {
+    test(`option ${field}: a short string with a lone surrogate answers "well-formed", not its length rule`, () => {
+      assert.throws(() => new OtpManager(memoryStorage(), { ...base, [field]: value }), (e) =>
+        e instanceof OtpError && e.code === "INVALID_CONFIG" && e.field === field &&
+        e.reason === "must be well-formed unicode (no lone surrogates)");
+    });
+  }
   const BAD_STORES = [
     ["null", null],
     ["a string", "kv"],
