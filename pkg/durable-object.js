@@ -52,10 +52,12 @@ function number(s) {
   return /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : s;
 }
 
-// "COUNT/WINDOW_SECONDS" (e.g. "5/3600"), "off" or "null" (no limit), or a JSON object.
+// "COUNT/WINDOW_SECONDS" (e.g. "5/3600"), "off" or "null" in any case (no limit), or a
+// JSON object.
 function limit(s) {
   const t = s.trim();
-  if (t === "off" || t === "null") return null;
+  const word = t.toLowerCase();
+  if (word === "off" || word === "null") return null;
   const m = /^(\d+)\s*\/\s*(\d+)$/.exec(t);
   if (m) return { count: Number(m[1]), windowSeconds: Number(m[2]) };
   if (t.startsWith("{")) {

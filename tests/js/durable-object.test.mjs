@@ -255,6 +255,11 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
       issueLimit: "five",
       failureLimit: { count: 3, windowSeconds: 60 },
     });
+    // "off" and "null" in any case are no limit.
+    assert.deepEqual(await post("/env", { env: { OTP_ISSUE_LIMIT: " OFF ", OTP_FAILURE_LIMIT: "Null" } }), {
+      issueLimit: null,
+      failureLimit: null,
+    });
     // Only decimal notation is a number: hexadecimal, exponents and words stay strings.
     assert.deepEqual(await post("/env", { env: { OTP_TTL_SECONDS: "0x1e", OTP_MAX_ATTEMPTS: "1e1", OTP_LENGTH: "Infinity", OTP_RESEND_COOLDOWN_SECONDS: "-1" } }), {
       ttlSeconds: "0x1e", maxAttempts: "1e1", length: "Infinity", resendCooldownSeconds: -1,
