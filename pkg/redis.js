@@ -123,6 +123,8 @@ async function runCas(send) {
  *   if the current value equals `expected`. The script is sent with `EVALSHA` and, if
  *   the server answers `NOSCRIPT` (first use, `SCRIPT FLUSH`, restart, failover), with
  *   `EVAL`, which also caches it.
+ * - `delete(key)` → `DEL key`, whether a key was removed; present only when the client
+ *   has `del` (without it, `forget` and edge-otp/totp's `disable` are `INVALID_CONFIG`).
  * - `expirationTtl` is in seconds; fractional values are rounded up, and a value that is
  *   not a positive number of at most 100 years rejects with a `RangeError`.
  *
@@ -214,7 +216,6 @@ export function redisStorage(client, options) {
       ]);
       return Number(reply) === 1;
     },
-
   };
   // Only over a client that can delete: without `delete`, what needs it (forget,
   // edge-otp/totp's disable) is refused by the manager with INVALID_CONFIG.

@@ -14,7 +14,11 @@ export interface PurgeOptions {
 export interface SqlStorageOptions {
   /** The table, matching /^[A-Za-z_][A-Za-z0-9_]{0,62}$/ (default "edge_otp"). */
   table?: string;
-  /** The clock `expires_at` is computed and compared with, in ms (default `Date.now`; fractions are dropped). */
+  /**
+   * The clock `expires_at` is computed and compared with, in ms (default `Date.now`;
+   * fractions are dropped). An answer that is not a number from 0 to 2^53 - 1 is a
+   * `RangeError` with `code` `INVALID_ARGUMENT` and `argument` `"now"`, before any statement.
+   */
   now?: () => number;
 }
 

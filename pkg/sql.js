@@ -45,7 +45,8 @@ function readOptions(name, options) {
   // and a clock such as `performance.timeOrigin + performance.now()` answers fractions.
   // Anything but a number from 0 to 2^53 - 1 is refused before any statement runs: SQLite
   // would store NaN or a string as NULL (a row that never expires), PostgreSQL refuse it
-  // with its own uncoded error.
+  // with its own uncoded error. (The store's own bound, what a BIGINT and a JS number hold
+  // exactly; the manager refuses times from year 10000 on, before it calls the store.)
   const now = () => {
     const t = clock();
     if (typeof t !== "number" || !(t >= 0 && t <= Number.MAX_SAFE_INTEGER)) {
@@ -154,10 +155,12 @@ function statements(table, p, { skipLocked }) {
 // What a statement answers, as the methods below ask for it.
 const ROW = "row"; // its first row, or null
 const CHANGES = "changes"; // how many rows it changed
+const NOTHING = "nothing"; // nothing (the driver's result is not read)
 
 /**
  * The storage methods, each written once for the three databases: a generator that yields
- * the statements it runs (`[name, params, ROW or CHANGES]`, `name` a key of `statements`)
+ * the statements it runs (`[name, params, ROW, CHANGES or NOTHING]`, `name` a key of
+ * `statements`)
  * and returns the method's answer. `exec(name, params, want)` runs one and answers a value
  * (SQLite: `run` is `runSync`, every method answers at once) or a Promise of one
  * (PostgreSQL, D1: `run` is `runAsync`, every method answers a Promise; a throw becomes
@@ -175,7 +178,7 @@ function storageMethods({ now, exec, run, checkKey = () => {} }) {
       // The TTL is checked before the statement runs (or is prepared: a missing table is
       // then not what a bad TTL reports).
       const exp = expiresAt(options, now());
-      yield ["put", [key, value, exp], CHANGES];
+      yield ["put", [key, value, exp], NOTHING];
     },
     *compareAndSwap(key, expected, value, options) {
       checkKey(key);
@@ -264,6 +267,7 @@ export function postgresStorage(db, options) {
   };
   const exec = async (name, params, want) => {
     const r = await db.query(sql[name], params);
+    if (want === NOTHING) return undefined;
     return want === ROW ? (r.rows[0] ?? null) : (r.rowCount ?? 0);
   };
   return {
@@ -307,8 +311,11 @@ export function sqliteStorage(db, options) {
     "sqliteStorage: expected a SQLite Database (its prepare() answers statements with get() and run()); for D1 use d1Storage");
   // No row: better-sqlite3 and node:sqlite answer undefined, bun:sqlite null. Rows
   // changed: a number, or a BigInt from node:sqlite with readBigInts.
-  const exec = (name, params, want) =>
-    want === ROW ? (stmt(name).get(...params) ?? null) : Number(stmt(name).run(...params).changes);
+  const exec = (name, params, want) => {
+    if (want === ROW) return stmt(name).get(...params) ?? null;
+    const r = stmt(name).run(...params);
+    return want === CHANGES ? Number(r.changes) : undefined;
+  };
   return {
     table,
     ...storageMethods({ now, exec, run: runSync }),
@@ -339,7 +346,9 @@ export function d1Storage(db, options) {
     "d1Storage: expected a D1 database binding (its prepare() answers statements with bind() and first()); for SQLite use sqliteStorage");
   const exec = async (name, params, want) => {
     const s = prepared(name).bind(...params);
-    return want === ROW ? ((await s.first()) ?? null) : Number((await s.run())?.meta?.changes ?? 0);
+    if (want === ROW) return (await s.first()) ?? null;
+    const r = await s.run();
+    return want === CHANGES ? Number(r?.meta?.changes ?? 0) : undefined;
   };
   return {
     table,

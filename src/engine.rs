@@ -913,7 +913,8 @@ pub enum Answer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     /// `issued`, `rate_limited`, `active_exists`, a verdict's reason (`verified`,
-    /// `invalid`, `expired`, `locked`, ...), `reset` or `invalidated`.
+    /// `invalid`, `expired`, `locked`, ...), `reset`, `invalidated`, or `forgotten`
+    /// ([`Event::forget`]).
     pub kind: &'static str,
     /// When it happened (the operation's `now`).
     pub at: Millis,

@@ -202,7 +202,8 @@ impl Record {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Lowercase hex digits (record fields; the wasm binding's engine-pool keys).
+pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Writes `v` in decimal at the end of `buf` (20 bytes) and returns how many digits.
 fn decimal(mut v: u64, buf: &mut [u8]) -> usize {

@@ -11,7 +11,11 @@
 //!   user || algorithm || digits || period`, so a record copied to another subject, or with
 //!   its algorithm, digits or period altered, does not open;
 //! - recovery key `HMAC-SHA256(M, "recovery" || len || scope || len || user)`: a recovery
-//!   code is stored as `HMAC-SHA256(recovery key, code)[..12]`.
+//!   code is stored as `HMAC-SHA256(recovery key, code)[..12]`;
+//! - the engine's fingerprint `HMAC-SHA256(M, "edge-otp/totp/1 fingerprint" || settings ||
+//!   context)[..16]`, the one value derived from `M` that reaches JS (the driver's
+//!   engine-pool key). Its input starts with the label's `e`, the subject keys' with their
+//!   purpose's length (4 or 8), so no fingerprint input is a subject key's.
 
 use super::otp::Algorithm;
 use crate::engine::Subject;

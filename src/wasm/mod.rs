@@ -213,8 +213,8 @@ impl Limits {
 pub(crate) fn pool_key(fingerprint: [u8; 16]) -> String {
     let mut out = String::with_capacity(32);
     for b in fingerprint {
-        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        out.push(char::from(crate::record::HEX[usize::from(b >> 4)]));
+        out.push(char::from(crate::record::HEX[usize::from(b & 15)]));
     }
     out
 }

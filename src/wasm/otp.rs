@@ -182,7 +182,9 @@ pub fn configure(options: &JsValue) -> Result<JsValue, JsValue> {
 
 /// `user` through the built-in normaliser named `name` (a `normalizeUser` value the
 /// options reader accepted: [`options::normalizer`]). A non-string, or a string longer
-/// than any user id can become, is handed back unchanged (the user check then refuses it).
+/// than any user id can become, is handed back unchanged (the user check then refuses it);
+/// so is any user for a name that is not a built-in's, which the options reader never lets
+/// reach here.
 #[wasm_bindgen(js_name = normalizeUser)]
 pub fn normalize_user(name: &str, user: JsValue) -> JsValue {
     match (

@@ -334,17 +334,20 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
         call_options(options, &ENROLL_KEYS, ENROLL_UNKNOWN)?;
     let label = match label {
         None => None,
-        Some(v) => Some(text(&v, MAX_LABEL_BYTES as u32).ok_or_else(|| {
-            errors::argument(
-                "label",
-                "must be 1 to 256 bytes of utf-8 without control characters",
-            )
-        })?),
+        Some(v) => Some(text(
+            &v,
+            MAX_LABEL_BYTES as u32,
+            "label",
+            "must be 1 to 256 bytes of utf-8 without control characters",
+        )?),
     };
     let secret = match secret {
         None => None,
-        Some(v) => Some(Zeroizing::new(text(&v, MAX_SEED_TEXT_UNITS).ok_or_else(
-            || errors::argument("secret", "must be base32 (rfc 4648) of 10 to 64 bytes"),
+        Some(v) => Some(Zeroizing::new(text(
+            &v,
+            MAX_SEED_TEXT_UNITS,
+            "secret",
+            "must be base32 (rfc 4648) of 10 to 64 bytes",
         )?)),
     };
     let flag = |v: Option<JsValue>, argument| match v {
@@ -371,12 +374,25 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
     })
 }
 
-/// A well-formed JS string of at most `max` UTF-16 units, copied; else `None`.
-fn text(v: &JsValue, max: u32) -> Option<String> {
-    let s = v.dyn_ref::<JsString>()?;
-    (s.length() <= max && super::well_formed(s))
-        .then(|| s.as_string())
-        .flatten()
+/// A well-formed JS string of at most `max` UTF-16 units, copied; else `INVALID_ARGUMENT`
+/// for `argument`: `problem`, or [`super::NOT_WELL_FORMED`] for a short string with a
+/// lone surrogate.
+fn text(
+    v: &JsValue,
+    max: u32,
+    argument: &'static str,
+    problem: &'static str,
+) -> Result<String, JsValue> {
+    match v.dyn_ref::<JsString>() {
+        Some(s) if s.length() <= max => {
+            if !super::well_formed(s) {
+                return Err(errors::argument(argument, super::NOT_WELL_FORMED));
+            }
+            s.as_string()
+                .ok_or_else(|| errors::argument(argument, problem))
+        }
+        _ => Err(errors::argument(argument, problem)),
+    }
 }
 
 fn draw(buf: &mut [u8]) -> Result<(), JsValue> {

@@ -244,6 +244,17 @@ export const sqlChecks = [
           ["delete", () => s.delete("k")],
           ["purgeExpired", () => s.purgeExpired()],
         ]) {
+          // Delivered as the store answers: a synchronous throw from SQLite, a rejected
+          // Promise (never a throw) from PostgreSQL and D1.
+          let delivered;
+          try {
+            const r = call();
+            delivered = r instanceof Promise ? "rejection" : "value";
+            if (r instanceof Promise) r.catch(() => {});
+          } catch {
+            delivered = "throw";
+          }
+          assert.equal(delivered, ctx.factory.name === "sqliteStorage" ? "throw" : "rejection", `${method}: how the error is delivered`);
           await throwsLike(call, (e) => {
             assert.ok(e instanceof RangeError, `${method} with now() = ${String(answer)}: ${e}`);
             assert.equal(e.code, "INVALID_ARGUMENT");

@@ -25,7 +25,7 @@ import { installedPackage } from "./tarball.mjs";
 const installed = await installedPackage();
 const load = () => installed.load("edge-otp");
 const { OtpManager, OtpError } = await load();
-const { sqliteStorage, d1Storage, createTableStatements } = await installed.load("edge-otp/sql");
+const { sqliteStorage, d1Storage, postgresStorage, createTableStatements } = await installed.load("edge-otp/sql");
 // Eight instances of the installed package: their managers interleave at the database
 // (within one instance, operations on one key take turns).
 const OtpManagers = await loadInstances(8, installed.dir);
@@ -117,6 +117,15 @@ describe("SQLite: synchronous answers and driver errors", () => {
     assert.ok(e instanceof TypeError && e.code === "INVALID_CONFIG", String(e));
     assert.match(e.message, /sqliteStorage/);
     db.close();
+  });
+
+  test("put reads nothing of the driver's answer to its upsert (a driver or wrapper that answers nothing works)", async () => {
+    const sqliteLike = { prepare: () => ({ get: () => undefined, run: () => undefined }) };
+    assert.equal(sqliteStorage(sqliteLike).put("k", "v"), undefined);
+    const d1Like = { prepare: () => ({ bind() { return this; }, first: async () => null, run: async () => undefined }) };
+    assert.equal(await d1Storage(d1Like).put("k", "v", { expirationTtl: 60 }), undefined);
+    const pgLike = { query: async () => undefined };
+    assert.equal(await postgresStorage(pgLike).put("k", "v"), undefined);
   });
 
   test("a bad expirationTtl is INVALID_ARGUMENT before any statement (not the driver's 'no such table')", () => {

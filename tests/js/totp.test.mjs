@@ -81,6 +81,14 @@ describe("edge-otp/totp entries", () => {
     assert.equal(api.OtpError, RootOtpError);
     assert.equal(api.OtpError, root.OtpError);
   });
+  test("enroll: a short label or secret with a lone surrogate is refused as not well-formed", async () => {
+    const totp = new api.TotpManager(api.memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+    for (const [argument, options] of [["label", { label: "ada\uD800" }], ["secret", { secret: "JBSWY3DPEHPK3PXP\uDC00" }]]) {
+      await assert.rejects(totp.enroll("ada", options), (e) =>
+        e.code === "INVALID_ARGUMENT" && e.argument === argument && e.reason === "must be well-formed unicode (no lone surrogates)", argument);
+    }
+    totp.dispose();
+  });
   test("slim: NOT_INITIALIZED before init", async () => {
     const slim = await import("../../pkg/totp-slim.js?uninitialised");
     assert.throws(() => new slim.TotpManager(slim.memoryStorage(), { secret: "x".repeat(16), issuer: "A" }),
