@@ -40,6 +40,7 @@ import {
   errorResult,
   requireJsonContentType,
   parseJsonObject,
+  bodyText,
   requireString,
   parseScope,
   apiRoute,
@@ -48,6 +49,7 @@ import {
   runOperation,
   checkTokenOperation,
   linkPage,
+  LINK_PAGE_HEADERS,
 } from "../shared/http-api.js";
 
 /** Redis keys expire a day after their last write, or later when a window of the policy is longer. */
@@ -113,7 +115,7 @@ async function readJsonObject(req) {
     if (size <= MAX_BODY_BYTES) chunks.push(chunk);
   }
   if (size > MAX_BODY_BYTES) throw tooLarge();
-  return parseJsonObject(Buffer.concat(chunks).toString("utf8"));
+  return parseJsonObject(bodyText(Buffer.concat(chunks)));
 }
 
 // ------------------------------------------------------------ API routes
@@ -250,12 +252,14 @@ export function createServer(options = {}) {
       if (url.pathname === "/link" && (req.method === "GET" || req.method === "HEAD")) {
         // The magic link's confirmation page: changes nothing (mail scanners open links).
         const html = linkPage(url.searchParams);
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" });
+        res.writeHead(200, LINK_PAGE_HEADERS);
         res.end(req.method === "HEAD" ? undefined : html);
       } else if (url.pathname === "/api" || url.pathname.startsWith("/api/")) await handleApi(req, res, url, app);
       else await serveStatic(req, res, url, root);
     } catch (e) {
-      if (res.headersSent) res.destroy();
+      // A client that went away mid-body (or was cut off by a timeout) is nobody's error:
+      // nothing to answer, nothing to log (anyone could fill the error log that way).
+      if (res.headersSent || req.readableAborted) res.destroy();
       else sendError(res, e);
     }
   });

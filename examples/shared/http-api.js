@@ -25,6 +25,20 @@ export const MAX_BODY_BYTES = 8192;
  */
 export const MAX_DECLARED_BODY_BYTES = 64 * MAX_BODY_BYTES;
 
+/**
+ * Headers of the magic link's confirmation page: no caching, no referrer (the URL holds
+ * the token), and never inside another site's frame (a framed page with an attacker's own
+ * token could sign the victim in as the attacker once an app sets a session on
+ * verify-link).
+ */
+export const LINK_PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+};
+
 // ---------------------------------------------------------------- errors
 
 /**
@@ -69,16 +83,18 @@ export const bodyTooLarge = (headers) => new HttpError(413, "INVALID_ARGUMENT", 
 /**
  * @typedef {object} ErrorResult
  * @property {number} status  HTTP status code.
- * @property {{error: {code: string, message: string, retryAfterMs?: number, expiresAt?: number}}} body  JSON body.
+ * @property {{error: {code: string, message: string, retryAfterMs?: number, reason?: string, expiresAt?: number}}} body  JSON body.
  * @property {Record<string, string>} [headers]  extra response headers (`allow`, `retry-after`, ...).
  */
 
 /**
  * Maps any thrown value to an HTTP error answer without leaking internals:
  * HttpError as is; OtpError INVALID_ARGUMENT → 400, RATE_LIMITED → 429 with `Retry-After`
- * (whole seconds, rounded up, at least 1) and `retryAfterMs`, ACTIVE_OTP_EXISTS → 409 with
- * `expiresAt`, CONFLICT → 503 with `Retry-After: 1`, CORRUPT_RECORD → 500; anything else
- * → 500 INTERNAL "internal error". The details of 500s go to `console.error` only.
+ * (whole seconds, rounded up, at least 1), `retryAfterMs` and the rule that refused
+ * (`reason`: cooldown, issue_limit or locked), ACTIVE_OTP_EXISTS → 409 with `expiresAt`,
+ * CONFLICT and TIMEOUT (the store did not answer in time) → 503 with `Retry-After: 1`,
+ * CORRUPT_RECORD → 500; anything else → 500 INTERNAL "internal error". The details of
+ * 500s and timeouts go to `console.error` only.
  *
  * @param {unknown} e  the thrown value.
  * @param {object} options
@@ -99,7 +115,7 @@ export function errorResult(e, { isOtpError, name }) {
         const retryAfterMs = Math.max(0, Number(e.retryAfterMs) || 0);
         return {
           status: 429,
-          body: { error: { code: e.code, message: e.message, retryAfterMs } },
+          body: { error: { code: e.code, message: e.message, retryAfterMs, reason: e.reason } },
           headers: { "retry-after": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
         };
       }
@@ -109,6 +125,13 @@ export function errorResult(e, { isOtpError, name }) {
         return {
           status: 503,
           body: { error: { code: e.code, message: "concurrent update, retry" } },
+          headers: { "retry-after": "1" },
+        };
+      case "TIMEOUT":
+        console.error("edge-otp: storage timed out:", e.message);
+        return {
+          status: 503,
+          body: { error: { code: e.code, message: "storage unavailable, retry" } },
           headers: { "retry-after": "1" },
         };
       case "CORRUPT_RECORD":
@@ -131,6 +154,21 @@ export function requireJsonContentType(contentType) {
   const type = (contentType ?? "").split(";")[0].trim().toLowerCase();
   if (type !== "application/json") {
     throw new HttpError(415, "INVALID_ARGUMENT", "content-type must be application/json");
+  }
+}
+
+/**
+ * The text of a request body's bytes (at most MAX_BODY_BYTES, counted by the server as it
+ * reads): 400 unless they are UTF-8 (a malformed byte would otherwise become U+FFFD, and two
+ * different bodies the same user id).
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
+export function bodyText(bytes) {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw badRequest("body is not valid UTF-8");
   }
 }
 

@@ -148,6 +148,9 @@ describe("node server: HTTP API", () => {
     const page = await demo.request("GET", c.json.link);
     assert.equal(page.status, 200);
     assert.match(page.headers["content-type"], /text\/html/);
+    assert.equal(page.headers["x-frame-options"], "DENY", "never framed by another site");
+    assert.equal(page.headers["content-security-policy"], "frame-ancestors 'none'");
+    assert.equal(page.headers["referrer-policy"], "no-referrer", "the token is not sent on");
     assert.ok(!page.text.includes(c.json.code), "the page never shows the code");
     const after = await demo.request("GET", `/api/otp?user=${encodeURIComponent(user)}`);
     assert.equal(after.json.status, "active", "opening the link (as a mail scanner does) changed nothing");
@@ -243,6 +246,37 @@ describe("node server: HTTP API", () => {
     assert.equal((await demo.request("GET", "/api/otp?user=big2%40example.com")).json.status, "none");
   });
 
+  test("400 for a body that is not UTF-8 (not a U+FFFD user id sharing another's record)", async () => {
+    const bad = Buffer.concat([Buffer.from('{"user":"y'), Buffer.from([0xff]), Buffer.from('@a.b"}')]);
+    assertJsonError(await demo.request("POST", "/api/otp", { body: bad }), 400, "INVALID_ARGUMENT");
+    assert.equal((await demo.request("GET", `/api/otp?user=${encodeURIComponent("y\uFFFD@a.b")}`)).json.status, "none");
+  });
+
+  test("a client that hangs up mid-body is not logged as a server error", async () => {
+    const s = await start({});
+    const errors = [];
+    const origError = console.error;
+    console.error = (...a) => errors.push(a);
+    try {
+      await new Promise((resolve, reject) => {
+        const req = http.request({ host: "127.0.0.1", port: s.port, method: "POST", path: "/api/otp", agent: false,
+          headers: { "content-type": "application/json", "content-length": 100 } });
+        req.on("error", () => resolve());
+        req.write('{"user":"half');
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 50);
+        req.on("response", () => reject(new Error("answered a half body")));
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(errors, []);
+    } finally {
+      console.error = origError;
+      await s.close();
+    }
+  });
+
   test("429 RATE_LIMITED with Retry-After in whole seconds (rounded up) for a second create within the cooldown", async () => {
     const user = "eager@example.com";
     assert.equal((await demo.request("POST", "/api/otp", { body: { user } })).status, 200);
@@ -251,6 +285,7 @@ describe("node server: HTTP API", () => {
       const r = await demo.request("POST", "/api/otp", { body: { user } });
       assertJsonError(r, 429, "RATE_LIMITED");
       assert.equal(r.json.error.retryAfterMs, 19_500);
+      assert.equal(r.json.error.reason, "cooldown", "the rule that refused, for the UI");
       assert.equal(r.headers["retry-after"], "20");
       clock.t += 19_499;
       const r2 = await demo.request("POST", "/api/otp", { body: { user } });
@@ -276,19 +311,21 @@ describe("node server: HTTP API", () => {
       assert.deepEqual(r.json, { ok: false, reason: "locked", attemptsLeft: 0, retryAfterMs: 600_000 });
       const c = await s.request("POST", "/api/otp", { body: { user } });
       assertJsonError(c, 429, "RATE_LIMITED");
+      assert.equal(c.json.error.reason, "locked");
       assert.equal(c.headers["retry-after"], "600");
     } finally {
       await s.close();
     }
   });
 
-  test("storage failures: CONFLICT → 503, CORRUPT_RECORD → 500, anything else → 500 INTERNAL without details", async () => {
+  test("storage failures: CONFLICT and TIMEOUT → 503, CORRUPT_RECORD → 500, anything else → 500 INTERNAL without details", async () => {
     const inner = memoryStorage();
     const hostile = {
       mode: "ok",
       get(key) {
         if (this.mode === "throw") throw new Error("secret connection string redis://admin:hunter2@db");
         if (this.mode === "corrupt") return "[1,\"not a record";
+        if (this.mode === "hang") return new Promise(() => {});
         return inner.get(key);
       },
       put: (k, v) => inner.put(k, v),
@@ -296,7 +333,7 @@ describe("node server: HTTP API", () => {
         return this.mode === "conflict" ? false : inner.compareAndSwap(k, e, v);
       },
     };
-    const s = await start({ storage: hostile });
+    const s = await start({ storage: hostile, otp: { timeoutMs: 100 } });
     const errors = [];
     const origError = console.error;
     console.error = (...a) => errors.push(a);
@@ -308,6 +345,10 @@ describe("node server: HTTP API", () => {
       hostile.mode = "corrupt";
       assertJsonError(await s.request("POST", "/api/otp/verify", { body: { user: "a", code: "1234" } }), 500, "CORRUPT_RECORD");
       assertJsonError(await s.request("GET", "/api/otp?user=a"), 500, "CORRUPT_RECORD");
+      hostile.mode = "hang";
+      const h = await s.request("POST", "/api/otp", { body: { user: "a" } });
+      assertJsonError(h, 503, "TIMEOUT");
+      assert.equal(h.headers["retry-after"], "1");
       hostile.mode = "throw";
       const t = await s.request("POST", "/api/otp", { body: { user: "a" } });
       assertJsonError(t, 500, "INTERNAL");

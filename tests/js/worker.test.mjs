@@ -10,6 +10,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { existsSync } from "node:fs";
+import http from "node:http";
 import { startWorker, startConformanceWorker, packageBuilt, ROOT, WWW_DIR } from "./miniflare.mjs";
 import { installTarball } from "./tarball.mjs";
 
@@ -43,6 +44,45 @@ function client(base) {
     status: (user, scope) =>
       request("GET", `/api/otp?user=${encodeURIComponent(user)}${scope ? `&scope=${encodeURIComponent(scope)}` : ""}`),
   };
+}
+
+/**
+ * POSTs a chunked JSON body that never ends over its own connection until the server
+ * answers or cuts it (at most 20 s); resolves the bytes written by then.
+ */
+function endlessBody(url) {
+  const { hostname, port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve(sent);
+    };
+    const timer = setTimeout(() => {
+      done = true;
+      req.destroy();
+      reject(new Error(`no answer after ${sent} bytes`));
+    }, 20_000);
+    const req = http.request({ hostname, port, path: pathname, method: "POST", agent: false,
+      headers: { "content-type": "application/json", "transfer-encoding": "chunked" } });
+    req.on("response", (res) => {
+      assert.equal(res.statusCode, 413);
+      res.resume();
+      finish();
+    });
+    req.on("error", finish);
+    const chunk = Buffer.alloc(16384, 0x20);
+    const pump = () => {
+      while (!done && req.write(chunk)) sent += chunk.length;
+      if (!done) req.once("drain", pump);
+    };
+    req.write("[");
+    pump();
+  });
 }
 
 /** A code of the same shape as `code` that is certainly wrong. */
@@ -178,6 +218,16 @@ for (const mode of ["kv", "durable-object"]) {
       );
       // oversized body
       assertError(await post("/api/otp", JSON.stringify({ user: "x", pad: "y".repeat(20000) })), 413, "INVALID_ARGUMENT");
+      // counted in bytes: 3,000 CJK characters are 9,000 bytes of UTF-8
+      const wide = freshUser("wide");
+      assertError(await post("/api/otp", JSON.stringify({ user: wide, pad: "\u4e00".repeat(3000) })), 413, "INVALID_ARGUMENT");
+      assert.equal((await api.status(wide)).json.status, "none", "nothing was issued");
+      // an endless chunked body (no content-length): the Worker stops reading past the
+      // limit and answers 413, or the connection is cut; it does not read it all first
+      assert.ok((await endlessBody(w.url + "/api/otp")) < 16 << 20, "stopped reading early");
+      // not UTF-8
+      const bad = new Uint8Array([...new TextEncoder().encode('{"user":"y'), 0xff, ...new TextEncoder().encode('@a.b"}')]);
+      assertError(await api.request("POST", "/api/otp", { raw: bad }), 400, "INVALID_ARGUMENT");
     });
 
     test("library INVALID_ARGUMENT -> 400", async () => {
@@ -205,6 +255,17 @@ for (const mode of ["kv", "durable-object"]) {
       assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 30, `Retry-After ${retryAfter}`);
       assert.ok(r.json.error.retryAfterMs > 0 && r.json.error.retryAfterMs <= 30000);
       assert.equal(retryAfter, Math.ceil(r.json.error.retryAfterMs / 1000));
+      assert.equal(r.json.error.reason, "cooldown");
+    });
+
+    test("the magic link page: never framed, no referrer, no caching", async () => {
+      const r = await fetch(w.url + "/link?user=x&token=t");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("x-frame-options"), "DENY");
+      assert.equal(r.headers.get("content-security-policy"), "frame-ancestors 'none'");
+      assert.equal(r.headers.get("referrer-policy"), "no-referrer");
+      assert.equal(r.headers.get("cache-control"), "no-store");
+      await r.arrayBuffer();
     });
 
     test("static files from www/", { skip: !existsSync(path.join(WWW_DIR, "index.html")) }, async () => {

@@ -36,6 +36,7 @@ import {
   errorResult,
   requireJsonContentType,
   parseJsonObject,
+  bodyText,
   apiRoute,
   createOperation,
   checkOperation,
@@ -43,6 +44,7 @@ import {
   runOperation,
   checkTokenOperation,
   linkPage,
+  LINK_PAGE_HEADERS,
 } from "../../shared/http-api.js";
 
 /** KV records expire a day after their last write, or later when a window of the policy is longer. */
@@ -95,12 +97,33 @@ function mode(env) {
 
 // ------------------------------------------------------------ request parsing
 
+/** Reads the body, at most MAX_BODY_BYTES bytes (it stops reading past them: a chunked
+ * body of any size is never held whole), and parses it as a JSON object. */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
   if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw bodyTooLarge();
-  return parseJsonObject(text);
+  const chunks = [];
+  let size = 0;
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel();
+        throw bodyTooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return parseJsonObject(bodyText(bytes));
 }
 
 /**
@@ -174,7 +197,7 @@ async function handle(request, env) {
   if (pathname === "/link" && (request.method === "GET" || request.method === "HEAD")) {
     // The magic link's confirmation page: changes nothing (mail scanners open links).
     return new Response(request.method === "HEAD" ? null : linkPage(searchParams), {
-      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "referrer-policy": "no-referrer" },
+      headers: LINK_PAGE_HEADERS,
     });
   }
   if (!pathname.startsWith("/api/")) {
