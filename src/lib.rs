@@ -143,6 +143,61 @@ mod typescript_tests {
     }
 
     #[test]
+    fn the_typescript_event_union_is_exactly_the_kinds_the_core_names() {
+        use crate::{Answer, Engine, Event, Issue, Limited, Op, Policy, Subject};
+        use std::collections::BTreeSet;
+        let union: BTreeSet<&str> = TS
+            .split("export type OtpEventType =")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .expect("OtpEventType in types.d.ts")
+            .split('|')
+            .map(|k| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty())
+            .collect();
+        let engine = Engine::new(Policy::new(Config::new(b"0123456789abcdef".to_vec())).unwrap());
+        let subject = Subject::new("login", "ada").unwrap();
+        let issued = engine
+            .apply(Op::Create, &subject, None, 1_700_000_000_000, [7; 16])
+            .unwrap()
+            .answer;
+        let mut answers = std::vec![
+            (Op::Create, issued),
+            (
+                Op::Create,
+                Answer::Issue(Issue::RateLimited {
+                    retry_after_ms: 1,
+                    reason: Limited::Cooldown,
+                }),
+            ),
+            (
+                Op::Generate,
+                Answer::Issue(Issue::ActiveOtpExists { expires_at: 1 }),
+            ),
+            (Op::ResetAttempts, Answer::Flag(true)),
+            (Op::Invalidate, Answer::Flag(true)),
+        ];
+        for v in [
+            Verdict::Verified,
+            Verdict::Invalid { attempts_left: 0 },
+            Verdict::Expired,
+            Verdict::Exhausted,
+            Verdict::Used,
+            Verdict::NoOtp,
+            Verdict::LockedOut { retry_after_ms: 0 },
+        ] {
+            answers.push((Op::Verify("0"), Answer::Verdict(v)));
+        }
+        let mut kinds: BTreeSet<&str> = answers
+            .iter()
+            .filter_map(|(op, a)| a.event(op, true, 0))
+            .map(|e| e.kind)
+            .collect();
+        kinds.extend(Event::forget(true, 0).map(|e| e.kind));
+        assert_eq!(union, kinds);
+    }
+
+    #[test]
     fn the_typescript_unions_list_every_reason_and_status() {
         use crate::Status;
         for v in [
