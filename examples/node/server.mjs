@@ -50,6 +50,7 @@ import {
   checkTokenOperation,
   linkPage,
   LINK_PAGE_HEADERS,
+  retentionFor,
 } from "../shared/http-api.js";
 
 /** Redis keys expire a day after their last write, or later when a window of the policy is longer. */
@@ -215,20 +216,6 @@ function parseUrl(target) {
 }
 
 /**
- * `retentionSeconds` for a store with TTLs: `atLeast`, or the policy's longest window
- * (as the engine reports it for `options`) when that is longer, since a record must
- * outlive every window.
- */
-export function retentionFor(options, atLeast) {
-  const probe = new OtpManager(memoryStorage(), { ...options, retentionSeconds: null });
-  try {
-    return Math.max(atLeast, probe.longestWindowSeconds);
-  } finally {
-    probe.dispose();
-  }
-}
-
-/**
  * Builds the HTTP server (not listening yet: call `.listen(port, host)`).
  *
  * @param {object} options
@@ -306,7 +293,7 @@ async function main() {
     client.on("error", (e) => console.error("edge-otp: redis:", e.message));
     await client.connect();
     storage = redisStorage(client);
-    otp.retentionSeconds = retentionFor({ ...otp, secret }, REDIS_RETENTION_SECONDS);
+    otp.retentionSeconds = retentionFor({ OtpManager, memoryStorage }, { ...otp, secret }, REDIS_RETENTION_SECONDS);
   }
 
   const server = createServer({ secret, storage, demo, otp });

@@ -39,6 +39,25 @@ export const LINK_PAGE_HEADERS = {
   "x-frame-options": "DENY",
 };
 
+/**
+ * `retentionSeconds` for a store with TTLs (Redis, Workers KV): `atLeast`, or the
+ * policy's longest window (as the engine reports it for `options`) when that is longer,
+ * since a record must outlive every window.
+ * @param {{ OtpManager: any, memoryStorage: () => any }} otp  the package's exports, as
+ *   the server imports them.
+ * @param {object} options  the OtpManager options (their retentionSeconds is ignored).
+ * @param {number} atLeast  the shortest retention wanted, in seconds.
+ * @returns {number}
+ */
+export function retentionFor({ OtpManager, memoryStorage }, options, atLeast) {
+  const probe = new OtpManager(memoryStorage(), { ...options, retentionSeconds: null });
+  try {
+    return Math.max(atLeast, probe.longestWindowSeconds);
+  } finally {
+    probe.dispose();
+  }
+}
+
 // ---------------------------------------------------------------- errors
 
 /**

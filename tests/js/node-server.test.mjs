@@ -12,7 +12,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createServer, retentionFor } from "../../examples/node/server.mjs";
+import { createServer } from "../../examples/node/server.mjs";
+import { retentionFor as sharedRetentionFor } from "../../examples/shared/http-api.js";
 import { OtpManager, memoryStorage } from "../../pkg/node.js";
 import { startRedis } from "./redis-server.mjs";
 
@@ -84,7 +85,8 @@ const wrongCode = (code) => String((Number(code[0]) + 1) % 10) + code.slice(1);
 
 // ---------------------------------------------------------------- the API, in process
 
-test("the Redis retention outlives every window of the policy, as the engine reports it", () => {
+test("the Redis and KV retention outlives every window of the policy, as the engine reports it", () => {
+  const retentionFor = (options, atLeast) => sharedRetentionFor({ OtpManager, memoryStorage }, options, atLeast);
   const secret = "retention-secret-0123456789abcdef";
   assert.equal(retentionFor({ secret }, 86400), 86400, "a day when every window is shorter");
   assert.equal(retentionFor({ secret, ttlSeconds: 100_000 }, 86400), 100_000, "a code's lifetime over a day");

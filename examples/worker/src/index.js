@@ -45,6 +45,7 @@ import {
   checkTokenOperation,
   linkPage,
   LINK_PAGE_HEADERS,
+  retentionFor,
 } from "../../shared/http-api.js";
 
 /** KV records expire a day after their last write, or later when a window of the policy is longer. */
@@ -163,10 +164,7 @@ function kvManager(env, scope) {
   if (!manager) {
     if (!env.OTP_KV) throw new Error("KV binding OTP_KV is missing");
     const options = managerOptions(env, scope);
-    // A record must outlive every window: the engine says how long the longest one is.
-    const probe = new OtpManager(memoryStorage(), options);
-    options.retentionSeconds = Math.max(KV_RETENTION_SECONDS, probe.longestWindowSeconds);
-    probe.dispose();
+    options.retentionSeconds = retentionFor({ OtpManager, memoryStorage }, options, KV_RETENTION_SECONDS);
     manager = new OtpManager(env.OTP_KV, options); // the KVNamespace, passed as is
     byScope.set(scope, manager);
   }
