@@ -15,24 +15,13 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync, copyFileSync } from "node:fs";
 import path from "node:path";
-import { buildWorker, serveBuild, packageBuilt, ROOT, TEST_SECRET } from "./miniflare.mjs";
+import { buildWorker, serveBuild, packageBuilt, ROOT, TEST_SECRET, stubNodeEntry } from "./miniflare.mjs";
 import { installTarball, run } from "./tarball.mjs";
 
 if (!packageBuilt()) throw new Error("package not built: run `bash .ci/build` first");
 
 const report = (figures) => console.log(JSON.stringify(figures));
 
-// conformance.mjs' default loader imports pkg/node.js; it is never called inside workerd.
-const stubNodeEntry = {
-  name: "stub-node-entry",
-  setup(build) {
-    build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
-    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: 'throw new Error("pkg/node.js is not available inside workerd");',
-      loader: "js",
-    }));
-  },
-};
 
 const MAX_ATTEMPTS = 3;
 const ISSUE_LIMIT = 5;

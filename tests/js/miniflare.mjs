@@ -224,6 +224,22 @@ export async function startWorker({
 }
 
 /**
+ * An esbuild plugin for Worker fixtures that import tests/js/conformance.mjs: its default
+ * loader imports pkg/node.js (node:fs ...), which is never called inside workerd (the
+ * fixtures pass their own `load`), so the import is replaced with a stub that throws.
+ */
+export const stubNodeEntry = {
+  name: "stub-node-entry",
+  setup(build) {
+    build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
+    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents: 'throw new Error("pkg/node.js is not available inside workerd");',
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * The shared conformance suite (tests/js/conformance.mjs) running INSIDE workerd, through
  * the package's workerd entry, against real Durable Object storage (`ctx.storage` as is,
  * one fresh object per case) and a real KV namespace (the binding as is).
@@ -231,18 +247,6 @@ export async function startWorker({
  * @returns {Promise<{run(store: "do"|"kv", name: string): Promise<{status: string, reason?: string, message?: string, stack?: string}>, mf: any, dispose(): Promise<void>}>}
  */
 export async function startConformanceWorker({ pkgDir = PKG_DIR } = {}) {
-  // conformance.mjs' default loader imports pkg/node.js (node:fs etc.); it is never
-  // called here (the fixture passes its own `load`), so replace it with a stub.
-  const stubNodeEntry = {
-    name: "stub-node-entry",
-    setup(build) {
-      build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
-      build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-        contents: 'throw new Error("pkg/node.js is not available inside workerd");',
-        loader: "js",
-      }));
-    },
-  };
   const build = await buildWorker({
     entry: path.join(ROOT, "tests/js/fixtures/conformance-worker.js"),
     pkgDir,

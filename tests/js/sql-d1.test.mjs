@@ -9,26 +9,13 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { buildWorker, serveBuild, packageBuilt, ROOT } from "./miniflare.mjs";
+import { buildWorker, serveBuild, packageBuilt, ROOT, stubNodeEntry } from "./miniflare.mjs";
 import { cases } from "./conformance.mjs";
 import { sqlChecks } from "./sql-checks.mjs";
 import { installedPackage } from "./tarball.mjs";
 
 const skip = packageBuilt() ? false : "package not built (run `bash .ci/build` first)";
 const report = (figures) => console.log(JSON.stringify(figures));
-
-// conformance.mjs' default loader imports pkg/node.js (node:fs ...); never called in
-// workerd (the fixture passes its own `load`), so it is replaced with a stub.
-const stubNodeEntry = {
-  name: "stub-node-entry",
-  setup(build) {
-    build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
-    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: 'throw new Error("pkg/node.js is not available inside workerd");',
-      loader: "js",
-    }));
-  },
-};
 
 let w;
 before(async () => {

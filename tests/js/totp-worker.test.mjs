@@ -6,21 +6,11 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { buildWorker, serveBuild, ROOT } from "./miniflare.mjs";
+import { buildWorker, serveBuild, ROOT, stubNodeEntry } from "./miniflare.mjs";
 import { cases } from "./totp-suite.mjs";
 
 let worker;
 before(async () => {
-  const stubNodeEntry = {
-    name: "stub-node-entry",
-    setup(build) {
-      build.onResolve({ filter: /(^|\/)pkg\/node\.js$/ }, () => ({ path: "node-entry", namespace: "stub" }));
-      build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-        contents: 'throw new Error("pkg/node.js is not available inside workerd");',
-        loader: "js",
-      }));
-    },
-  };
   const build = await buildWorker({ entry: path.join(ROOT, "tests/js/fixtures/totp-worker.js"), plugins: [stubNodeEntry] });
   assert.deepEqual(build.modules.map((m) => path.basename(m.path)).sort(), ["edge_otp_totp_bg.wasm", "index.js"],
     "the TOTP Worker carries only the TOTP wasm");
