@@ -101,6 +101,17 @@ mod typescript_tests {
 
     const TS: &str = include_str!("wasm/types.d.ts");
 
+    /// One verdict of each kind.
+    const VERDICTS: [Verdict; 7] = [
+        Verdict::Verified,
+        Verdict::Invalid { attempts_left: 0 },
+        Verdict::Expired,
+        Verdict::Exhausted,
+        Verdict::Used,
+        Verdict::NoOtp,
+        Verdict::LockedOut { retry_after_ms: 0 },
+    ];
+
     #[test]
     fn the_typescript_docs_state_the_cores_defaults() {
         let c = Config::new(b"0123456789abcdef".to_vec());
@@ -177,15 +188,7 @@ mod typescript_tests {
             (Op::ResetAttempts, Answer::Flag(true)),
             (Op::Invalidate, Answer::Flag(true)),
         ];
-        for v in [
-            Verdict::Verified,
-            Verdict::Invalid { attempts_left: 0 },
-            Verdict::Expired,
-            Verdict::Exhausted,
-            Verdict::Used,
-            Verdict::NoOtp,
-            Verdict::LockedOut { retry_after_ms: 0 },
-        ] {
+        for v in VERDICTS {
             answers.push((Op::Verify("0"), Answer::Verdict(v)));
         }
         let mut kinds: BTreeSet<&str> = answers
@@ -200,15 +203,7 @@ mod typescript_tests {
     #[test]
     fn the_typescript_unions_list_every_reason_and_status() {
         use crate::Status;
-        for v in [
-            Verdict::Verified,
-            Verdict::Invalid { attempts_left: 0 },
-            Verdict::Expired,
-            Verdict::Exhausted,
-            Verdict::Used,
-            Verdict::NoOtp,
-            Verdict::LockedOut { retry_after_ms: 0 },
-        ] {
+        for v in VERDICTS {
             assert!(
                 TS.contains(&format!("\"{}\"", v.reason())),
                 "{}",

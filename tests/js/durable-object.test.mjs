@@ -22,7 +22,6 @@ if (!packageBuilt()) throw new Error("package not built: run `bash .ci/build` fi
 
 const report = (figures) => console.log(JSON.stringify(figures));
 
-
 const MAX_ATTEMPTS = 3;
 const ISSUE_LIMIT = 5;
 const work = {};
