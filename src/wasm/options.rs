@@ -25,13 +25,12 @@ use zeroize::Zeroizing;
 /// Longest `keyPrefix`, in UTF-16 units.
 const MAX_KEY_PREFIX: u32 = 64;
 /// Default `timeoutMs`: how long one storage call may take before the operation fails.
-pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 /// Longest `timeoutMs`: one less than the largest delay `setTimeout` takes (2^31 - 1 ms;
 /// a longer one fires at once), because a waiting operation's timer runs `timeoutMs + 1`.
-pub(super) const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
+const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
 /// `INVALID_CONFIG` reason for a `timeoutMs` out of range.
-pub(super) const TIMEOUT_PROBLEM: &str =
-    "must be a whole number between 1 and 2147483646, or null for none";
+const TIMEOUT_PROBLEM: &str = "must be a whole number between 1 and 2147483646, or null for none";
 /// Default `scope`.
 pub(super) const DEFAULT_SCOPE: &str = "default";
 /// Default `keyPrefix`.
@@ -249,8 +248,8 @@ pub(super) fn whole(v: &JsValue, field: &'static str) -> Result<u64> {
 }
 
 /// A string of at most `max` UTF-16 units, well-formed; copied only when short enough.
-/// `problem` when it is not a string or too long; [`super::NOT_WELL_FORMED`] when it has
-/// a lone surrogate.
+/// `INVALID_CONFIG` for `field`: `problem` when it is not a string or too long;
+/// [`super::NOT_WELL_FORMED`] when it has a lone surrogate.
 #[inline(never)]
 pub(super) fn short_string(
     v: &JsValue,
@@ -258,14 +257,27 @@ pub(super) fn short_string(
     field: &'static str,
     problem: &'static str,
 ) -> Result<String> {
+    short_text(v, max, field, problem, config)
+}
+
+/// [`short_string`] with the error `refuse(name, problem)` makes (`errors::argument` for
+/// a per-call argument, as TOTP enroll's label and secret).
+#[inline(never)]
+pub(super) fn short_text(
+    v: &JsValue,
+    max: u32,
+    name: &'static str,
+    problem: &'static str,
+    refuse: fn(&'static str, &'static str) -> JsValue,
+) -> Result<String> {
     match v.dyn_ref::<JsString>() {
         Some(s) if s.length() <= max => {
             if !super::well_formed(s) {
-                return Err(config(field, super::NOT_WELL_FORMED));
+                return Err(refuse(name, super::NOT_WELL_FORMED));
             }
-            s.as_string().ok_or_else(|| config(field, problem))
+            s.as_string().ok_or_else(|| refuse(name, problem))
         }
-        _ => Err(config(field, problem)),
+        _ => Err(refuse(name, problem)),
     }
 }
 

@@ -12,7 +12,7 @@
 use super::answers::{to_js, word};
 use super::options::{
     call_options, copy, is_record, limit, own_values, read_clock, read_key_prefix, read_scope,
-    read_timeout_ms, secret, short_string, whole,
+    read_timeout_ms, secret, short_string, short_text, whole,
 };
 use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
@@ -25,7 +25,6 @@ use crate::totp::{
 };
 use crate::{Millis, MAX_TIME};
 use core::cell::Cell;
-use js_sys::JsString;
 use serde::Serialize;
 use std::string::String;
 use std::vec::Vec;
@@ -174,7 +173,10 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         }
         c.recovery_codes = r;
     }
-    let policy = TotpPolicy::new(c.clone()).map_err(|e| errors::from_core(&e))?;
+    // What the `policy` answer shows as the app wrote it (the policy keeps the failure
+    // window in milliseconds); the config itself, secret included, moves into the policy.
+    let (failure_limit, recovery_codes) = (c.failure_limit, c.recovery_codes);
+    let policy = TotpPolicy::new(c).map_err(|e| errors::from_core(&e))?;
 
     let scope = read_scope(scope, DEFAULT_SCOPE)?;
     let key_prefix = read_key_prefix(key_prefix)?;
@@ -199,18 +201,17 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         digits: policy.digits(),
         period_seconds: policy.period_seconds() as f64,
         window: policy.window(),
-        failure_limit: c.failure_limit.map(|l: Limit| LimitJs {
+        failure_limit: failure_limit.map(|l: Limit| LimitJs {
             count: l.count,
             window_seconds: l.window_seconds as f64,
         }),
         recovery_codes: {
-            let RecoveryCodesConfig { count, length } = c.recovery_codes;
+            let RecoveryCodesConfig { count, length } = recovery_codes;
             RecoveryJs { count, length }
         },
         retention_seconds: None,
         timeout_ms: timeout_ms.map(|t| t as f64),
     })?;
-    drop(c);
     let core = TotpEngine::new(policy);
     let pool_key = super::pool_key(core.fingerprint(scope.as_bytes()));
     let engine = WasmTotpEngine {
@@ -334,20 +335,22 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
         call_options(options, &ENROLL_KEYS, ENROLL_UNKNOWN)?;
     let label = match label {
         None => None,
-        Some(v) => Some(text(
+        Some(v) => Some(short_text(
             &v,
             MAX_LABEL_BYTES as u32,
             "label",
             "must be 1 to 256 bytes of utf-8 without control characters",
+            errors::argument,
         )?),
     };
     let secret = match secret {
         None => None,
-        Some(v) => Some(Zeroizing::new(text(
+        Some(v) => Some(Zeroizing::new(short_text(
             &v,
             MAX_SEED_TEXT_UNITS,
             "secret",
             "must be base32 (rfc 4648) of 10 to 64 bytes",
+            errors::argument,
         )?)),
     };
     let flag = |v: Option<JsValue>, argument| match v {
@@ -372,27 +375,6 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
         replace,
         keep_current,
     })
-}
-
-/// A well-formed JS string of at most `max` UTF-16 units, copied; else `INVALID_ARGUMENT`
-/// for `argument`: `problem`, or [`super::NOT_WELL_FORMED`] for a short string with a
-/// lone surrogate.
-fn text(
-    v: &JsValue,
-    max: u32,
-    argument: &'static str,
-    problem: &'static str,
-) -> Result<String, JsValue> {
-    match v.dyn_ref::<JsString>() {
-        Some(s) if s.length() <= max => {
-            if !super::well_formed(s) {
-                return Err(errors::argument(argument, super::NOT_WELL_FORMED));
-            }
-            s.as_string()
-                .ok_or_else(|| errors::argument(argument, problem))
-        }
-        _ => Err(errors::argument(argument, problem)),
-    }
 }
 
 fn draw(buf: &mut [u8]) -> Result<(), JsValue> {
