@@ -267,9 +267,9 @@ export class OtpDurableObject extends DurableObject {
 
 /**
  * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
- * each call exactly one RPC to the object of `scope` and the user. A bad user id or code is
- * refused before the RPC with the same OtpError as OtpManager (so is a link token that is not a string); per-call options are
- * checked by the object's manager. Errors from the object are rethrown as OtpError with
+ * each call exactly one RPC to the object of `scope` and the user. A bad user id, or a
+ * code or link token that is not a string, is refused before the RPC with the same
+ * OtpError as OtpManager; per-call options are checked by the object's manager. Errors from the object are rethrown as OtpError with
  * their code and fields.
  */
 export function durableOtp(namespace, options) {

@@ -161,10 +161,10 @@ const NOTHING = "nothing"; // nothing (the driver's result is not read)
  * The storage methods, each written once for the three databases: a generator that yields
  * the statements it runs (`[name, params, want]`: `name` a key of `statements`, `want`
  * ROW, CHANGES or NOTHING) and returns the method's answer. `exec(name, params, want)`
- * runs one and answers a value
- * (SQLite: `run` is `runSync`, every method answers at once) or a Promise of one
- * (PostgreSQL, D1: `run` is `runAsync`, every method answers a Promise; a throw becomes
- * a rejection). `checkKey(key)` throws for a key the database cannot hold.
+ * runs one and answers a value (SQLite: `run` is `runSync`, every method answers at once)
+ * or a Promise of one (PostgreSQL, D1: `run` is `runAsync`, every method answers a
+ * Promise; a throw becomes a rejection). `checkKey(key)` throws for a key the database
+ * cannot hold.
  */
 function storageMethods({ now, exec, run, checkKey = () => {} }) {
   const methods = {

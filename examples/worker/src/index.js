@@ -98,8 +98,10 @@ function mode(env) {
 
 // ------------------------------------------------------------ request parsing
 
-/** Reads the body, at most MAX_BODY_BYTES bytes (it stops reading past them: a chunked
- * body of any size is never held whole), and parses it as a JSON object. */
+/**
+ * Reads the body, at most MAX_BODY_BYTES bytes (it stops reading past them: a chunked body
+ * of any size is never held whole), and parses it as a JSON object.
+ */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
   if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
@@ -118,13 +120,7 @@ async function readJsonObject(request) {
       chunks.push(value);
     }
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return parseJsonObject(bodyText(bytes));
+  return parseJsonObject(bodyText(new Uint8Array(await new Blob(chunks).arrayBuffer())));
 }
 
 /**
