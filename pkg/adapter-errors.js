@@ -66,6 +66,18 @@ export function invalidArgument(argument, message) {
   return err;
 }
 
+/**
+ * `text` when it is a string, else `INVALID_ARGUMENT` for `argument` from `method` of the
+ * adapter `entry` (the key, the value, or a compare-and-swap's expected value: a number
+ * or an object would be converted by the driver, `42` and `"42"` naming one row or key).
+ */
+export function requireString(text, argument, entry, method) {
+  if (typeof text !== "string") {
+    throw invalidArgument(argument, `${entry}: ${method}: ${argument} must be a string, got ${shown(text)}`);
+  }
+  return text;
+}
+
 /** Longest `expirationTtl` the adapters take, in seconds: 100 years. */
 const MAX_TTL_SECONDS = 3_153_600_000;
 

@@ -5,7 +5,12 @@ export interface RedisWriteOptions {
   expirationTtl?: number;
 }
 
-/** The storage returned by {@link redisStorage}: every method returns a Promise. */
+/**
+ * The storage returned by {@link redisStorage}: every method returns a Promise. A key,
+ * value or compare-and-swap `expected` that is not a string rejects with a `RangeError`
+ * (`code` `INVALID_ARGUMENT`, `argument` `"key"`, `"value"` or `"expected"`) before any
+ * command.
+ */
 export interface RedisStorage extends OtpStorage {
   /** `GET key`: the value, or `null` when the key is absent. */
   get(key: string): Promise<string | null>;

@@ -1,7 +1,7 @@
 // edge-otp/redis — OtpStorage adapter for Redis (node-redis v4 or later, or ioredis).
 // No dependencies: the caller passes an already-created client.
 
-import { invalidConfig as configError, expirationTtl, optionsProblem } from "./adapter-errors.js";
+import { invalidConfig as configError, expirationTtl, optionsProblem, requireString } from "./adapter-errors.js";
 
 /**
  * Why an ioredis client would send a command again after its connection dropped with the
@@ -129,7 +129,9 @@ async function runCas(send) {
  *   not a positive number of at most 100 years rejects with a `RangeError`.
  *
  * Errors thrown or rejected by the client (connection closed, `WRONGTYPE`, ...) are
- * propagated unchanged, as the same object. Keys are used as given (the `OtpManager`
+ * propagated unchanged, as the same object. A key, value or `expected` that is not a
+ * string rejects with a `RangeError` (`code` `INVALID_ARGUMENT`, `argument` naming it)
+ * before any command. Keys are used as given (the `OtpManager`
  * already prefixes them; an ioredis `keyPrefix` option still applies).
  *
  * # Example
@@ -196,18 +198,26 @@ export function redisStorage(client, options) {
     );
   }
 
+  // Keys and values are strings (else INVALID_ARGUMENT, before any command): both client
+  // libraries would convert anything else, `42` and `"42"` naming one key.
+  const text = (v, argument, method) => requireString(v, argument, "edge-otp/redis: redisStorage", method);
   const store = {
     async get(key) {
-      return toStringOrNull(await client.get(key));
+      return toStringOrNull(await client.get(text(key, "key", "get")));
     },
 
     async put(key, value, options) {
+      text(key, "key", "put");
+      text(value, "value", "put");
       await set(key, value, ttlSeconds(options));
     },
 
     async compareAndSwap(key, expected, value, options) {
-      const ttl = ttlSeconds(options);
+      text(key, "key", "compareAndSwap");
       const hasExpected = expected !== null && expected !== undefined;
+      if (hasExpected) text(expected, "expected", "compareAndSwap");
+      text(value, "value", "compareAndSwap");
+      const ttl = ttlSeconds(options);
       const reply = await evalCas(key, [
         hasExpected ? "1" : "0",
         hasExpected ? expected : "",
@@ -220,7 +230,7 @@ export function redisStorage(client, options) {
   // Only over a client that can delete: without `delete`, what needs it (forget,
   // edge-otp/totp's disable) is refused by the manager with INVALID_CONFIG.
   if (typeof client.del === "function") {
-    store.delete = async (key) => Number(await client.del(key)) > 0;
+    store.delete = async (key) => Number(await client.del(text(key, "key", "delete"))) > 0;
   }
   return store;
 }

@@ -10,7 +10,12 @@ export interface PurgeOptions {
   limit?: number;
 }
 
-/** Options of the three factories. */
+/**
+ * Options of the three factories. For every store they make: a key, value or
+ * compare-and-swap `expected` that is not a string is a `RangeError` with `code`
+ * `INVALID_ARGUMENT` and `argument` `"key"`, `"value"` or `"expected"`, before any
+ * statement (SQLite throws it, PostgreSQL and D1 reject with it).
+ */
 export interface SqlStorageOptions {
   /** The table, matching /^[A-Za-z_][A-Za-z0-9_]{0,62}$/ (default "edge_otp"). */
   table?: string;

@@ -2,7 +2,7 @@
 // SQLite (better-sqlite3) and Cloudflare D1.
 // No dependencies: the caller passes an already-created pool, client, database or binding.
 
-import { invalidConfig as configError, expirationTtl, invalidArgument, optionsProblem, own, shown } from "./adapter-errors.js";
+import { invalidConfig as configError, expirationTtl, invalidArgument, optionsProblem, own, requireString, shown } from "./adapter-errors.js";
 
 /** Table (and index) names accepted: a plain SQL identifier of at most 63 characters. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -164,35 +164,45 @@ const NOTHING = "nothing"; // nothing (the driver's result is not read)
  * runs one and answers a value (SQLite: `run` is `runSync`, every method answers at once)
  * or a Promise of one (PostgreSQL, D1: `run` is `runAsync`, every method answers a
  * Promise; a throw becomes a rejection). `checkKey(key)` throws for a key the database
- * cannot hold.
+ * cannot hold; `name` ("sqliteStorage", ...) is what a refused argument's message names.
  */
-function storageMethods({ now, exec, run, checkKey = () => {} }) {
+function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
+  // The arguments every method but purgeExpired takes: strings (else INVALID_ARGUMENT,
+  // before any statement), and a key the database can hold.
+  const text = (v, argument, method) => requireString(v, argument, `edge-otp/sql: ${name}`, method);
+  const key = (k, method) => {
+    checkKey(text(k, "key", method));
+    return k;
+  };
   const methods = {
-    *get(key) {
-      checkKey(key);
-      const row = yield ["get", [key, now()], ROW];
+    *get(k) {
+      const row = yield ["get", [key(k, "get"), now()], ROW];
       return row === null || row === undefined ? null : row.value;
     },
-    *put(key, value, options) {
-      checkKey(key);
+    *put(k, value, options) {
+      key(k, "put");
+      text(value, "value", "put");
       // The TTL is checked before the statement runs (or is prepared: a missing table is
       // then not what a bad TTL reports).
       const exp = expiresAt(options, now());
-      yield ["put", [key, value, exp], NOTHING];
+      yield ["put", [k, value, exp], NOTHING];
     },
-    *compareAndSwap(key, expected, value, options) {
-      checkKey(key);
+    *compareAndSwap(k, expected, value, options) {
+      key(k, "compareAndSwap");
+      const inserting = expected === null || expected === undefined;
+      if (!inserting) text(expected, "expected", "compareAndSwap");
+      text(value, "value", "compareAndSwap");
       const t = now();
       const exp = expiresAt(options, t);
-      const changed = expected === null || expected === undefined
-        ? yield ["casInsert", [key, value, exp, t], CHANGES]
-        : yield ["casUpdate", [value, exp, key, expected, t], CHANGES];
+      const changed = inserting
+        ? yield ["casInsert", [k, value, exp, t], CHANGES]
+        : yield ["casUpdate", [value, exp, k, expected, t], CHANGES];
       return changed === 1;
     },
-    *delete(key) {
-      checkKey(key);
+    *delete(k) {
+      key(k, "delete");
       const t = now();
-      const row = yield ["delete", [key], ROW];
+      const row = yield ["delete", [k], ROW];
       return row !== null && row !== undefined && live(row.expires_at, t);
     },
     *purgeExpired(options) {
@@ -263,7 +273,7 @@ export function postgresStorage(db, options) {
   const sql = statements(table, (n) => `$${n}`, { skipLocked: true });
   // PostgreSQL text cannot hold U+0000: refused before any query (not as a driver error).
   const checkKey = (key) => {
-    if (typeof key === "string" && key.includes("\0")) throw nulKey();
+    if (key.includes("\0")) throw nulKey();
   };
   const exec = async (name, params, want) => {
     const r = await db.query(sql[name], params);
@@ -272,7 +282,7 @@ export function postgresStorage(db, options) {
   };
   return {
     table,
-    ...storageMethods({ now, exec, run: runAsync, checkKey }),
+    ...storageMethods({ name: "postgresStorage", now, exec, run: runAsync, checkKey }),
     async createTable() {
       // Nothing to do when the table and its index are there: then a role with no right to
       // create in the schema (PostgreSQL 15 grants none in public) may run this at every
@@ -318,7 +328,7 @@ export function sqliteStorage(db, options) {
   };
   return {
     table,
-    ...storageMethods({ now, exec, run: runSync }),
+    ...storageMethods({ name: "sqliteStorage", now, exec, run: runSync }),
     createTable() {
       for (const s of createTableStatements(table)) db.prepare(s).run();
     },
@@ -352,7 +362,7 @@ export function d1Storage(db, options) {
   };
   return {
     table,
-    ...storageMethods({ now, exec, run: runAsync }),
+    ...storageMethods({ name: "d1Storage", now, exec, run: runAsync }),
     async createTable() {
       for (const s of createTableStatements(table)) await db.prepare(s).run();
     },

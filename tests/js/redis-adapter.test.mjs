@@ -156,6 +156,37 @@ for (const kind of KINDS) {
       assert.equal(await client.exists(k), 0);
     });
 
+    test("a key, value or expected that is not a string rejects with INVALID_ARGUMENT naming it, before any command", async () => {
+      // Both libraries would convert them: 42 and "42" would be one key, {} "[object Object]".
+      const hostile = { toString() { throw new Error("converted"); } };
+      await storage.put(k, "v");
+      const sent = spy(client, "sendCommand");
+      try {
+        for (const bad of [42, 1n, null, undefined, {}, [k], Symbol("k"), hostile]) {
+          const refused = (argument) => (e) =>
+            e instanceof RangeError && e.code === "INVALID_ARGUMENT" && e.argument === argument &&
+            e.message.includes("must be a string");
+          if (bad !== null && bad !== undefined) {
+            await assert.rejects(storage.compareAndSwap(k, bad, "w"), refused("expected"), `expected ${String(typeof bad)}`);
+          }
+          await assert.rejects(storage.get(bad), refused("key"));
+          await assert.rejects(storage.put(bad, "v"), refused("key"));
+          await assert.rejects(storage.put(k, bad), refused("value"));
+          await assert.rejects(storage.compareAndSwap(bad, null, "v"), refused("key"));
+          await assert.rejects(storage.compareAndSwap(k, "v", bad), refused("value"));
+          await assert.rejects(storage.delete(bad), refused("key"));
+        }
+        // ioredis sends every command through sendCommand; node-redis has its own path.
+        if (kind.name.startsWith("ioredis")) assert.equal(sent.calls.length, 0, "no command was sent");
+      } finally {
+        sent.restore();
+      }
+      assert.equal(await storage.get(k), "v", "nothing was written");
+      for (const converted of ["42", "1", "null", "undefined", "[object Object]"]) {
+        assert.equal(await client.exists(converted), 0, converted);
+      }
+    });
+
     test("expirationTtl really expires the key", async () => {
       await storage.put(k, "v", { expirationTtl: 1 });
       // Shorten to 30 ms through the client so the test is quick, then wait.

@@ -267,6 +267,50 @@ export const sqlChecks = [
     },
   },
   {
+    name: "a key, value or expected that is not a string: INVALID_ARGUMENT naming it, before any statement, as the store delivers errors",
+    async run(ctx) {
+      const { assert } = ctx;
+      const { storage: s } = await fresh(ctx, "types");
+      await s.put("k", "v");
+      // The drivers would bind them as they are: SQLite stores 42 as an integer (a later
+      // get answers a number), PostgreSQL converts it to "42".
+      const hostile = { toString() { throw new Error("converted"); } };
+      for (const bad of [42, 1.5, 1n, true, null, undefined, {}, ["k"], hostile]) {
+        const calls = [
+          ["key", "get", () => s.get(bad)],
+          ["key", "put", () => s.put(bad, "v")],
+          ["value", "put", () => s.put("k", bad)],
+          ["key", "compareAndSwap", () => s.compareAndSwap(bad, null, "v")],
+          ["value", "compareAndSwap", () => s.compareAndSwap("k", "v", bad)],
+          ["key", "delete", () => s.delete(bad)],
+        ];
+        if (bad !== null && bad !== undefined) calls.push(["expected", "compareAndSwap", () => s.compareAndSwap("k", bad, "w")]);
+        for (const [argument, method, call] of calls) {
+          const label = `${method}: ${argument} ${typeof bad} ${Array.isArray(bad) ? "array" : ""}`;
+          let delivered;
+          try {
+            const r = call();
+            delivered = r instanceof Promise ? "rejection" : "value";
+            if (r instanceof Promise) r.catch(() => {});
+          } catch {
+            delivered = "throw";
+          }
+          assert.equal(delivered, ctx.factory.name === "sqliteStorage" ? "throw" : "rejection", `${label}: how the error is delivered`);
+          await throwsLike(call, (e) => {
+            assert.ok(e instanceof RangeError, `${label}: ${e}`);
+            assert.equal(e.code, "INVALID_ARGUMENT", label);
+            assert.equal(e.argument, argument, label);
+            assert.ok(e.message.includes(`${method}: ${argument} must be a string`), e.message);
+          }, label);
+        }
+      }
+      assert.equal(await s.get("k"), "v", "nothing was written over k");
+      for (const converted of ["42", "1.5", "1", "true", "[object Object]"]) {
+        assert.equal(await s.get(converted), null, `no row ${converted}`);
+      }
+    },
+  },
+  {
     name: "a key containing U+0000: kept apart from the key without it, or (PostgreSQL) refused with INVALID_ARGUMENT before any query",
     async run(ctx) {
       const { assert } = ctx;
