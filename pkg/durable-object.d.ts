@@ -5,7 +5,11 @@ import { OtpError } from "./index.js";
 
 export { OtpError };
 
-/** The OtpManager options read from a Worker's environment (OTP_SECRET and the OTP_* overrides). */
+/**
+ * The OtpManager options read from a Worker's environment (OTP_SECRET and the OTP_*
+ * overrides). When the object's policy refuses one of them (`INVALID_CONFIG`), the
+ * message names the variable: "... (from OTP_TTL_SECONDS in the Durable Object's env)".
+ */
 export function optionsFromEnv(env: Record<string, unknown> | null | undefined): Partial<OtpOptions>;
 
 /** An error as it crosses RPC (returned, not thrown). */

@@ -89,6 +89,25 @@ export function optionsFromEnv(env) {
   return options;
 }
 
+// A refused option that is the one optionsFromEnv reads from `env` (the same value): its
+// INVALID_CONFIG message says which variable it came from, since the app never wrote the
+// option's name ("invalid ttlSeconds: must be a number (from OTP_TTL_SECONDS in the
+// Durable Object's env)"). A value that differs (a subclass's own policy) is not attributed to the env.
+function fromEnvVariable(e, env, options) {
+  if (!(e instanceof OtpError) || e.code !== "INVALID_CONFIG") return e;
+  const entry = ENV_OPTIONS.find(([, option]) => option === e.field);
+  if (entry === undefined) return e;
+  const [name, option] = entry;
+  const fromEnv = optionsFromEnv(env);
+  const a = fromEnv[option];
+  const b = options[option];
+  const limits = (v) => v !== null && typeof v === "object";
+  const same = Object.hasOwn(fromEnv, option) &&
+    (Object.is(a, b) || (limits(a) && limits(b) && a.count === b.count && a.windowSeconds === b.windowSeconds));
+  if (same) e.message += ` (from ${name} in the Durable Object's env)`;
+  return e;
+}
+
 // Where the object keeps the time its storage may go (the last write plus the longest
 // window): a key without ":", which no record key (keyPrefix + scope + ":" + user) is.
 const DEADLINE_KEY = "edge-otp-deadline";
@@ -191,7 +210,12 @@ export class OtpDurableObject extends DurableObject {
       m = (async () => {
         const options = { ...(await this.options(this.env, scope)) };
         if (scope !== undefined && !Object.hasOwn(options, "scope")) options.scope = scope;
-        const manager = new OtpManager(this.#store, options);
+        let manager;
+        try {
+          manager = new OtpManager(this.#store, options);
+        } catch (e) {
+          throw fromEnvVariable(e, this.env, options);
+        }
         this.#alarmMs = Math.max(this.#alarmMs, manager.longestWindowSeconds * 1000);
         return manager;
       })();

@@ -67,6 +67,7 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
         SHORT: { className: "ShortOtpDO", useSQLite: true },
         TEST: { className: "TestOtpDO", useSQLite: true },
         NOSECRET: { className: "NoSecretDO", useSQLite: true },
+        BADENV: { className: "BadEnvDO", useSQLite: true },
         ASYNC: { className: "AsyncOtpDO", useSQLite: true },
       },
     });
@@ -197,6 +198,15 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.equal(e.noSecret.field, "secret");
     assert.match(e.noSecret.message, /is required: .*OTP_SECRET/, "the message says where the object reads its secret");
     assert.equal(e.noSecret.isOtpError, true);
+    // A value from the env that the policy refuses: the message says which variable.
+    assert.equal(e.badEnv.code, "INVALID_CONFIG");
+    assert.equal(e.badEnv.field, "ttlSeconds");
+    assert.match(e.badEnv.message, /invalid ttlSeconds: .*\(from OTP_TTL_SECONDS in the Durable Object's env\)$/);
+    assert.equal(e.badEnvLimit.field, "issueLimit");
+    assert.match(e.badEnvLimit.message, /\(from OTP_ISSUE_LIMIT in the Durable Object's env\)$/);
+    // A subclass's own value is not the env's, though the env has the variable too.
+    assert.equal(e.badEnvOwn.field, "ttlSeconds");
+    assert.doesNotMatch(e.badEnvOwn.message, /OTP_TTL_SECONDS/);
   });
 
   test("one RPC per operation (getByName, and idFromName + get); none for bad input", async () => {
