@@ -48,6 +48,7 @@ import {
   checkOperation,
   runOperation,
   checkTokenOperation,
+  isLinkPage,
   linkPage,
   LINK_PAGE_HEADERS,
   retentionFor,
@@ -216,6 +217,13 @@ function parseUrl(target) {
 }
 
 /**
+ * How long a client may take to send its headers (10 s) and its whole request (30 s)
+ * before it is answered 408 and cut off, and how often node:http looks (1 s: its default,
+ * 30 s, let a stalled request hold its connection for up to a minute).
+ */
+export const HTTP_TIMEOUTS = Object.freeze({ requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1_000 });
+
+/**
  * Builds the HTTP server (not listening yet: call `.listen(port, host)`).
  *
  * @param {object} options
@@ -224,19 +232,21 @@ function parseUrl(target) {
  * @param {boolean} [options.demo]  put the code into POST /api/otp responses (demo page only).
  * @param {string} [options.www]  static directory; default <repo>/www.
  * @param {object} [options.otp]  more OtpManager options (ttlSeconds, retentionSeconds, now, ...).
+ * @param {object} [options.timeouts]  node:http server options over HTTP_TIMEOUTS
+ *   (requestTimeout, headersTimeout, connectionsCheckingInterval, in ms).
  * @returns {import("node:http").Server}
  */
 export function createServer(options = {}) {
-  const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {} } = options;
+  const { secret, storage = memoryStorage(), demo = false, www = DEFAULT_WWW, otp = {}, timeouts = {} } = options;
   // One manager per scope, built up front (so a bad secret or option fails at start-up).
   const managers = new Map(SCOPES.map((scope) => [scope, new OtpManager(storage, { normalizeUser: "email", ...otp, secret, scope })]));
   const root = realpathSync(www);
   const app = { demo: Boolean(demo), manager: (scope) => managers.get(scope) };
 
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, async (req, res) => {
+  const server = http.createServer({ ...HTTP_TIMEOUTS, ...timeouts }, async (req, res) => {
     try {
       const url = parseUrl(req.url);
-      if (url.pathname === "/link" && (req.method === "GET" || req.method === "HEAD")) {
+      if (isLinkPage(req.method, url.pathname)) {
         // The magic link's confirmation page: changes nothing (mail scanners open links).
         const html = linkPage(url.searchParams);
         res.writeHead(200, LINK_PAGE_HEADERS);

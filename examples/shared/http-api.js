@@ -246,6 +246,19 @@ export function parseScope(value) {
  */
 
 /**
+ * Whether a request is for the magic link's page (GET|HEAD /link): `false` for another
+ * path; another method on /link throws 405 (with `Allow`), as the API routes do.
+ * @param {string} method
+ * @param {string} pathname  URL path, not decoded.
+ * @returns {boolean}
+ */
+export function isLinkPage(method, pathname) {
+  if (pathname !== "/link") return false;
+  if (method === "GET" || method === "HEAD") return true;
+  throw methodNotAllowed("GET, HEAD");
+}
+
+/**
  * Routes an API request: POST /api/otp → "create", GET|HEAD /api/otp → "status",
  * POST /api/otp/verify → "check". Throws 405 (with `Allow`) for a wrong method on a
  * known path and 404 for any other path. Called before the body is read.

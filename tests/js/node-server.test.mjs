@@ -7,6 +7,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
@@ -375,11 +376,40 @@ describe("node server: HTTP API", () => {
       ["PUT", "/api/otp/verify", "POST"],
       ["POST", "/", "GET, HEAD"],
       ["DELETE", "/index.html", "GET, HEAD"],
+      ["POST", "/link", "GET, HEAD"],
+      ["PUT", "/link", "GET, HEAD"],
     ];
     for (const [method, p, allow] of cases) {
       const r = await demo.request(method, p, { body: { user: "ada" } });
       assertJsonError(r, 405, "METHOD_NOT_ALLOWED");
       assert.equal(r.headers.allow, allow);
+    }
+  });
+});
+
+describe("node server: a client that stalls", () => {
+  // Headers never finished: answered 408 and cut off once headersTimeout has passed, not
+  // up to node:http's default check interval (30 s) later.
+  test("408 within a second of headersTimeout (the server's connectionsCheckingInterval)", async () => {
+    const s = await start({ timeouts: { headersTimeout: 300, requestTimeout: 600 } });
+    try {
+      const t0 = performance.now();
+      const answer = await new Promise((resolve, reject) => {
+        const socket = net.connect(s.port, "127.0.0.1", () => socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+        let text = "";
+        socket.on("data", (d) => (text += d));
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+        setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no answer after 5 s (got ${JSON.stringify(text)})`));
+        }, 5_000).unref();
+      });
+      const ms = performance.now() - t0;
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.ok(ms >= 300 && ms < 2_500, `answered after ${Math.round(ms)} ms`);
+    } finally {
+      await s.close();
     }
   });
 });

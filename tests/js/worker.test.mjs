@@ -247,6 +247,10 @@ for (const mode of ["kv", "durable-object"]) {
       r = await api.request("GET", "/api/otp/verify");
       assertError(r, 405, "METHOD_NOT_ALLOWED");
       assert.equal(r.headers.get("allow"), "POST");
+      // The link page is GET and HEAD only, as in the Node example.
+      r = await api.request("POST", "/link", { body: {} });
+      assertError(r, 405, "METHOD_NOT_ALLOWED");
+      assert.equal(r.headers.get("allow"), "GET, HEAD");
     });
 
     test("resend cooldown -> 429 with Retry-After", async () => {

@@ -43,6 +43,7 @@ import {
   statusOperation,
   runOperation,
   checkTokenOperation,
+  isLinkPage,
   linkPage,
   LINK_PAGE_HEADERS,
   retentionFor,
@@ -188,7 +189,7 @@ function doClient(env, scope) {
 
 async function handle(request, env) {
   const { pathname, searchParams } = new URL(request.url);
-  if (pathname === "/link" && (request.method === "GET" || request.method === "HEAD")) {
+  if (isLinkPage(request.method, pathname)) {
     // The magic link's confirmation page: changes nothing (mail scanners open links).
     return new Response(request.method === "HEAD" ? null : linkPage(searchParams), {
       headers: LINK_PAGE_HEADERS,
