@@ -38,6 +38,22 @@ async function throwsLike(fn, check, label) {
   return err;
 }
 
+/**
+ * That `call` fails as the store delivers errors: a synchronous throw from SQLite, a
+ * rejected Promise (never a throw) from PostgreSQL and D1.
+ */
+function assertDelivery(ctx, call, label) {
+  let delivered;
+  try {
+    const r = call();
+    delivered = r instanceof Promise ? "rejection" : "value";
+    if (r instanceof Promise) r.catch(() => {});
+  } catch {
+    delivered = "throw";
+  }
+  ctx.assert.equal(delivered, ctx.factory.name === "sqliteStorage" ? "throw" : "rejection", `${label}: how the error is delivered`);
+}
+
 const BAD_TABLES = [
   "edge_otp; DROP TABLE edge_otp; --",
   'edge_otp" (key text); --',
@@ -244,17 +260,7 @@ export const sqlChecks = [
           ["delete", () => s.delete("k")],
           ["purgeExpired", () => s.purgeExpired()],
         ]) {
-          // Delivered as the store answers: a synchronous throw from SQLite, a rejected
-          // Promise (never a throw) from PostgreSQL and D1.
-          let delivered;
-          try {
-            const r = call();
-            delivered = r instanceof Promise ? "rejection" : "value";
-            if (r instanceof Promise) r.catch(() => {});
-          } catch {
-            delivered = "throw";
-          }
-          assert.equal(delivered, ctx.factory.name === "sqliteStorage" ? "throw" : "rejection", `${method}: how the error is delivered`);
+          assertDelivery(ctx, call, method);
           await throwsLike(call, (e) => {
             assert.ok(e instanceof RangeError, `${method} with now() = ${String(answer)}: ${e}`);
             assert.equal(e.code, "INVALID_ARGUMENT");
@@ -287,15 +293,7 @@ export const sqlChecks = [
         if (bad !== null && bad !== undefined) calls.push(["expected", "compareAndSwap", () => s.compareAndSwap("k", bad, "w")]);
         for (const [argument, method, call] of calls) {
           const label = `${method}: ${argument} ${typeof bad} ${Array.isArray(bad) ? "array" : ""}`;
-          let delivered;
-          try {
-            const r = call();
-            delivered = r instanceof Promise ? "rejection" : "value";
-            if (r instanceof Promise) r.catch(() => {});
-          } catch {
-            delivered = "throw";
-          }
-          assert.equal(delivered, ctx.factory.name === "sqliteStorage" ? "throw" : "rejection", `${label}: how the error is delivered`);
+          assertDelivery(ctx, call, label);
           await throwsLike(call, (e) => {
             assert.ok(e instanceof RangeError, `${label}: ${e}`);
             assert.equal(e.code, "INVALID_ARGUMENT", label);
