@@ -5,6 +5,7 @@
 //   node --test tests/js/totp.test.mjs
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { cases } from "./totp-suite.mjs";
 import { loadTotpInstances, rightStorm, wrongStorm } from "./totp-concurrency.mjs";
 import { yieldingStorage } from "./reliability-lib.mjs";
@@ -94,6 +95,24 @@ describe("edge-otp/totp entries", () => {
     assert.throws(() => new slim.TotpManager(slim.memoryStorage(), { secret: "x".repeat(16), issuer: "A" }),
       (e) => e instanceof RootOtpError && e.code === "NOT_INITIALIZED" &&
         /the TOTP wasm module is not initialised: call init\(\) or initSync\(\) from edge-otp\/totp-slim first$/.test(e.message));
+  });
+  test("slim: a valid module that is not this one (no imports) is refused, and the right bytes still load", () => {
+    // In a fresh process: this one has the TOTP glue loaded already.
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { TotpManager, memoryStorage, init, initSync } from "${new URL("../../pkg/totp-slim.js", import.meta.url)}";
+      const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+      const refused = [];
+      for (const load of [() => initSync({ module: empty }), () => init(empty)]) {
+        try { await load(); refused.push("loaded"); } catch (e) { refused.push(e.constructor.name); }
+      }
+      initSync({ module: readFileSync(new URL("../../pkg/wasm-totp/edge_otp_totp_bg.wasm", "${import.meta.url}")) });
+      const totp = new TotpManager(memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+      const { secret } = await totp.enroll("ada");
+      console.log(JSON.stringify({ refused, enrolled: typeof secret }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { refused: ["TypeError", "TypeError"], enrolled: "string" });
   });
   test("a store without delete: disable throws INVALID_CONFIG, nothing else needs it", async () => {
     const m = new Map();
