@@ -1,11 +1,10 @@
 // Builds the bundled per-runtime entries of pkg/ (run by .ci/build after wasm-bindgen and
 // the inlined bytes, pkg/dist/wasm-inline.js):
-//   dist/browser.mjs     browser / default / module: inlined wasm, compiled asynchronously
-//   dist/edge-light.mjs  Vercel Edge Runtime: inlined wasm, new WebAssembly.Module + initSync,
-//                        no top-level await, no import.meta
-//   www/vendor/edge-otp.js  the demo's copy of the browser entry (one file, error.js inside)
-//   dist/totp-browser.mjs, dist/totp-edge-light.mjs, www/vendor/edge-otp-totp.js
-//                        the same three for edge-otp/totp (its own wasm and glue)
+//   dist/browser.mjs     browser / edge-light / default / module: inlined wasm,
+//                        new WebAssembly.Module + initSync, no top-level await, no import.meta
+//   www/vendor/edge-otp.js  the demo's copy of it (one file, error.js inside)
+//   dist/totp-browser.mjs, www/vendor/edge-otp-totp.js
+//                        the same two for edge-otp/totp (its own wasm and glue)
 // Each bundles slim.js (totp-slim.js), driver.js and the wasm-bindgen glue, with the glue's default input
 // (`new URL('edge_otp_bg.wasm', import.meta.url)`, used only by `init()` without an
 // argument) removed: these entries always pass the inlined bytes, and bundlers (Vite,
@@ -60,10 +59,8 @@ const plugin = (externalError) => ({
 const common = { bundle: true, format: "esm", logLevel: "error", legalComments: "none", target: "es2022" };
 const builds = [
   { entryPoints: [path.join(PKG, "src/browser-esm.js")], outfile: path.join(PKG, "dist/browser.mjs"), platform: "browser", plugins: [plugin(true)] },
-  { entryPoints: [path.join(PKG, "src/edge-light.js")], outfile: path.join(PKG, "dist/edge-light.mjs"), platform: "neutral", plugins: [plugin(true)] },
   { entryPoints: [path.join(PKG, "src/browser-esm.js")], outfile: path.join(ROOT, "www/vendor/edge-otp.js"), platform: "browser", plugins: [plugin(false)] },
   { entryPoints: [path.join(PKG, "src/totp-browser-esm.js")], outfile: path.join(PKG, "dist/totp-browser.mjs"), platform: "browser", plugins: [plugin(true)] },
-  { entryPoints: [path.join(PKG, "src/totp-edge-light.js")], outfile: path.join(PKG, "dist/totp-edge-light.mjs"), platform: "neutral", plugins: [plugin(true)] },
   { entryPoints: [path.join(PKG, "src/totp-browser-esm.js")], outfile: path.join(ROOT, "www/vendor/edge-otp-totp.js"), platform: "browser", plugins: [plugin(false)] },
 ];
 for (const b of builds) await esbuild.build({ ...common, ...b });
@@ -78,6 +75,7 @@ for (const b of builds) {
   const inlined = /const b64 = |var b64 = /.test(out);
   if (rel.startsWith("pkg/") === inlined) throw new Error(`${rel}: the base64 .wasm should be ${inlined ? "imported" : "inlined"}`);
 }
-for (const f of ["dist/edge-light.mjs", "dist/totp-edge-light.mjs"]) {
-  if (/^await /m.test(readFileSync(path.join(PKG, f), "utf8"))) throw new Error(`pkg/${f} has a top-level await`);
+// No top-level await in any of them (classic scripts, CommonJS in bundlers, lazy chunks).
+for (const b of builds) {
+  if (/^await /m.test(readFileSync(b.outfile, "utf8"))) throw new Error(`${path.relative(ROOT, b.outfile)} has a top-level await`);
 }

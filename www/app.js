@@ -143,7 +143,7 @@ function loadLocalBackend() {
     if (typeof mod.OtpManager !== "function") {
       throw new DemoError("LOAD_FAILED", "./vendor/edge-otp.js does not export OtpManager.");
     }
-    // The browser entry initialises itself (top-level await). A slim build would need init().
+    // The browser entry initialises itself when imported. A slim build would need init().
     if (typeof mod.init === "function") {
       try {
         await mod.init();

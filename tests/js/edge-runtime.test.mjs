@@ -6,8 +6,8 @@
 // "edge-otp/totp" is bundled from
 // a consumer project into one IIFE script with esbuild (--conditions=edge-light, as
 // Vercel's bundler resolves; the Edge Runtime evaluates scripts, not modules), and run in
-// `new EdgeRuntime({ initialCode })`: the bundle must resolve to dist/edge-light.mjs and
-// dist/totp-edge-light.mjs, have no top-level await and no import.meta, then
+// `new EdgeRuntime({ initialCode })`: the bundle must resolve to dist/browser.mjs and
+// dist/totp-browser.mjs (what the edge-light condition names), have no top-level await and no import.meta, then
 // create/verify, the whole conformance suite and the whole TOTP suite (memoryStorage and
 // a Promise store with compareAndSwap) pass inside the runtime.
 import { describe, test, before, after } from "node:test";
@@ -65,10 +65,10 @@ describe("Vercel Edge Runtime (edge-runtime, edge-light condition)", () => {
     return JSON.parse(text);
   };
 
-  test("the bundle takes dist/edge-light.mjs and dist/totp-edge-light.mjs: no top-level await, no import.meta, no esbuild warnings", () => {
-    assert.ok(work.inputs.includes("node_modules/edge-otp/dist/edge-light.mjs"), work.inputs.join(", "));
-    assert.ok(work.inputs.includes("node_modules/edge-otp/dist/totp-edge-light.mjs"), work.inputs.join(", "));
-    assert.ok(!work.inputs.some((i) => /edge-otp\/(dist\/(totp-)?(browser|node)\.mjs|(totp-)?slim\.js|wasm(-totp)?\/)/.test(i)), work.inputs.join(", "));
+  test("the bundle takes dist/browser.mjs and dist/totp-browser.mjs: no top-level await, no import.meta, no esbuild warnings", () => {
+    assert.ok(work.inputs.includes("node_modules/edge-otp/dist/browser.mjs"), work.inputs.join(", "));
+    assert.ok(work.inputs.includes("node_modules/edge-otp/dist/totp-browser.mjs"), work.inputs.join(", "));
+    assert.ok(!work.inputs.some((i) => /edge-otp\/(dist\/node\.mjs|(totp-)?slim\.js|wasm(-totp)?\/)/.test(i)), work.inputs.join(", "));
     assert.deepEqual(work.warnings.map((w) => w.text), []);
     assert.doesNotMatch(work.code, /import\.meta/);
   });

@@ -98,7 +98,7 @@ describe("packaging: the npm tarball", { skip }, () => {
   test("contents: the .wasm, glue, entries and types; no Rust sources or build leftovers", () => {
     const files = work.info.files.map((f) => f.path).sort();
     for (const f of ["package.json", "wasm/edge_otp_bg.wasm", "wasm/edge_otp.js", "slim.js", "node.js", "workerd.js",
-      "deno.js", "dist/browser.mjs", "dist/edge-light.mjs", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "dist/index.d.cts", "dist/types.d.cts", "slim.d.ts"]) {
+      "deno.js", "dist/browser.mjs", "node.cjs", "error.js", "dist/node.mjs", "dist/wasm-inline.js", "dist/types.d.ts", "index.d.ts", "dist/index.d.cts", "dist/types.d.cts", "slim.d.ts"]) {
       assert.ok(files.includes(f), `${f} missing from the tarball`);
     }
     for (const f of files) {
@@ -278,6 +278,22 @@ describe("packaging: the npm tarball", { skip }, () => {
     assertRoundTrip(out);
   });
 
+  // dist/browser.mjs has no top-level await: esbuild's browser default (a classic script)
+  // takes it as it is, with no condition chosen.
+  test("browser bundle as a classic script (esbuild iife, platform browser, no condition) does create + verify", async () => {
+    writeFileSync(
+      path.join(work.project, "iife-entry.mjs"),
+      `import { OtpManager, OtpError, memoryStorage } from "edge-otp";
+       (async () => { ${roundTrip}
+       console.log(JSON.stringify(result)); })();`,
+    );
+    await run(path.join(BIN, "esbuild"), ["iife-entry.mjs", "--bundle", "--format=iife", "--platform=browser",
+      "--log-level=error", "--metafile=iife-meta.json", "--outfile=iife-bundle.cjs"], { cwd: work.project });
+    const inputs = Object.keys(JSON.parse(readFileSync(path.join(work.project, "iife-meta.json"), "utf8")).inputs);
+    assert.ok(inputs.includes("node_modules/edge-otp/dist/browser.mjs"), inputs.join(", "));
+    assertRoundTrip(await node("iife-bundle.cjs"));
+  });
+
   // A Node bundle cannot take dist/node.mjs (it reads the .wasm beside itself at run
   // time); pkg/README says to pick the inlined build with the edge-light condition.
   for (const format of ["esm", "cjs"]) {
@@ -292,7 +308,7 @@ describe("packaging: the npm tarball", { skip }, () => {
       await run(path.join(BIN, "esbuild"), [`node-entry-${format}.mjs`, "--bundle", `--format=${format}`, "--platform=node",
         "--conditions=edge-light", "--log-level=error", `--metafile=node-meta-${format}.json`, `--outfile=${outfile}`], { cwd: work.project });
       const inputs = Object.keys(JSON.parse(readFileSync(path.join(work.project, `node-meta-${format}.json`), "utf8")).inputs);
-      assert.ok(inputs.includes("node_modules/edge-otp/dist/edge-light.mjs"), inputs.join(", "));
+      assert.ok(inputs.includes("node_modules/edge-otp/dist/browser.mjs"), inputs.join(", "));
       assertRoundTrip(await node(outfile));
     });
   }

@@ -60,7 +60,7 @@ describe("edge-otp/totp from the packed tarball, with otplib and otpauth", () =>
   });
 
   test("the tarball carries the TOTP module and its entries", () => {
-    for (const f of ["totp-slim.js", "totp-node.js", "totp-workerd.js", "totp-deno.js", "dist/totp-browser.mjs", "dist/totp-edge-light.mjs", "totp.d.ts", "totp-slim.d.ts",
+    for (const f of ["totp-slim.js", "totp-node.js", "totp-workerd.js", "totp-deno.js", "dist/totp-browser.mjs", "totp.d.ts", "totp-slim.d.ts",
       "memory.js", "dist/types-totp.d.ts", "dist/wasm-totp-inline.js", "wasm-totp/edge_otp_totp.js", "wasm-totp/edge_otp_totp_bg.wasm"]) {
       assert.ok(work.files.includes(f), `${f} missing from the tarball`);
     }

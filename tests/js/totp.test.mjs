@@ -168,7 +168,7 @@ describe("edge-otp/totp entries", () => {
 });
 
 describe("edge-otp/totp browser entry", () => {
-  test("an esbuild browser bundle of dist/totp-browser.mjs (inlined wasm, top-level await) runs", async () => {
+  test("an esbuild browser bundle of dist/totp-browser.mjs (inlined wasm, compiled synchronously) runs", async () => {
     const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const path = await import("node:path");
