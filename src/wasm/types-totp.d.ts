@@ -84,27 +84,45 @@ export interface TotpCancelOptions {
 
 export type TotpReason = "verified" | "invalid" | "replayed" | "none" | "locked";
 
-/** The structured answer of `TotpManager.check`. */
-export interface TotpVerdict {
-  ok: boolean;
-  reason: TotpReason;
-  /** With reason "locked": milliseconds until checking is allowed again. */
-  retryAfterMs?: number;
-  /** `check` only: the code was the first of a seed enrolled with `keepCurrent`, which now replaces the old seed (absent when the code was the current seed's). */
-  replaced?: true;
-}
+/**
+ * The structured answer of `TotpManager.check`, one shape per outcome: `ok` is true
+ * exactly when `reason` is "verified", `retryAfterMs` comes with "locked" only, and
+ * `replaced` with a verified code only.
+ */
+export type TotpVerdict =
+  | {
+      ok: true;
+      reason: "verified";
+      retryAfterMs?: undefined;
+      /** The code was the first of a seed enrolled with `keepCurrent`, which now replaces the old seed (absent when the code was the current seed's). */
+      replaced?: true;
+    }
+  | {
+      ok: false;
+      reason: "locked";
+      /** Milliseconds until checking is allowed again. */
+      retryAfterMs: number;
+      replaced?: undefined;
+    }
+  | { ok: false; reason: Exclude<TotpReason, "verified" | "locked">; retryAfterMs?: undefined; replaced?: undefined };
 
 export type RecoveryReason = "accepted" | "invalid" | "used" | "none" | "locked";
 
-/** The structured answer of `checkRecoveryCode`. */
-export interface RecoveryVerdict {
-  /** true only for "accepted" (the code is now spent). */
-  ok: boolean;
-  /** "used": right but already spent (not a failure); "locked": the failure budget is spent and nothing was compared. */
-  reason: RecoveryReason;
-  /** With reason "locked": milliseconds until trying is allowed again. */
-  retryAfterMs?: number;
-}
+/**
+ * The structured answer of `checkRecoveryCode`, one shape per outcome: `ok` is true
+ * exactly when `reason` is "accepted" (the code is now spent); "used": right but already
+ * spent (not a failure); "locked": the failure budget is spent and nothing was compared,
+ * with `retryAfterMs`.
+ */
+export type RecoveryVerdict =
+  | { ok: true; reason: "accepted"; retryAfterMs?: undefined }
+  | {
+      ok: false;
+      reason: "locked";
+      /** Milliseconds until trying is allowed again. */
+      retryAfterMs: number;
+    }
+  | { ok: false; reason: Exclude<RecoveryReason, "accepted" | "locked">; retryAfterMs?: undefined };
 
 /** `OtpError.code` values of edge-otp/totp besides the shared ones. */
 export type TotpErrorCode = "ALREADY_ENROLLED" | "NOT_ENROLLED";

@@ -96,14 +96,25 @@ export interface LatestOtp extends IssuedOtp {
 
 export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "used" | "none" | "locked";
 
-/** The structured answer of `check`. */
-export interface Verdict {
-  ok: boolean;
-  reason: VerdictReason;
+/**
+ * The structured answer of `check`, one shape per outcome: `ok` is true exactly when
+ * `reason` is "verified", and `retryAfterMs` comes with "locked" only, so testing `ok` or
+ * `reason` narrows the rest.
+ */
+export type Verdict =
+  | (VerdictCounts & { ok: true; reason: "verified"; retryAfterMs?: undefined })
+  | (VerdictCounts & {
+      ok: false;
+      reason: "locked";
+      /** Milliseconds until verification is allowed again. */
+      retryAfterMs: number;
+    })
+  | (VerdictCounts & { ok: false; reason: Exclude<VerdictReason, "verified" | "locked">; retryAfterMs?: undefined });
+
+/** What every {@link Verdict} holds. */
+export interface VerdictCounts {
   /** Wrong guesses still allowed before checks are refused: the smaller of what the current code allows and what the failure budget allows (0 unless reason is "invalid"; with 0 the next check answers "exhausted" or "locked", unless the failure window or the code's lifetime ends first). */
   attemptsLeft: number;
-  /** With reason "locked": milliseconds until verification is allowed again. */
-  retryAfterMs?: number;
 }
 
 export type OtpErrorCode =

@@ -58,6 +58,19 @@ async function use(): Promise<void> {
   const v: TotpVerdict = await totp.check("ada", "123456");
   const reason: TotpReason = v.reason;
   const wait: number | undefined = v.retryAfterMs;
+  // One shape per outcome: ok and reason narrow each other.
+  if (v.ok) {
+    const verified: "verified" = v.reason;
+    const replaced: true | undefined = v.replaced;
+    void [verified, replaced];
+  } else if (v.reason === "locked") {
+    const locked: number = v.retryAfterMs;
+    void locked;
+  } else {
+    // @ts-expect-error only a verified code replaces a seed
+    const replaced: true = v.replaced;
+    void replaced;
+  }
   const s: TotpStatus = await totp.status("ada");
   const waiting: TotpPendingReplacement | null = await totp.pendingReplacement("ada");
   const expiresAt: number | undefined = waiting?.expiresAt;
@@ -72,6 +85,13 @@ async function use(): Promise<void> {
   const rv: RecoveryVerdict = await totp.checkRecoveryCode("ada", codes[1] ?? "");
   const rr: RecoveryReason = rv.reason;
   const rwait: number | undefined = rv.retryAfterMs;
+  if (rv.ok) {
+    const accepted: "accepted" = rv.reason;
+    void accepted;
+  } else if (rv.reason === "locked") {
+    const rlocked: number = rv.retryAfterMs;
+    void rlocked;
+  }
   void [rr, rwait];
   try {
     await totp.enroll("ada");

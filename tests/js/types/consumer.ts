@@ -114,6 +114,19 @@ export async function useEverything(): Promise<void> {
   const left: number = verdict.attemptsLeft;
   const retry: number | undefined = verdict.retryAfterMs;
   const verdictOk: boolean = verdict.ok;
+  // One shape per outcome: ok and reason narrow each other, retryAfterMs comes with "locked".
+  if (verdict.ok) {
+    const verified: "verified" = verdict.reason;
+    void verified;
+  } else if (verdict.reason === "locked") {
+    const wait: number = verdict.retryAfterMs;
+    const refused: false = verdict.ok;
+    void [wait, refused];
+  } else {
+    // @ts-expect-error a refused verdict is never "verified"
+    const never: "verified" = verdict.reason;
+    void never;
+  }
   switch (reason) {
     case "verified":
     case "invalid":
