@@ -11,8 +11,8 @@
 
 use super::answers::{to_js, word};
 use super::options::{
-    call_options, copy, is_record, limit, own_values, read_clock, read_key_prefix, read_scope,
-    read_timeout_ms, secret, short_string, short_text, whole,
+    call_options, copy, is_record, limit, option_names, own_values, read_clock, read_key_prefix,
+    read_scope, read_timeout_ms, secret, short_string, short_text, whole,
 };
 use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
@@ -42,22 +42,21 @@ const DEFAULT_SCOPE: &str = "totp";
 /// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
 const MAX_SEED_TEXT_UNITS: u32 = 256;
 
-/// The option names, as JS spells them.
-const KEYS: [&str; 13] = [
-    "secret",
-    "issuer",
-    "scope",
-    "algorithm",
-    "digits",
-    "periodSeconds",
-    "window",
-    "failureLimit",
-    "recoveryCodes",
-    "keyPrefix",
-    "retentionSeconds",
-    "now",
-    "timeoutMs",
-];
+option_names!(KEYS, Name {
+    Secret = "secret",
+    Issuer = "issuer",
+    Scope = "scope",
+    Algorithm = "algorithm",
+    Digits = "digits",
+    PeriodSeconds = "periodSeconds",
+    Window = "window",
+    FailureLimit = "failureLimit",
+    RecoveryCodes = "recoveryCodes",
+    KeyPrefix = "keyPrefix",
+    RetentionSeconds = "retentionSeconds",
+    Now = "now",
+    TimeoutMs = "timeoutMs",
+});
 
 /// The core TOTP engine for one policy and scope, plus what the last operation left for
 /// JS to take: what to do with the record (`takeWrite`) and its error (`takeError`).
@@ -120,40 +119,40 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
             "must be an object with at least a secret and an issuer",
         ));
     }
-    let [secret_v, issuer, scope, algorithm, digits, period, window, failure, recovery, key_prefix, retention, clock, timeout] =
-        own_values(
-            options,
-            &KEYS,
-            "options",
-            "unknown key (options are camelCase: periodSeconds, failureLimit, ...)",
-        )?;
+    let mut values = own_values(
+        options,
+        &KEYS,
+        "options",
+        "unknown key (options are camelCase: periodSeconds, failureLimit, ...)",
+    )?;
+    let mut take = |name: Name| values[name as usize].take();
     let mut c = TotpConfig::new(Vec::new(), "");
     c.secret = secret(
-        secret_v,
+        take(Name::Secret),
         "is required: a string or a Uint8Array of 16 to 1024 bytes",
     )?;
     let issuer_problem = "must be a string of 1 to 64 characters";
-    c.issuer = match issuer {
+    c.issuer = match take(Name::Issuer) {
         None => return Err(errors::config("issuer", issuer_problem)),
         Some(v) => short_string(&v, 2 * MAX_ISSUER_CHARS as u32, "issuer", issuer_problem)?,
     };
-    if let Some(v) = algorithm {
+    if let Some(v) = take(Name::Algorithm) {
         let problem = "must be \"SHA1\", \"SHA256\" or \"SHA512\"";
         let name = short_string(&v, 8, "algorithm", problem)?;
         c.algorithm =
             Algorithm::from_name(&name).ok_or_else(|| errors::config("algorithm", problem))?;
     }
-    if let Some(v) = digits {
+    if let Some(v) = take(Name::Digits) {
         c.digits = whole_u32(&v, "digits")?;
     }
-    if let Some(v) = period {
+    if let Some(v) = take(Name::PeriodSeconds) {
         c.period_seconds = whole(&v, "periodSeconds")?;
     }
-    if let Some(v) = window {
+    if let Some(v) = take(Name::Window) {
         c.window = whole_u32(&v, "window")?;
     }
-    c.failure_limit = limit(failure, c.failure_limit, "failureLimit")?;
-    if let Some(v) = recovery {
+    c.failure_limit = limit(take(Name::FailureLimit), c.failure_limit, "failureLimit")?;
+    if let Some(v) = take(Name::RecoveryCodes) {
         let problem = "must be { count, length }";
         if !is_record(&v)? {
             return Err(errors::config("recoveryCodes", problem));
@@ -178,19 +177,19 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     let (failure_limit, recovery_codes) = (c.failure_limit, c.recovery_codes);
     let policy = TotpPolicy::new(c).map_err(|e| errors::from_core(&e))?;
 
-    let scope = read_scope(scope, DEFAULT_SCOPE)?;
-    let key_prefix = read_key_prefix(key_prefix)?;
+    let scope = read_scope(take(Name::Scope), DEFAULT_SCOPE)?;
+    let key_prefix = read_key_prefix(take(Name::KeyPrefix))?;
     // Enrollments never expire: a record written with a TTL would silently unenroll a
     // user who does not sign in for that long (a replayed or locked check writes nothing,
     // so the TTL would not even be refreshed). Only "no expiry" is accepted.
-    if retention.is_some_and(|v| !v.is_null()) {
+    if take(Name::RetentionSeconds).is_some_and(|v| !v.is_null()) {
         return Err(errors::config(
             "retentionSeconds",
             "must be null: TOTP enrollments are kept until disable()",
         ));
     }
-    let timeout_ms = read_timeout_ms(timeout)?;
-    let clock = read_clock(clock)?.map_or(JsValue::UNDEFINED, JsValue::from);
+    let timeout_ms = read_timeout_ms(take(Name::TimeoutMs))?;
+    let clock = read_clock(take(Name::Now))?.map_or(JsValue::UNDEFINED, JsValue::from);
 
     let full_prefix = format!("{key_prefix}{scope}:");
     let policy_js = to_js(&TotpPolicyJs {
