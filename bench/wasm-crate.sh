@@ -19,7 +19,7 @@ wasm-bindgen --target web --out-dir pkg --out-name "$name" \
 cp "pkg/${name}_bg.wasm" "pkg/${name}_bg.no-opt.wasm"
 features=(--enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-multivalue --enable-mutable-globals)
-"$root/node_modules/.bin/wasm-opt" -Oz --strip-debug --strip-producers "${features[@]}" \
+"$root/node_modules/.bin/wasm-opt" -Oz --converge -ocimfs=100 --strip-debug --strip-producers "${features[@]}" \
   "pkg/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
 echo "built bench/$crate/pkg/: $(wc -c < "pkg/${name}_bg.wasm") bytes of wasm" \
   "($(wc -c < "pkg/${name}_bg.no-opt.wasm") before wasm-opt)"
