@@ -73,7 +73,9 @@ export function invalidArgument(argument, message) {
  */
 export function requireString(text, argument, entry, method) {
   if (typeof text !== "string") {
-    throw invalidArgument(argument, `${entry}: ${method}: ${argument} must be a string, got ${shown(text)}`);
+    // By its type only, a number too: a key or value the app passed (a phone number, a
+    // user id) is not repeated.
+    throw invalidArgument(argument, `${entry}: ${method}: ${argument} must be a string, got a value of type ${typeof text}`);
   }
   return text;
 }

@@ -89,6 +89,15 @@ export function optionsFromEnv(env) {
   return options;
 }
 
+// The same option value: one value, or two objects (limits parsed from the env anew) with
+// the same own keys holding the same values.
+function sameValue(a, b) {
+  if (Object.is(a, b)) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && Object.is(a[k], b[k]));
+}
+
 // A refused option that is the one optionsFromEnv reads from `env` (the same value): its
 // INVALID_CONFIG message says which variable it came from, since the app never wrote the
 // option's name ("invalid ttlSeconds: must be a number (from OTP_TTL_SECONDS in the
@@ -99,12 +108,9 @@ function fromEnvVariable(e, env, options) {
   if (entry === undefined) return e;
   const [name, option] = entry;
   const fromEnv = optionsFromEnv(env);
-  const a = fromEnv[option];
-  const b = options[option];
-  const limits = (v) => v !== null && typeof v === "object";
-  const same = Object.hasOwn(fromEnv, option) &&
-    (Object.is(a, b) || (limits(a) && limits(b) && a.count === b.count && a.windowSeconds === b.windowSeconds));
-  if (same) e.message += ` (from ${name} in the Durable Object's env)`;
+  if (Object.hasOwn(fromEnv, option) && sameValue(fromEnv[option], options[option])) {
+    e.message += ` (from ${name} in the Durable Object's env)`;
+  }
   return e;
 }
 

@@ -207,6 +207,8 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     // A subclass's own value is not the env's, though the env has the variable too.
     assert.equal(e.badEnvOwn.field, "ttlSeconds");
     assert.doesNotMatch(e.badEnvOwn.message, /OTP_TTL_SECONDS/);
+    assert.equal(e.badEnvOwnLimit.field, "failureLimit");
+    assert.doesNotMatch(e.badEnvOwnLimit.message, /OTP_FAILURE_LIMIT/, "a limit with a key more is not the env's");
   });
 
   test("one RPC per operation (getByName, and idFromName + get); none for bad input", async () => {
