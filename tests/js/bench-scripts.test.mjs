@@ -46,6 +46,17 @@ test("bench/coldstart.mjs runs its children with its own Node flags", async () =
   assert.match(stdout, /^## Cold start in Node v[\d.]+ \(Node flags: --no-wasm-lazy-compilation\) — /m);
 });
 
+test("bench/lazy-compile.mjs names what each cold-start step compiles", async () => {
+  const { stdout } = await node("bench/lazy-compile.mjs");
+  for (const step of ["configure", "create", "verify"]) {
+    const line = stdout.split("\n").find((l) => l.startsWith(`| first ${step} |`));
+    assert.ok(line, `no row for ${step}`);
+    const [, bytes, count] = line.match(/^\| first \w+ \| ([\d,]+) \| (\d+) \| `/) ?? [];
+    assert.ok(Number(bytes.replace(/,/g, "")) > 1000 && Number(count) > 0, line);
+  }
+  assert.match(stdout, /`edge_otp::wasm::options::read` [\d,]+/, "functions are named");
+});
+
 test("bench/probes.mjs prints each probe's figures", async () => {
   const { stdout } = await node("bench/probes.mjs", { PROBE_RUNS: "1" });
   for (const line of [
