@@ -86,7 +86,7 @@ try {
       .map((m) => ({ name: (names[Number(m[1]) - imports] ?? `#${m[1]}`).replace(/::h[0-9a-f]{16}$/, ""), size: Number(m[2]) }))
       .sort((a, b) => b.size - a.size);
     const total = compiled.reduce((s, f) => s + f.size, 0);
-    const largest = compiled.slice(0, 3).map((f) => `\`${f.name.slice(0, 60)}\` ${f.size.toLocaleString("en-US")}`).join(", ");
+    const largest = compiled.slice(0, Number(process.env.LAZY_TOP ?? 3)).map((f) => `\`${f.name.slice(0, 60)}\` ${f.size.toLocaleString("en-US")}`).join(", ");
     console.log(`| first ${step} | ${total.toLocaleString("en-US")} | ${compiled.length} | ${largest} |`);
   }
 } finally {

@@ -9,7 +9,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import { OtpManager, OtpError } from "./workerd.js";
-import { checkUser, checkCode, checkClientOptions, limits, Arguments } from "./wasm/edge_otp.js";
+import { checkUser, checkCode, checkClientOptions, limits, Arguments, envOptions, EnvValue } from "./wasm/edge_otp.js";
 import { userNormalizer } from "./normalize.js";
 
 export { OtpError };
@@ -30,20 +30,20 @@ const OPERATIONS = new Map([
   ["forget", Arguments.User],
 ]);
 
-// env variable → [option, how its string value is read]. Only these names are read, so
-// other OTP_* variables stay the app's. Values that are not strings (JSON vars) pass as
-// they are; validation is the wasm module's (INVALID_CONFIG names the option).
-const ENV_OPTIONS = [
-  ["OTP_SECRET", "secret", "string"],
-  ["OTP_TTL_SECONDS", "ttlSeconds", "number"],
-  ["OTP_MAX_ATTEMPTS", "maxAttempts", "number"],
-  ["OTP_LENGTH", "length", "number"],
-  ["OTP_ALPHABET", "alphabet", "string"],
-  ["OTP_KEY_PREFIX", "keyPrefix", "string"],
-  ["OTP_RESEND_COOLDOWN_SECONDS", "resendCooldownSeconds", "number"],
-  ["OTP_ISSUE_LIMIT", "issueLimit", "limit"],
-  ["OTP_FAILURE_LIMIT", "failureLimit", "limit"],
-];
+// [env variable, option, how its string value is read]: the options and their EnvValue
+// from Rust (`envOptions`), each from `OTP_` and its name in upper snake case
+// (`ttlSeconds`: `OTP_TTL_SECONDS`). Only these names are read, so other OTP_* variables
+// stay the app's. Values that are not strings (JSON vars) pass as they are; validation is
+// the wasm module's (INVALID_CONFIG names the option).
+let envTable;
+function fromEnvTable() {
+  envTable ??= envOptions().map(([option, value]) => [
+    `OTP_${option.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+    option,
+    READ.get(value),
+  ]);
+  return envTable;
+}
 
 // A string that is a decimal number ("30", " 30 ", "1.5", "-1") becomes that number, for
 // the wasm module to check against the option's range; anything else ("0x1e", "1e1", "")
@@ -70,7 +70,7 @@ function limit(s) {
   return s;
 }
 
-const READ = { string: (s) => s, number, limit };
+const READ = new Map([[EnvValue.Text, (s) => s], [EnvValue.Number, number], [EnvValue.Limit, limit]]);
 
 /**
  * The OtpManager options an `OtpDurableObject` takes from its environment: `OTP_SECRET`
@@ -80,11 +80,11 @@ const READ = { string: (s) => s, number, limit };
 export function optionsFromEnv(env) {
   const options = {};
   if (env === null || env === undefined) return options;
-  for (const [name, option, kind] of ENV_OPTIONS) {
+  for (const [name, option, read] of fromEnvTable()) {
     if (!Object.hasOwn(env, name)) continue;
     const v = env[name];
     if (v === undefined) continue;
-    options[option] = typeof v === "string" ? READ[kind](v) : v;
+    options[option] = typeof v === "string" ? read(v) : v;
   }
   return options;
 }
@@ -104,7 +104,7 @@ function sameValue(a, b) {
 // Durable Object's env)"). A value that differs (a subclass's own policy) is not attributed to the env.
 function fromEnvVariable(e, env, options) {
   if (!(e instanceof OtpError) || e.code !== "INVALID_CONFIG") return e;
-  const entry = ENV_OPTIONS.find(([, option]) => option === e.field);
+  const entry = fromEnvTable().find(([, option]) => option === e.field);
   if (entry === undefined) return e;
   const [name, option] = entry;
   const fromEnv = optionsFromEnv(env);

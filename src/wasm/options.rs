@@ -43,18 +43,18 @@ const DEFAULT_KEY_PREFIX: &str = "otp:";
 /// local per value up front, every early return (each `?`) dropped each value still held
 /// on its own, 480 B of wasm in the manager's options reader.
 macro_rules! option_names {
-    ($keys:ident, $key:ident { $($variant:ident = $name:literal),* $(,)? }) => {
+    ($vis:vis $keys:ident, $key:ident { $($variant:ident = $name:literal),* $(,)? }) => {
         #[derive(Clone, Copy)]
-        enum $key {
+        $vis enum $key {
             $($variant),*
         }
-        const $keys: [&str; [$($name),*].len()] = [$($name),*];
+        $vis const $keys: [&str; [$($name),*].len()] = [$($name),*];
     };
 }
 #[cfg(feature = "totp-binding")]
 pub(super) use option_names;
 
-option_names!(KEYS, Name {
+option_names!(pub(super) KEYS, Name {
     Secret = "secret",
     TtlSeconds = "ttlSeconds",
     MaxAttempts = "maxAttempts",

@@ -503,6 +503,52 @@ fn unexpected() -> JsValue {
 // The module's free functions: its driver limits and the checks the Durable Object client
 // makes before its RPC.
 
+/// How an `OtpDurableObject` reads an option from an env variable that is a string (a JSON
+/// variable, which is not, is passed on as it is; the options reader then checks it).
+#[wasm_bindgen]
+#[derive(Clone, Copy)]
+pub enum EnvValue {
+    /// As it is.
+    Text,
+    /// A decimal number (`"30"`, `" 30 "`, `"1.5"`, `"-1"`, for the option's own range
+    /// check); anything else (`"0x1e"`, `"1e1"`, `""`) stays the string, which the
+    /// options reader refuses with the option's name.
+    Number,
+    /// `"COUNT/WINDOW_SECONDS"` (`"5/3600"`), `"off"` or `"null"` in any case for none,
+    /// or a JSON object; anything else stays the string.
+    Limit,
+}
+
+/// The options an `OtpDurableObject` takes from its env, and how: the policy, not what is
+/// per client or per object (the scope, the callbacks, `timeoutMs`, `retentionSeconds`:
+/// its storage has no expiry, an alarm deletes it).
+const FROM_ENV: [(options::Name, EnvValue); 9] = {
+    use options::Name::*;
+    [
+        (Secret, EnvValue::Text),
+        (TtlSeconds, EnvValue::Number),
+        (MaxAttempts, EnvValue::Number),
+        (Length, EnvValue::Number),
+        (Alphabet, EnvValue::Text),
+        (KeyPrefix, EnvValue::Text),
+        (ResendCooldownSeconds, EnvValue::Number),
+        (IssueLimit, EnvValue::Limit),
+        (FailureLimit, EnvValue::Limit),
+    ]
+};
+
+/// The options an `OtpDurableObject` takes from its env: `[[option, EnvValue], ...]`
+/// (the variable is `OTP_` and the option's name in upper snake case, `OTP_TTL_SECONDS`).
+#[wasm_bindgen(js_name = envOptions)]
+pub fn env_options() -> js_sys::Array {
+    FROM_ENV
+        .iter()
+        .map(|&(name, value)| {
+            js_sys::Array::of2(&options::KEYS[name as usize].into(), &(value as u32).into())
+        })
+        .collect()
+}
+
 /// The driver's limits: `{ maxTries, maxRecordUnits, maxCodeUnits }` (compare-and-swap
 /// attempts per operation; the longest stored value and submitted code copied into wasm,
 /// in UTF-16 units).
