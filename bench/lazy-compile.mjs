@@ -5,6 +5,7 @@
 // the cold start (bench/coldstart.mjs; about 11 KB per ms on the project's VM).
 //
 //   bash .ci/build && node bench/lazy-compile.mjs
+//   LAZY_TOP=40 node bench/lazy-compile.mjs   # the 40 largest functions of each step, not 3
 //
 // The shipped .wasm has no function names, so this script makes a named copy of the
 // package in a temporary directory: wasm-bindgen on the cargo output, then wasm-opt with
