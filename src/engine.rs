@@ -131,6 +131,11 @@ pub struct OtpView {
     pub resend_available_at: Millis,
     /// The link token of this issuance, when it was asked for ([`IssueOptions::link`]).
     pub token: Option<Token>,
+    /// When the spent failure budget recovers, while it is spent at the time of the view:
+    /// until then every check answers [`Verdict::LockedOut`] and `create` is refused. `None`
+    /// when checks are allowed (the code's own attempts may still be spent: its status says
+    /// so).
+    pub locked_until: Option<Millis>,
 }
 
 /// Per-call choices of `create` and `generate`.
@@ -594,6 +599,7 @@ impl Engine {
             status: self.status(r, now),
             resend_available_at: self.resend_available_at(r),
             token: None,
+            locked_until: self.locked_for(r, now).map(|left| now.saturating_add(left)),
         }
     }
 
@@ -1296,6 +1302,15 @@ mod tests {
             check_read_only(&e, &r, &code, T0 + 600 * S),
             Verdict::LockedOut { retry_after_ms: S }
         );
+        // The latest view says until when, and only while it lasts.
+        let latest = |r: &Record, now| e.latest(&ada(), Some(r), now).unwrap().unwrap();
+        assert_eq!(latest(&r, T0 + 3 * S).locked_until, Some(T0 + 601 * S));
+        assert_eq!(
+            latest(&r, T0 + 3 * S).status,
+            Status::Active,
+            "the code itself is not spent"
+        );
+        assert_eq!(latest(&r, T0 + 601 * S).locked_until, None);
         // And it lifts when the window that opened at the first failure closes.
         assert_eq!(check(&e, &mut r, &code, T0 + 601 * S), Verdict::Verified);
     }

@@ -21,6 +21,9 @@ pub(crate) struct Otp<'a> {
     status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
+    /// `getLatestOtp` only: while the failure budget is spent, when it recovers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked_until: Option<f64>,
 }
 
 impl<'a> Otp<'a> {
@@ -34,6 +37,7 @@ impl<'a> Otp<'a> {
             resend_available_at: v.resend_available_at as f64,
             status: with_status.then(|| v.status.as_str()),
             token: None,
+            locked_until: v.locked_until.map(|t| t as f64),
         }
     }
 

@@ -92,6 +92,8 @@ export type OtpStatus = "active" | "expired" | "exhausted" | "used" | "supersede
 /** The latest code and where it stands. */
 export interface LatestOtp extends IssuedOtp {
   status: OtpStatus;
+  /** While the failure budget is spent: when it recovers (ms since the epoch). Until then every check answers "locked" and `create` is refused, whatever `status` says of the code itself. */
+  lockedUntil?: number;
 }
 
 export type VerdictReason = "verified" | "invalid" | "expired" | "exhausted" | "used" | "none" | "locked";

@@ -431,6 +431,28 @@ export const cases = [
     },
   },
   {
+    name: "getLatestOtp: lockedUntil while the failure budget is spent, though the code has attempts left",
+    async run(ctx) {
+      const { assert, otp, user, clock } = await setup(ctx, { failureLimit: { count: 2, windowSeconds: 600 } });
+      const u = user();
+      const { code, createdAt } = await otp.create(u);
+      const bad = wrongCode(code);
+      assert.equal((await otp.getLatestOtp(u)).lockedUntil, undefined, "not locked");
+      assert.equal(await otp.verify(u, bad), false);
+      const firstFailure = clock.now();
+      clock.set(firstFailure + 1_000);
+      assert.deepEqual(await otp.check(u, bad), { ok: false, reason: "invalid", attemptsLeft: 0 });
+      const locked = await otp.getLatestOtp(u);
+      assert.equal(locked.lockedUntil, firstFailure + 600_000);
+      assert.equal(locked.status, "active", "the code itself is not spent");
+      assert.equal(locked.attempts, 2);
+      assert.equal((await otp.check(u, code)).reason, "locked", "checks are refused until then");
+      clock.set(locked.lockedUntil);
+      assert.equal((await otp.getLatestOtp(u)).lockedUntil, undefined, "it lifts at lockedUntil");
+      assert.ok(createdAt <= firstFailure);
+    },
+  },
+  {
     name: "create: default code is 4 digits, attempts 0 of 3, expires 1 h after creation",
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx);
