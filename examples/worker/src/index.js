@@ -105,6 +105,7 @@ function mode(env) {
  */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
+  const declared = request.headers.get("content-length") !== null;
   if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
   const chunks = [];
   let size = 0;
@@ -115,7 +116,11 @@ async function readJsonObject(request) {
       if (done) break;
       size += value.byteLength;
       if (size > MAX_BODY_BYTES) {
-        await reader.cancel();
+        // A body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to its end
+        // and dropped, so that the 413 reaches a client still sending it (cancelling the
+        // stream reset the connection under it); a chunked body is cut off.
+        if (declared) while (!(await reader.read()).done);
+        else await reader.cancel();
         throw bodyTooLarge();
       }
       chunks.push(value);
