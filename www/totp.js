@@ -34,8 +34,36 @@ async function refresh() {
   $("status").dataset.status = s;
 }
 
+// How long until `ms` from now, in words ("14 minutes", "40 seconds").
+function wait(ms) {
+  const s = Math.ceil(ms / 1000);
+  return s >= 90 ? `${Math.ceil(s / 60)} minutes` : `${s} seconds`;
+}
+
+// An OtpError as a sentence for the page, by its stable code (not its message).
+const ERRORS = {
+  NOT_ENROLLED: "Not enrolled: enroll first.",
+  ALREADY_ENROLLED: "Already enrolled.",
+  INVALID_ARGUMENT: "Please check your input.",
+  RATE_LIMITED: "Too many attempts: wait, then try again.",
+};
+
 function fail(e) {
-  say(e instanceof OtpError ? `${e.code}: ${e.message}` : String(e));
+  if (e instanceof OtpError) {
+    say(ERRORS[e.code] ?? `Something went wrong (${e.code}).`);
+    $("message").dataset.reason = e.code;
+    $("message").dataset.tone = "bad";
+  } else {
+    say(String(e));
+  }
+}
+
+// Another account: what was shown for the previous one goes.
+function forgetShown() {
+  $("qr-figure").hidden = true;
+  $("qr").replaceChildren();
+  $("codes").replaceChildren();
+  say("");
 }
 
 $("enroll-form").addEventListener("submit", async (ev) => {
@@ -63,7 +91,7 @@ $("verify-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try {
     const v = await totp.check(user(), $("code").value);
-    say(v.reason, v.retryAfterMs ? ` Retry in ${Math.ceil(v.retryAfterMs / 1000)} s.` : "");
+    say(v.reason, v.reason === "locked" ? ` Try again in ${wait(v.retryAfterMs)}.` : "");
     await refresh();
   } catch (e) {
     fail(e);
@@ -103,6 +131,9 @@ $("disable").addEventListener("click", async () => {
   }
 });
 
-$("user").addEventListener("change", refresh);
+$("user").addEventListener("change", () => {
+  forgetShown();
+  refresh();
+});
 document.documentElement.dataset.ready = "1";
 refresh();

@@ -104,6 +104,19 @@ describe("authenticator-app demo (Chromium + local Worker)", { skip }, () => {
     // 1 wrong recovery code so far; 4 wrong TOTP codes spend the rest of the budget (5).
     for (let i = 0; i < 4; i++) assert.equal(await check(i % 2 ? "abcdef" : "abcdeg"), "invalid");
     assert.equal(await check(await totpAt(seed, Date.now() + 30_000)), "locked");
+    assert.match(await page.textContent("#message"), /Try again in \d+ (minutes|seconds)\./, "the wait in words");
+
+    // Another account: the previous account's QR code and recovery codes are not shown.
+    await act(() => page.click("#new-codes").catch(() => {})); // (locked: refused or not, a verdict)
+    await page.fill("#user", "bob@example.com");
+    await page.press("#user", "Tab");
+    await page.waitForFunction(() => document.getElementById("status").textContent === "none");
+    assert.equal(await page.isHidden("#qr-figure"), true, "no QR code of another account");
+    assert.equal(await page.$$eval("#codes li", (li) => li.length), 0);
+    assert.equal(await act(() => page.click("#new-codes")), "NOT_ENROLLED");
+    assert.equal(await page.textContent("#message"), "Not enrolled: enroll first.", "a sentence, not the error's code and message");
+    await page.fill("#user", "ada@example.com");
+    await page.press("#user", "Tab");
 
     await page.click("#disable");
     await page.waitForFunction(() => document.getElementById("message").dataset.reason === "disabled");
