@@ -196,6 +196,7 @@ function loadLocalBackend() {
             attempts: r.attempts,
             maxAttempts: r.maxAttempts,
             resendAvailableAt: r.resendAvailableAt,
+            lockedUntil: r.lockedUntil,
           };
         }),
     };
@@ -216,8 +217,9 @@ const state = {
   busy: false, // a request is in flight
   epoch: 0, // bumped whenever mode/user/scope changes; stale responses are dropped
   rev: 0, // bumped whenever send/verify updates the record; status answers older than that are dropped
-  record: null, // { status, createdAt, expiresAt, attempts, maxAttempts }
+  record: null, // { status, createdAt, expiresAt, attempts, maxAttempts, lockedUntil? }
   resendAvailableAt: 0,
+  rateLimitedUntil: 0, // a 429's wait (it may be longer than the record says: another tab)
 };
 
 let lastKey = ""; // key() at the last contextChanged(), to skip redundant refreshes while typing
@@ -369,12 +371,15 @@ function renderInbox() {
 function effectiveStatus(now = Date.now()) {
   const r = state.record;
   if (!r || !r.status || r.status === "none") return "none";
+  // The failure budget is spent: nothing is checked until then, whatever the code's state.
+  if (Number.isFinite(r.lockedUntil) && r.lockedUntil > now) return "locked";
   if (r.status === "active" && Number.isFinite(r.expiresAt) && r.expiresAt <= now) return "expired";
   return r.status;
 }
 
 const STATUS_LABEL = {
   none: "no code",
+  locked: "locked",
   active: "active",
   expired: "expired",
   exhausted: "exhausted",
@@ -430,6 +435,7 @@ function applyRecord(data, k) {
       expiresAt: data.expiresAt,
       attempts: data.attempts,
       maxAttempts: data.maxAttempts,
+      lockedUntil: data.lockedUntil,
     };
   }
   // Both answers carry the library's resendAvailableAt; the hint covers an older server.
@@ -437,7 +443,7 @@ function applyRecord(data, k) {
     data && Number.isFinite(data.resendAvailableAt)
       ? data.resendAvailableAt
       : (state.mode === "worker" && resendHints()[k]) || 0;
-  state.resendAvailableAt = Math.max(hint, 0);
+  state.resendAvailableAt = Math.max(hint, state.rateLimitedUntil, 0);
 }
 
 async function refreshStatus({ quiet = true } = {}) {
@@ -454,10 +460,8 @@ async function refreshStatus({ quiet = true } = {}) {
   try {
     const data = await state.backend.status(user, currentScope());
     if (epoch !== state.epoch || rev !== state.rev) return;
-    const keepCooldown = state.resendAvailableAt;
+    // The record's resendAvailableAt, or a 429's longer wait (applyRecord keeps that one).
     applyRecord(data, k);
-    // A 429 may have told us about a longer wait than the record implies; keep the longer one.
-    if (keepCooldown > state.resendAvailableAt) state.resendAvailableAt = keepCooldown;
   } catch (e) {
     if (epoch !== state.epoch || rev !== state.rev) return;
     if (!quiet) setMessage(errorMessage(e, "status"), e.code, "error");
@@ -488,9 +492,13 @@ async function sendCode() {
     inboxes.set(k, { code: data.code, user, scope, createdAt: data.createdAt, expiresAt: data.expiresAt });
     renderInbox();
     el.code.value = "";
+    // A wait longer than a resend cooldown: the issue limit is spent (the answer says
+    // when, not why).
+    const wait = data.resendAvailableAt - Date.now();
     setMessage(
       `A new code was sent to ${user}. It expires in ${mmss(data.expiresAt - Date.now())}.` +
-        (data.code ? " It's shown in the demo inbox." : ""),
+        (data.code ? " It's shown in the demo inbox." : "") +
+        (wait > 5 * 60_000 ? ` That was the last code for now: another one can be requested ${retryText(wait)}.` : ""),
       "sent",
       "info",
     );
@@ -498,8 +506,11 @@ async function sendCode() {
   } catch (e) {
     if (epoch !== state.epoch) return;
     if (e.code === "RATE_LIMITED" && Number.isFinite(e.retryAfterMs)) {
-      state.resendAvailableAt = Date.now() + e.retryAfterMs;
+      state.rateLimitedUntil = Date.now() + e.retryAfterMs;
+      state.resendAvailableAt = Math.max(state.resendAvailableAt, state.rateLimitedUntil);
       if (state.mode === "worker") rememberResend(k, state.resendAvailableAt);
+      // Another tab (or device) issued the code this one does not know about.
+      refreshStatus();
     }
     setMessage(errorMessage(e, "send"), e.code, "error");
   } finally {
@@ -546,6 +557,15 @@ async function verifyCode() {
     state.busy = false;
     render();
     await refreshStatus();
+    // The last wrong guess the failure budget allowed: the record says until when.
+    const lockedUntil = state.record?.lockedUntil;
+    if (epoch === state.epoch && verdict.reason === "invalid" && verdict.attemptsLeft === 0 && lockedUntil > Date.now()) {
+      setMessage(
+        `That code isn't right, and there were too many failed attempts. Try again ${retryText(lockedUntil - Date.now())}.`,
+        "locked",
+        "error",
+      );
+    }
   } catch (e) {
     if (epoch !== state.epoch) return;
     setMessage(errorMessage(e, "verify"), e.code, "error");
@@ -563,6 +583,7 @@ function contextChanged() {
   state.busy = false;
   state.record = null;
   state.resendAvailableAt = 0;
+  state.rateLimitedUntil = 0;
   renderInbox();
   render();
   return refreshStatus();

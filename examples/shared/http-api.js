@@ -430,8 +430,8 @@ export async function runOperation(manager, operation, { demo }) {
     case "status": {
       const r = await manager.getLatestOtp(operation.user);
       if (!r) return { status: "none" };
-      const { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt } = r; // never r.code
-      return { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt };
+      const { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, lockedUntil } = r; // never r.code
+      return { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, lockedUntil };
     }
     default:
       throw new Error(`unknown operation ${operation.op}`);
