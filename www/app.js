@@ -24,6 +24,8 @@ const el = {
   sendForm: $("send-form"),
   user: $("user"),
   scope: $("scope"),
+  linkField: $("link-field"),
+  withLink: $("with-link"),
   send: $("send"),
   resendIn: $("resend-in"),
   resendLabel: $("resend-label"),
@@ -32,6 +34,8 @@ const el = {
   inboxCode: $("inbox-code"),
   inboxFoot: $("inbox-foot"),
   inboxUse: $("inbox-use"),
+  inboxLinkRow: $("inbox-link-row"),
+  inboxLink: $("inbox-link"),
   verifyForm: $("verify-form"),
   code: $("code"),
   verify: $("verify"),
@@ -88,7 +92,7 @@ async function api(method, path, body) {
 
 const workerBackend = {
   name: "worker",
-  create: (user, scope) => api("POST", "/api/otp", { user, scope }),
+  create: (user, scope, link) => api("POST", "/api/otp", link ? { user, scope, link: true } : { user, scope }),
   check: (user, scope, code) => api("POST", "/api/otp/verify", { user, code, scope }),
   status: (user, scope) =>
     api("GET", `/api/otp?user=${encodeURIComponent(user)}&scope=${encodeURIComponent(scope)}`),
@@ -341,6 +345,8 @@ function errorMessage(e, action) {
 function renderInbox() {
   const mail = inboxes.get(key());
   el.inboxUse.hidden = !(mail && mail.code);
+  el.inboxLinkRow.hidden = !(mail && typeof mail.link === "string" && mail.link.startsWith("/link?"));
+  if (!el.inboxLinkRow.hidden) el.inboxLink.href = mail.link;
   if (!mail) {
     el.inboxTo.textContent = currentUser() || "—";
     el.inboxSubject.textContent = "No messages yet";
@@ -484,12 +490,13 @@ async function sendCode() {
   render();
   setMessage("Sending a code…", "sending", "info");
   try {
-    const data = await state.backend.create(user, scope);
+    // The magic link is served by the Worker (its /link page): Worker API mode only.
+    const data = await state.backend.create(user, scope, state.mode === "worker" && el.withLink.checked);
     if (epoch !== state.epoch) return;
     state.rev++;
     applyRecord({ status: "active", ...data }, k);
     if (state.mode === "worker" && Number.isFinite(data.resendAvailableAt)) rememberResend(k, data.resendAvailableAt);
-    inboxes.set(k, { code: data.code, user, scope, createdAt: data.createdAt, expiresAt: data.expiresAt });
+    inboxes.set(k, { code: data.code, link: data.link, user, scope, createdAt: data.createdAt, expiresAt: data.expiresAt });
     renderInbox();
     el.code.value = "";
     // A wait longer than a resend cooldown: the issue limit is spent (the answer says
@@ -596,6 +603,7 @@ async function setMode(mode, { updateUrl = true } = {}) {
   el.modeLocal.checked = mode === "local";
   el.noteWorker.hidden = mode !== "worker";
   el.noteLocal.hidden = mode !== "local";
+  el.linkField.hidden = mode !== "worker";
   document.documentElement.dataset.mode = mode;
   if (updateUrl) {
     const url = new URL(location.href);

@@ -310,14 +310,25 @@ const escapeHtml = (s) =>
  */
 export function linkPage(searchParams) {
   const field = (k) => escapeHtml(searchParams.get(k) ?? "");
-  return `<!doctype html>
+  // What the link confirms, by its scope (SCOPES): signing in, or a password reset.
+  const reset = searchParams.get("scope") === "reset";
+  const [title, doing, button, done] = reset
+    ? ["Confirm password reset", "Resetting the password of", "Continue", "Confirmed: you can now choose a new password."]
+    : ["Confirm sign-in", "Signing in as", "Sign in", "Signed in."];
+  const head = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="referrer" content="no-referrer"><title>Confirm sign-in</title></head>
+<meta name="referrer" content="no-referrer"><title>${title}</title></head>
 <body><main>
-<h1>Confirm sign-in</h1>
-<p>Signing in as <strong>${field("user")}</strong>. Opening this page did nothing yet.</p>
+<h1>${title}</h1>
+`;
+  if (!searchParams.get("user") || !searchParams.get("token")) {
+    return `${head}<p>This link is incomplete: open the whole link from the message.</p>
+</main></body></html>
+`;
+  }
+  return `${head}<p>${doing} <strong>${field("user")}</strong>. Opening this page did nothing yet.</p>
 <form id="confirm" data-user="${field("user")}" data-scope="${field("scope")}" data-token="${field("token")}">
-<button type="submit">Sign in</button></form>
+<button type="submit">${button}</button></form>
 <p id="result" role="status"></p>
 <script>
 document.getElementById("confirm").addEventListener("submit", async (event) => {
@@ -327,12 +338,13 @@ document.getElementById("confirm").addEventListener("submit", async (event) => {
   if (d.scope) body.scope = d.scope;
   const res = await fetch("/api/otp/verify-link", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const v = await res.json();
-  document.getElementById("result").textContent = v.ok ? "Signed in." : "This link cannot be used (" + (v.reason || (v.error && v.error.code)) + ").";
+  document.getElementById("result").textContent = v.ok ? ${JSON.stringify(done)} : "This link cannot be used (" + (v.reason || (v.error && v.error.code)) + ").";
 });
 </script>
 </main></body></html>
 `;
 }
+
 
 /**
  * The "create" operation from a POST /api/otp body (user checked before scope).

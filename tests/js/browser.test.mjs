@@ -335,6 +335,33 @@ describe("browser demo (Chromium + local Worker)", { skip }, () => {
     });
   });
 
+  test("worker mode: a magic link from the demo inbox; its page changes nothing until confirmed", async (t) => {
+    await withPage(t, {}, async (ui) => {
+      await ui.setUser(freshUser("link"));
+      assert.equal(await ui.page.isVisible("#link-field"), true);
+      await ui.page.check("#with-link");
+      await ui.send();
+      assert.equal(await ui.page.isVisible("#inbox-link-row"), true, "the mail has the link");
+      const href = await ui.page.getAttribute("#inbox-link", "href");
+      assert.match(href, /^\/link\?/);
+      const linkPage = await ui.page.context().newPage();
+      await linkPage.goto(new URL(href, ui.page.url()).href);
+      assert.equal((await linkPage.textContent("h1")).trim(), "Confirm sign-in");
+      // Opening the page used nothing: the code is still active.
+      await ui.page.dispatchEvent("#user", "change");
+      assert.equal(await ui.status(), "active");
+      await linkPage.click("button[type=submit]");
+      await linkPage.waitForFunction(() => document.getElementById("result").textContent !== "", null, { timeout: WAIT_MS });
+      assert.equal((await linkPage.textContent("#result")).trim(), "Signed in.");
+      await linkPage.close();
+      // The issuance is used: the page's status says so once it looks again.
+      await ui.page.selectOption("#scope", "reset");
+      await ui.page.selectOption("#scope", "login");
+      await ui.page.waitForFunction(() => document.getElementById("otp-status").dataset.status === "used", null, { timeout: WAIT_MS });
+      await ui.shot("worker-10-magic-link");
+    });
+  });
+
   test("worker mode: a late status refresh does not overwrite a newer code", async (t) => {
     // Regression: verify triggers GET /api/otp; if the user sends a new code before that
     // answer arrives, the stale answer (the exhausted code) must not replace the new one.

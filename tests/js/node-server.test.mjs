@@ -164,6 +164,17 @@ describe("node server: HTTP API", () => {
     assert.equal(code.json.reason, "used", "the code belongs to the same issuance");
   });
 
+  test("magic link page: worded for its scope; an incomplete link has no button", async () => {
+    const page = async (q) => (await demo.request("GET", `/link?${q}`)).text;
+    assert.match(await page("user=a%40b.c&token=t"), /<h1>Confirm sign-in<\/h1>[\s\S]*>Sign in<\/button>/);
+    const reset = await page("user=a%40b.c&token=t&scope=reset");
+    assert.match(reset, /<h1>Confirm password reset<\/h1>[\s\S]*>Continue<\/button>/);
+    assert.doesNotMatch(reset, /Sign in|Signed in/, "a reset link does not say sign-in");
+    const bare = await page("");
+    assert.match(bare, /This link is incomplete/);
+    assert.doesNotMatch(bare, /<form|<button/);
+  });
+
   test("GET status never includes the code; {status: none} without one; HEAD has no body", async () => {
     const none = await demo.request("GET", "/api/otp?user=nobody%40example.com");
     assert.equal(none.status, 200);
