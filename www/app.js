@@ -1,9 +1,9 @@
 // edge-otp browser demo. Plain ES module, no build step.
 //
 // Two backends share one small interface:
-//   create(user, scope)        -> { code?, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt }
+//   create(user, scope, link?) -> { code?, link?, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt }
 //   check(user, scope, code)   -> { ok, reason, attemptsLeft, retryAfterMs? }
-//   status(user, scope)        -> { status, createdAt?, expiresAt?, attempts?, maxAttempts?, resendAvailableAt? }
+//   status(user, scope)        -> { status, createdAt?, expiresAt?, attempts?, maxAttempts?, resendAvailableAt?, lockedUntil? }
 // and both throw DemoError { code, message, retryAfterMs? } on failure.
 //
 //  * "worker": fetch() against the HTTP API (/api/otp, /api/otp/verify).
@@ -223,11 +223,10 @@ const state = {
   rev: 0, // bumped whenever send/verify updates the record; status answers older than that are dropped
   record: null, // { status, createdAt, expiresAt, attempts, maxAttempts, lockedUntil? }
   resendAvailableAt: 0,
-  rateLimitedUntil: 0, // a 429's wait (it may be longer than the record says: another tab)
 };
 
 let lastKey = ""; // key() at the last contextChanged(), to skip redundant refreshes while typing
-const inboxes = new Map(); // `${mode}|${scope}|${user}` -> { code, user, scope, createdAt, expiresAt }
+const inboxes = new Map(); // `${mode}|${scope}|${user}` -> { code, link?, user, scope, createdAt, expiresAt }
 
 const currentUser = () => el.user.value.trim();
 const currentScope = () => el.scope.value;
@@ -449,7 +448,7 @@ function applyRecord(data, k) {
     data && Number.isFinite(data.resendAvailableAt)
       ? data.resendAvailableAt
       : (state.mode === "worker" && resendHints()[k]) || 0;
-  state.resendAvailableAt = Math.max(hint, state.rateLimitedUntil, 0);
+  state.resendAvailableAt = Math.max(hint, 0);
 }
 
 async function refreshStatus({ quiet = true } = {}) {
@@ -466,7 +465,8 @@ async function refreshStatus({ quiet = true } = {}) {
   try {
     const data = await state.backend.status(user, currentScope());
     if (epoch !== state.epoch || rev !== state.rev) return;
-    // The record's resendAvailableAt, or a 429's longer wait (applyRecord keeps that one).
+    // The record's resendAvailableAt is when create stops refusing: it replaces any wait
+    // this page knew (a 429's included, once the record is re-read after it).
     applyRecord(data, k);
   } catch (e) {
     if (epoch !== state.epoch || rev !== state.rev) return;
@@ -499,13 +499,13 @@ async function sendCode() {
     inboxes.set(k, { code: data.code, link: data.link, user, scope, createdAt: data.createdAt, expiresAt: data.expiresAt });
     renderInbox();
     el.code.value = "";
-    // A wait longer than a resend cooldown: the issue limit is spent (the answer says
-    // when, not why).
+    // When the next code can be asked for (the answer says when, not why: a cooldown, or
+    // a spent issue limit), once that is more than a minute away.
     const wait = data.resendAvailableAt - Date.now();
     setMessage(
       `A new code was sent to ${user}. It expires in ${mmss(data.expiresAt - Date.now())}.` +
         (data.code ? " It's shown in the demo inbox." : "") +
-        (wait > 5 * 60_000 ? ` That was the last code for now: another one can be requested ${retryText(wait)}.` : ""),
+        (wait > 60_000 ? ` Another code can be requested ${retryText(wait)}.` : ""),
       "sent",
       "info",
     );
@@ -513,10 +513,10 @@ async function sendCode() {
   } catch (e) {
     if (epoch !== state.epoch) return;
     if (e.code === "RATE_LIMITED" && Number.isFinite(e.retryAfterMs)) {
-      state.rateLimitedUntil = Date.now() + e.retryAfterMs;
-      state.resendAvailableAt = Math.max(state.resendAvailableAt, state.rateLimitedUntil);
+      state.resendAvailableAt = Date.now() + e.retryAfterMs;
       if (state.mode === "worker") rememberResend(k, state.resendAvailableAt);
-      // Another tab (or device) issued the code this one does not know about.
+      // Another tab (or device) issued a code this one does not know about: re-read the
+      // record (its resendAvailableAt then stands).
       refreshStatus();
     }
     setMessage(errorMessage(e, "send"), e.code, "error");
@@ -590,7 +590,6 @@ function contextChanged() {
   state.busy = false;
   state.record = null;
   state.resendAvailableAt = 0;
-  state.rateLimitedUntil = 0;
   renderInbox();
   render();
   return refreshStatus();

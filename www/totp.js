@@ -40,17 +40,17 @@ function wait(ms) {
   return s >= 90 ? `${Math.ceil(s / 60)} minutes` : `${s} seconds`;
 }
 
-// An OtpError as a sentence for the page, by its stable code (not its message).
+// An OtpError as a sentence for the page, by its stable code (not its message alone).
 const ERRORS = {
-  NOT_ENROLLED: "Not enrolled: enroll first.",
-  ALREADY_ENROLLED: "Already enrolled.",
-  INVALID_ARGUMENT: "Please check your input.",
-  RATE_LIMITED: "Too many attempts: wait, then try again.",
+  NOT_ENROLLED: () => "Not enrolled: enroll first.",
+  ALREADY_ENROLLED: () => "Already enrolled.",
+  INVALID_ARGUMENT: (e) => `Please check your input: ${e.message.replace(/^edge-otp: /, "")}.`,
+  RATE_LIMITED: (e) => `Too many attempts: try again in ${wait(e.retryAfterMs ?? 0)}.`,
 };
 
 function fail(e) {
   if (e instanceof OtpError) {
-    say(ERRORS[e.code] ?? `Something went wrong (${e.code}).`);
+    say(ERRORS[e.code]?.(e) ?? `Something went wrong (${e.code}).`);
     $("message").dataset.reason = e.code;
     $("message").dataset.tone = "bad";
   } else {
@@ -69,7 +69,9 @@ function forgetShown() {
 $("enroll-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try {
-    const e = await totp.enroll(user(), { replace: true });
+    const account = user();
+    const e = await totp.enroll(account, { replace: true });
+    if (account !== user()) return; // another account was typed meanwhile
     const qr = qrcode(0, "M");
     qr.addData(e.uri);
     qr.make();

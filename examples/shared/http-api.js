@@ -345,7 +345,6 @@ document.getElementById("confirm").addEventListener("submit", async (event) => {
 `;
 }
 
-
 /**
  * The "create" operation from a POST /api/otp body (user checked before scope).
  * @param {Record<string, unknown>} body

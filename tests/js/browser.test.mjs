@@ -335,6 +335,26 @@ describe("browser demo (Chromium + local Worker)", { skip }, () => {
     });
   });
 
+  test("worker mode: a code another tab issued: 429 shows it, and once it is used Send is available", async (t) => {
+    await withPage(t, { allowConsole: [/status of 429/] }, async (ui) => {
+      const user = freshUser("tabs");
+      await ui.setUser(user);
+      assert.equal(await ui.status(), "none");
+      // Another tab (here: this page's fetch, behind the app's back) issues a code.
+      const code = await ui.page.evaluate(async (u) => {
+        const r = await fetch("/api/otp", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: u }) });
+        return (await r.json()).code;
+      }, user);
+      const msg = await ui.act("#send");
+      assert.equal(msg.reason, "RATE_LIMITED", msg.text);
+      await ui.idle();
+      assert.equal(await ui.status(), "active", "the 429 made the page read the record again");
+      assert.equal((await ui.verify(code)).reason, "verified");
+      await ui.page.waitForFunction(() => !document.getElementById("send").disabled, null, { timeout: WAIT_MS });
+      assert.equal(await ui.text("#resend-in"), "now", "a used code has no cooldown, whatever the 429 said");
+    });
+  });
+
   test("worker mode: a magic link from the demo inbox; its page changes nothing until confirmed", async (t) => {
     await withPage(t, {}, async (ui) => {
       await ui.setUser(freshUser("link"));
@@ -347,8 +367,10 @@ describe("browser demo (Chromium + local Worker)", { skip }, () => {
       const linkPage = await ui.page.context().newPage();
       await linkPage.goto(new URL(href, ui.page.url()).href);
       assert.equal((await linkPage.textContent("h1")).trim(), "Confirm sign-in");
-      // Opening the page used nothing: the code is still active.
-      await ui.page.dispatchEvent("#user", "change");
+      // Opening the page used nothing: the code is still active (the page asks again).
+      await ui.page.selectOption("#scope", "reset");
+      await ui.page.selectOption("#scope", "login");
+      await ui.idle();
       assert.equal(await ui.status(), "active");
       await linkPage.click("button[type=submit]");
       await linkPage.waitForFunction(() => document.getElementById("result").textContent !== "", null, { timeout: WAIT_MS });

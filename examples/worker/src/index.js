@@ -99,6 +99,16 @@ function mode(env) {
 
 // ------------------------------------------------------------ request parsing
 
+/** Reads `reader` to its end, dropping what it reads; cancels it past MAX_DECLARED_BODY_BYTES. */
+async function drain(reader, size) {
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    size += value.byteLength;
+    if (size > MAX_DECLARED_BODY_BYTES) return reader.cancel();
+  }
+}
+
 /**
  * Reads the body, at most MAX_BODY_BYTES bytes (it stops reading past them: a chunked body
  * of any size is never held whole), and parses it as a JSON object.
@@ -119,7 +129,7 @@ async function readJsonObject(request) {
         // A body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to its end
         // and dropped, so that the 413 reaches a client still sending it (cancelling the
         // stream reset the connection under it); a chunked body is cut off.
-        if (declared) while (!(await reader.read()).done);
+        if (declared) await drain(reader, size);
         else await reader.cancel();
         throw bodyTooLarge();
       }
