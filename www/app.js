@@ -351,7 +351,11 @@ function renderInbox() {
     el.inboxSubject.textContent = "No messages yet";
     el.inboxCode.textContent = "—";
     el.inboxCode.dataset.empty = "true";
-    el.inboxFoot.textContent = "Press “Send code” to receive one.";
+    // A code this page did not ask for (before a reload, in another tab) is not shown here.
+    el.inboxFoot.textContent =
+      effectiveStatus() === "active"
+        ? "A code was sent before this page asked for one; it is not shown here. Send a new one when Resend is available."
+        : "Press “Send code” to receive one.";
     return;
   }
   el.inboxTo.textContent = mail.user;
@@ -468,6 +472,7 @@ async function refreshStatus({ quiet = true } = {}) {
     // The record's resendAvailableAt is when create stops refusing: it replaces any wait
     // this page knew (a 429's included, once the record is re-read after it).
     applyRecord(data, k);
+    renderInbox();
   } catch (e) {
     if (epoch !== state.epoch || rev !== state.rev) return;
     if (!quiet) setMessage(errorMessage(e, "status"), e.code, "error");

@@ -349,6 +349,7 @@ describe("browser demo (Chromium + local Worker)", { skip }, () => {
       assert.equal(msg.reason, "RATE_LIMITED", msg.text);
       await ui.idle();
       assert.equal(await ui.status(), "active", "the 429 made the page read the record again");
+      assert.match(await ui.text("#inbox-foot"), /^A code was sent before this page asked for one/);
       assert.equal((await ui.verify(code)).reason, "verified");
       await ui.page.waitForFunction(() => !document.getElementById("send").disabled, null, { timeout: WAIT_MS });
       assert.equal(await ui.text("#resend-in"), "now", "a used code has no cooldown, whatever the 429 said");
