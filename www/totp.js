@@ -123,8 +123,7 @@ $("recovery-form").addEventListener("submit", async (ev) => {
 $("disable").addEventListener("click", async () => {
   try {
     const had = await totp.disable(user());
-    $("qr-figure").hidden = true;
-    $("codes").replaceChildren();
+    forgetShown();
     say(had ? "Disabled: the enrollment was deleted." : "Nothing to disable.");
     $("message").dataset.reason = "disabled";
     await refresh();

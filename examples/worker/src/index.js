@@ -99,19 +99,12 @@ function mode(env) {
 
 // ------------------------------------------------------------ request parsing
 
-/** Reads `reader` to its end, dropping what it reads; cancels it past MAX_DECLARED_BODY_BYTES. */
-async function drain(reader, size) {
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    size += value.byteLength;
-    if (size > MAX_DECLARED_BODY_BYTES) return reader.cancel();
-  }
-}
-
 /**
- * Reads the body, at most MAX_BODY_BYTES bytes (it stops reading past them: a chunked body
- * of any size is never held whole), and parses it as a JSON object.
+ * Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object.
+ * Past the limit, a body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to
+ * its end and dropped, so that the 413 reaches a client still sending it (cancelling the
+ * stream reset the connection under it), as the Node server does; a chunked body is cut
+ * off there, so one of any size is never read whole.
  */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
@@ -125,17 +118,14 @@ async function readJsonObject(request) {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > MAX_BODY_BYTES) {
-        // A body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to its end
-        // and dropped, so that the 413 reaches a client still sending it (cancelling the
-        // stream reset the connection under it); a chunked body is cut off.
-        if (declared) await drain(reader, size);
-        else await reader.cancel();
-        throw bodyTooLarge();
+      if (size <= MAX_BODY_BYTES) chunks.push(value);
+      else if (!declared || size > MAX_DECLARED_BODY_BYTES) {
+        await reader.cancel();
+        break;
       }
-      chunks.push(value);
     }
   }
+  if (size > MAX_BODY_BYTES) throw bodyTooLarge();
   return parseJsonObject(bodyText(new Uint8Array(await new Blob(chunks).arrayBuffer())));
 }
 
