@@ -7,28 +7,20 @@
 //   bash .ci/build && node bench/lazy-compile.mjs
 //   LAZY_TOP=40 node bench/lazy-compile.mjs   # the 40 largest functions of each step, not 3
 //
-// The shipped .wasm has no function names, so this script makes a named copy of the
-// package in a temporary directory: wasm-bindgen on the cargo output, then wasm-opt with
-// the flags of .ci/build's first wasm-opt line (read from it) but `-g` for
-// `--strip-debug`, so that the functions are the shipped ones, with their names. The
-// glue's rewrites (short import names, import arity) are left out: they change no
-// function body.
+// The shipped .wasm has no function names, so this script works on a named copy of the
+// package (bench/named-copy.mjs), then runs wasm-opt on it with the flags of .ci/build's
+// first wasm-opt line (read from it) but `-g` for `--strip-debug`, so that the functions
+// are the shipped ones, with their names.
 
 import { spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { namedCopy } from "./named-copy.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CARGO_WASM = join(ROOT, "target/wasm32-unknown-unknown/release/edge_otp.wasm");
 const BIN = join(ROOT, "node_modules/.bin");
 const STEPS = ["configure", "create", "verify"];
-
-if (!existsSync(CARGO_WASM) || !existsSync(join(ROOT, "pkg/slim.js"))) {
-  console.error("build first: bash .ci/build");
-  process.exit(2);
-}
 
 function run(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...options });
@@ -47,10 +39,8 @@ if (command === undefined) throw new Error(".ci/build: no wasm-opt command found
 const flags = command.replace(/\\\n/g, " ").split(/\s+/).filter((f) => f.startsWith("-") && f !== "-o")
   .map((f) => (f === "--strip-debug" ? "-g" : f));
 
-const dir = mkdtempSync(join(tmpdir(), "edge-otp-lazy-"));
+const dir = namedCopy("edge-otp-lazy-");
 try {
-  cpSync(join(ROOT, "pkg"), dir, { recursive: true });
-  run("wasm-bindgen", ["--target", "web", "--out-dir", join(dir, "wasm"), "--out-name", "edge_otp", CARGO_WASM]);
   const wasm = join(dir, "wasm/edge_otp_bg.wasm");
   run(join(BIN, "wasm-opt"), [...flags, wasm, "-o", wasm]);
 

@@ -7,44 +7,25 @@
 //   PROFILE_OP=latest node bench/profile.mjs            # or: verify-right, create, latest
 //
 // The shipped .wasm has no function names, so this script first makes a named copy of the
-// package in a temporary directory: wasm-bindgen on the cargo output (the same build as
-// .ci/build, without wasm-opt's stripping and without .ci/build's two glue rewrites,
-// import arity and short import names; wasm-opt's inlining would also merge the
-// functions this report separates). The sampling profiler slows everything a little; read
+// package (bench/named-copy.mjs: wasm-bindgen on the cargo output, without wasm-opt,
+// whose inlining would also merge the functions this report separates). The sampling profiler slows everything a little; read
 // the shares, not the absolute figures.
 
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { tmpdir, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { namedCopy } from "./named-copy.mjs";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OP = process.env.PROFILE_OP ?? "verify-wrong";
 const OPS = ["verify-wrong", "verify-right", "create", "latest"];
 if (!OPS.includes(OP)) {
   console.error(`PROFILE_OP must be one of ${OPS.join(", ")}`);
   process.exit(2);
 }
-// The one-time-code module's cargo output (.ci/build builds the TOTP module into
-// release-totp/).
-const CARGO_WASM = join(ROOT, "target/wasm32-unknown-unknown/release/edge_otp.wasm");
-if (!existsSync(CARGO_WASM) || !existsSync(join(ROOT, "pkg/slim.js"))) {
-  console.error("build first: bash .ci/build");
-  process.exit(2);
-}
-
 // A named copy of the package.
-const dir = mkdtempSync(join(tmpdir(), "edge-otp-profile-"));
-cpSync(join(ROOT, "pkg"), dir, { recursive: true });
-const wb = spawnSync("wasm-bindgen", ["--target", "web", "--out-dir", join(dir, "wasm"), "--out-name", "edge_otp", CARGO_WASM], {
-  encoding: "utf8",
-});
-if (wb.status !== 0) {
-  console.error(`wasm-bindgen failed: ${wb.stderr || wb.error}`);
-  process.exit(2);
-}
+// A named copy of the package.
+const dir = namedCopy("edge-otp-profile-");
 
 const { OtpManager, memoryStorage } = await import(join(dir, "node.js"));
 const USERS = 2000;
