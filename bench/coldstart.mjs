@@ -11,6 +11,9 @@
 // bench/fixtures/coldstart-node.mjs in one of three modes, interleaved run by run:
 //   package   import pkg/dist/node.mjs (what `import "edge-otp"` resolves to in Node),
 //             new OtpManager(memoryStorage()), await one create
+//   installed the same with `import "edge-otp"`, from a copy of this fixture in a temporary
+//             project whose node_modules/edge-otp is a copy of pkg/: what a user's app pays,
+//             with Node resolving the bare specifier through the package's `exports`
 //   steps     the same by hand (pkg/slim.js + readFileSync + new WebAssembly.Module +
 //             initSync) to split wasm compile from instantiate
 //   baseline  an empty script: Node's own start-up, to subtract
@@ -25,8 +28,9 @@
 // 12 ms, goal 8 ms.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { loadavg, cpus } from "node:os";
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, cpSync, rmSync } from "node:fs";
+import { loadavg, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const RUNS = Number(process.env.COLDSTART_RUNS ?? 10);
@@ -36,7 +40,7 @@ const CHILD = fileURLToPath(new URL("./fixtures/coldstart-node.mjs", import.meta
 const JSON_OUT = process.argv.includes("--json");
 const OLD_PKG = process.env.OLD_PKG;
 // "package-old": the package mode on the pkg/ directory in OLD_PKG (another build).
-const MODES = ["baseline", "package", "steps", "node-crypto", "webcrypto", ...(OLD_PKG ? ["package-old"] : [])];
+const MODES = ["baseline", "package", "installed", "installed-trivial", "steps", "node-crypto", "webcrypto", ...(OLD_PKG ? ["package-old"] : [])];
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,10 +50,26 @@ const median = (xs) => {
 const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : "—");
 const la = (l) => l.map((x) => x.toFixed(2)).join(" ");
 
+// The installed mode's project: package.json, node_modules/edge-otp (a copy of pkg/) and
+// a copy of the fixture; removed on exit.
+const PROJECT = mkdtempSync(join(tmpdir(), "edge-otp-coldstart-"));
+process.on("exit", () => rmSync(PROJECT, { recursive: true, force: true }));
+writeFileSync(join(PROJECT, "package.json"), JSON.stringify({ name: "coldstart-app", private: true, type: "module" }));
+mkdirSync(join(PROJECT, "node_modules"));
+cpSync(fileURLToPath(new URL("../pkg", import.meta.url)), join(PROJECT, "node_modules/edge-otp"), { recursive: true });
+cpSync(CHILD, join(PROJECT, "app.mjs"));
+// For scale: what Node's resolution of a bare specifier costs any package.
+mkdirSync(join(PROJECT, "node_modules/trivial-package"));
+writeFileSync(join(PROJECT, "node_modules/trivial-package/package.json"),
+  JSON.stringify({ name: "trivial-package", type: "module", exports: { ".": "./index.js" } }));
+writeFileSync(join(PROJECT, "node_modules/trivial-package/index.js"), "export default 1;\n");
+
 function once(mode) {
   const t0 = process.hrtime.bigint();
   const args = mode === "package-old" ? ["package", OLD_PKG] : [mode];
-  const r = spawnSync(process.execPath, [...process.execArgv, CHILD, ...args], { encoding: "utf8" });
+  const inProject = mode.startsWith("installed");
+  const script = inProject ? join(PROJECT, "app.mjs") : CHILD;
+  const r = spawnSync(process.execPath, [...process.execArgv, script, ...args], { encoding: "utf8", cwd: inProject ? PROJECT : undefined });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`child (${mode}) failed: ${r.stderr || r.error}`);
   return { wall, ...JSON.parse(r.stdout.trim().split("\n").pop()) };
@@ -72,7 +92,7 @@ const spread = (mode, fn) => {
   const xs = samples[mode].map(fn).sort((a, b) => a - b);
   return `${f(xs[0])}–${f(xs[xs.length - 1])}`;
 };
-const P = "package", S = "steps", B = "baseline";
+const P = "package", I = "installed", S = "steps", B = "baseline";
 const PEERS = [
   ["node-crypto", "js node:crypto reference (`import` bench/contenders.mjs, `node:crypto` HMAC)"],
   ["webcrypto", "js WebCrypto reference (the same with `crypto.subtle`, key imported at set-up)"],
@@ -95,6 +115,13 @@ const result = {
     managerMs: med(P, (s) => s.manager - s.imported),      // new OtpManager
     firstCreateMs: med(P, (s) => s.created - s.manager),   // first await create
     packageWallMs: med(P, (s) => s.wall),
+    installed: {
+      edgeOtpMs: med(I, (s) => s.created - s.start),
+      importMs: med(I, (s) => s.imported - s.start),
+      managerMs: med(I, (s) => s.manager - s.imported),
+      firstCreateMs: med(I, (s) => s.created - s.manager),
+      trivialImportMs: med("installed-trivial", (s) => s.imported - s.start),
+    },
     steps: {
       importJsMs: med(S, (s) => s.importedJs - s.start),
       readWasmMs: med(S, (s) => s.read - s.importedJs),
@@ -129,17 +156,21 @@ console.log("|---|--:|--:|---|");
 console.log(`| **performance.now() at first create done** (process start → create, in-process) | **${f(m.firstCreateAtMs)}** | ${spread(P, (s) => s.created)} | |`);
 console.log(`| of which Node start-up (empty script: performance.now() at first line) | ${f(m.nodeBootMs)} | ${spread(B, (s) => s.start)} | |`);
 console.log(`| of which edge-otp: first line → create done (import + manager + create) | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | ${bar}: ${ok(m.edgeOtpMs)} |`);
-console.log(`| &nbsp;&nbsp;import "edge-otp" = pkg/dist/node.mjs (JS module + read + compile + instantiate .wasm) | ${f(m.importMs)} | ${spread(P, (s) => s.imported - s.start)} | |`);
+console.log(`| &nbsp;&nbsp;import pkg/dist/node.mjs (what "edge-otp" resolves to: JS module + read + compile + instantiate .wasm) | ${f(m.importMs)} | ${spread(P, (s) => s.imported - s.start)} | |`);
 console.log(`| &nbsp;&nbsp;(for scale: one trivial dynamic import of a data: module, empty script) | ${f(m.trivialImportMs)} | ${spread(B, (s) => s.loader - s.start)} | |`);
 console.log(`| &nbsp;&nbsp;new OtpManager(memoryStorage(), {secret}) | ${f(m.managerMs)} | ${spread(P, (s) => s.manager - s.imported)} | |`);
 console.log(`| &nbsp;&nbsp;first await create() | ${f(m.firstCreateMs)} | ${spread(P, (s) => s.created - s.manager)} | |`);
+console.log(`| the same with \`import "edge-otp"\` from an app's node_modules (Node resolves the package's exports): first line → create done | ${f(m.installed.edgeOtpMs)} | ${spread(I, (s) => s.created - s.start)} | ${bar}: ${ok(m.installed.edgeOtpMs)} |`);
+console.log(`| &nbsp;&nbsp;its import "edge-otp" | ${f(m.installed.importMs)} | ${spread(I, (s) => s.imported - s.start)} | |`);
+console.log(`| &nbsp;&nbsp;(for scale: importing an installed package of one empty module, in the same project) | ${f(m.installed.trivialImportMs)} | ${spread("installed-trivial", (s) => s.imported - s.start)} | |`);
 console.log(`| wall, spawn → exit (parent side), edge-otp script | ${f(m.packageWallMs)} | ${spread(P, (s) => s.wall)} | |`);
 console.log(`| wall, spawn → exit (parent side), empty script | ${f(m.baselineWallMs)} | ${spread(B, (s) => s.wall)} | |`);
 console.log("");
 console.log("### Against the peers (same processes, interleaved): first line → first create\n");
 console.log("| contender | import | set-up | first create | total, median ms | min–max ms | edge-otp − peer | edge-otp / peer |");
 console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
-console.log(`| edge-otp (\`import "edge-otp"\`, new OtpManager) | ${f(m.importMs)} | ${f(m.managerMs)} | ${f(m.firstCreateMs)} | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | | |`);
+console.log(`| edge-otp (import pkg/dist/node.mjs, new OtpManager) | ${f(m.importMs)} | ${f(m.managerMs)} | ${f(m.firstCreateMs)} | ${f(m.edgeOtpMs)} | ${spread(P, (s) => s.created - s.start)} | | |`);
+console.log(`| edge-otp (\`import "edge-otp"\` from node_modules, new OtpManager) | ${f(m.installed.importMs)} | ${f(m.installed.managerMs)} | ${f(m.installed.firstCreateMs)} | ${f(m.installed.edgeOtpMs)} | ${spread(I, (s) => s.created - s.start)} | | |`);
 if (OLD_PKG) {
   const o = (fn) => med("package-old", fn);
   console.log(`| edge-otp, the build in OLD_PKG (${OLD_PKG}) | ${f(o((s) => s.imported - s.start))} | ${f(o((s) => s.manager - s.imported))} | ` +

@@ -32,6 +32,9 @@ test("bench/run.mjs prints every bar with its per-run verdicts", async () => {
 test("bench/coldstart.mjs times edge-otp and its peers in fresh processes", async () => {
   const { stdout } = await node("bench/coldstart.mjs", { COLDSTART_RUNS: "1" });
   assert.match(stdout, /first line → create done .*\| ≤ 12 \(goal 8\): (within goal|within budget|over budget) \|/);
+  // ... and as a user's app imports it: "edge-otp" from node_modules, beside a trivial package
+  assert.match(stdout, /`import "edge-otp"` from an app's node_modules .*first line → create done \| [\d.]+ \| [\d.]+–[\d.]+ \| ≤ 12/);
+  assert.match(stdout, /importing an installed package of one empty module, in the same project\) \| [\d.]+ \|/);
   for (const peer of ["js node:crypto reference", "js WebCrypto reference"]) {
     const line = stdout.split("\n").find((l) => l.startsWith(`| ${peer}`));
     assert.ok(line, `no row for ${peer}`);
