@@ -252,12 +252,45 @@ for (const mode of ["kv", "durable-object"]) {
       r = await api.request("GET", "/api/otp/verify");
       assertError(r, 405, "METHOD_NOT_ALLOWED");
       assert.equal(r.headers.get("allow"), "POST");
-      // The link page is GET and HEAD only, as in the Node example. (No body: one the
-      // Worker answers without reading can leave its connection closing under the next
-      // request that reuses it, a "fetch failed" in the next test.)
-      r = await api.request("POST", "/link");
+      // The link page is GET and HEAD only, as in the Node example.
+      r = await api.request("POST", "/link", { raw: "{}" });
       assertError(r, 405, "METHOD_NOT_ALLOWED");
       assert.equal(r.headers.get("allow"), "GET, HEAD");
+    });
+
+    test("an answer given without reading the body keeps the client's connection", async () => {
+      // One keep-alive connection: each early answer (the body unread by its route) and
+      // then a status request on the same socket. workerd resets a connection whose body
+      // the Worker left unread, so without the Worker's drain the second request failed
+      // with ECONNRESET every time.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const { hostname, port } = new URL(w.url);
+      const send = (method, p, body, headers = {}) =>
+        new Promise((resolve, reject) => {
+          const req = http.request({ hostname, port, path: p, method, agent,
+            headers: body === undefined ? headers : { ...headers, "content-length": Buffer.byteLength(body) } }, (res) => {
+            res.resume();
+            res.on("end", () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+          });
+          req.on("error", reject);
+          req.end(body);
+        });
+      const body = JSON.stringify({ user: "x", pad: "z".repeat(20_000) });
+      const json = { "content-type": "application/json" };
+      try {
+        for (const [method, p, headers, status] of [
+          ["POST", "/link", json, 405],
+          ["PUT", "/api/otp", json, 405],
+          ["POST", "/api/otp", { "content-type": "text/plain" }, 415],
+          ["POST", "/api/nope", json, 404],
+        ]) {
+          assert.equal((await send(method, p, body, headers)).status, status, `${method} ${p}`);
+          const next = await send("GET", `/api/otp?user=${encodeURIComponent(freshUser())}`);
+          assert.deepEqual(next, { status: 200, reused: true }, `the request after ${method} ${p}`);
+        }
+      } finally {
+        agent.destroy();
+      }
     });
 
     test("resend cooldown -> 429 with Retry-After", async () => {

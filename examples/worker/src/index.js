@@ -100,31 +100,38 @@ function mode(env) {
 // ------------------------------------------------------------ request parsing
 
 /**
- * Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object.
- * Past the limit, a body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to
- * its end and dropped, so that the 413 reaches a client still sending it (cancelling the
- * stream reset the connection under it), as the Node server does; a chunked body is cut
- * off there, so one of any size is never read whole.
+ * Reads the request's body (if no one has), keeping its first `keep` bytes: answers the
+ * chunks kept and the size read. Past `keep`, a body of a declared length (at most
+ * MAX_DECLARED_BODY_BYTES) is read to its end and dropped, so that the answer reaches a
+ * client still sending it and its connection stays open for the next request (workerd
+ * resets a connection whose request body was left unread, or cancelled), as the Node
+ * server does; a chunked body is cut off there, so one of any size is never read whole.
  */
-async function readJsonObject(request) {
-  requireJsonContentType(request.headers.get("content-type"));
+async function readBody(request, keep) {
   const declared = request.headers.get("content-length") !== null;
-  if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
   const chunks = [];
   let size = 0;
-  if (request.body !== null) {
+  if (request.body !== null && !request.bodyUsed) {
     const reader = request.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size <= MAX_BODY_BYTES) chunks.push(value);
+      if (size <= keep) chunks.push(value);
       else if (!declared || size > MAX_DECLARED_BODY_BYTES) {
         await reader.cancel();
         break;
       }
     }
   }
+  return { chunks, size };
+}
+
+/** Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object. */
+async function readJsonObject(request) {
+  requireJsonContentType(request.headers.get("content-type"));
+  if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
+  const { chunks, size } = await readBody(request, MAX_BODY_BYTES);
   if (size > MAX_BODY_BYTES) throw bodyTooLarge();
   return parseJsonObject(bodyText(new Uint8Array(await new Blob(chunks).arrayBuffer())));
 }
@@ -212,10 +219,15 @@ async function handle(request, env) {
 
 export default {
   async fetch(request, env) {
+    let response;
     try {
-      return await handle(request, env);
+      response = await handle(request, env);
     } catch (e) {
-      return errorResponse(e);
+      response = errorResponse(e);
     }
+    // A body no route read (a 404, 405 or 415, the link page): dropped before the answer,
+    // which would otherwise cost the client its connection (readBody).
+    if (!(Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES)) await readBody(request, 0);
+    return response;
   },
 };
