@@ -4,6 +4,7 @@
 // made in this browser: a real app secret never goes to a browser.
 import { TotpManager, memoryStorage, OtpError } from "./vendor/edge-otp-totp.js";
 import qrcode from "./vendor/qrcode.js";
+import { humanDuration } from "./duration.js";
 
 const $ = (id) => document.getElementById(id);
 const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -35,17 +36,12 @@ async function refresh() {
 }
 
 // How long until `ms` from now, in words ("14 minutes", "40 seconds").
-function wait(ms) {
-  const s = Math.ceil(ms / 1000);
-  return s >= 90 ? `${Math.ceil(s / 60)} minutes` : `${s} seconds`;
-}
-
 // An OtpError as a sentence for the page, by its stable code (not its message alone).
 const ERRORS = {
   NOT_ENROLLED: () => "Not enrolled: enroll first.",
   ALREADY_ENROLLED: () => "Already enrolled.",
   INVALID_ARGUMENT: (e) => `Please check your input: ${e.message.replace(/^edge-otp: /, "")}.`,
-  RATE_LIMITED: (e) => `Too many attempts: try again in ${wait(e.retryAfterMs ?? 0)}.`,
+  RATE_LIMITED: (e) => `Too many attempts: try again in ${humanDuration(e.retryAfterMs ?? 0)}.`,
 };
 
 function fail(e) {
@@ -93,7 +89,7 @@ $("verify-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   try {
     const v = await totp.check(user(), $("code").value);
-    say(v.reason, v.reason === "locked" ? ` Try again in ${wait(v.retryAfterMs)}.` : "");
+    say(v.reason, v.reason === "locked" ? ` Try again in ${humanDuration(v.retryAfterMs)}.` : "");
     await refresh();
   } catch (e) {
     fail(e);

@@ -104,7 +104,7 @@ describe("authenticator-app demo (Chromium + local Worker)", { skip }, () => {
     // 1 wrong recovery code so far; 4 wrong TOTP codes spend the rest of the budget (5).
     for (let i = 0; i < 4; i++) assert.equal(await check(i % 2 ? "abcdef" : "abcdeg"), "invalid");
     assert.equal(await check(await totpAt(seed, Date.now() + 30_000)), "locked");
-    assert.match(await page.textContent("#message"), /Try again in \d+ (minutes|seconds)\./, "the wait in words");
+    assert.match(await page.textContent("#message"), /Try again in \d+ (minutes?|seconds?|hours?)\./, "the wait in words");
 
     // Another account: the previous account's QR code and recovery codes are not shown.
     await act(() => page.click("#new-codes").catch(() => {})); // (locked: refused or not, a verdict)
