@@ -55,6 +55,9 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// `INVALID_ARGUMENT` / `INVALID_CONFIG` reason for a scope [`check_scope`] refuses.
+pub const SCOPE_PROBLEM: &str = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
+
 /// Checks a scope name: 1 to 32 characters of `[A-Za-z0-9_-]`.
 pub fn check_scope(scope: &str) -> Result<(), Error> {
     let ok = (1..=MAX_SCOPE_BYTES).contains(&scope.len())
@@ -66,7 +69,7 @@ pub fn check_scope(scope: &str) -> Result<(), Error> {
     } else {
         Err(Error::InvalidArgument {
             argument: "scope",
-            problem: "must be 1 to 32 characters of A-Z a-z 0-9 _ -",
+            problem: SCOPE_PROBLEM,
         })
     }
 }

@@ -63,13 +63,70 @@ impl Error {
     /// A short, stable, machine-readable name (`"INVALID_CONFIG"`, ...), the same string
     /// the JS package puts in `OtpError.code`.
     pub fn code(&self) -> &'static str {
+        // Each arm its own string (not one `.as_str()` of the match): the binding calls
+        // this for any error, and a lookup over every code would keep all thirteen
+        // strings in a module that throws four of them.
         match self {
-            Error::InvalidConfig { .. } => "INVALID_CONFIG",
-            Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
-            Error::CorruptRecord(_) => "CORRUPT_RECORD",
-            Error::EntropyUnavailable => "ENTROPY",
+            Error::InvalidConfig { .. } => ErrorCode::InvalidConfig.as_str(),
+            Error::InvalidArgument { .. } => ErrorCode::InvalidArgument.as_str(),
+            Error::CorruptRecord(_) => ErrorCode::CorruptRecord.as_str(),
+            Error::EntropyUnavailable => ErrorCode::Entropy.as_str(),
         }
     }
+}
+
+/// Declares [`ErrorCode`], its [`ErrorCode::ALL`] and its strings, each written once.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
+        /// Every `OtpError.code` the JS package throws, defined once: the core's errors
+        /// ([`Error::code`]), the binding's answers that are errors (`RATE_LIMITED`, ...)
+        /// and the driver's faults. The TypeScript `OtpErrorCode` union lists exactly
+        /// these (a unit test checks).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: [ErrorCode; [$($name),*].len()] = [$(ErrorCode::$variant),*];
+            /// The code as `OtpError.code` spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    /// An argument of an operation is unusable ([`Error::InvalidArgument`]).
+    InvalidArgument = "INVALID_ARGUMENT",
+    /// An option or the storage object is unusable ([`Error::InvalidConfig`]).
+    InvalidConfig = "INVALID_CONFIG",
+    /// A rule refused to issue a code (cooldown, issue limit, lock-out).
+    RateLimited = "RATE_LIMITED",
+    /// `generate` while a code is active.
+    ActiveOtpExists = "ACTIVE_OTP_EXISTS",
+    /// Compare-and-swap lost every try.
+    Conflict = "CONFLICT",
+    /// The stored record cannot be decoded ([`Error::CorruptRecord`]).
+    CorruptRecord = "CORRUPT_RECORD",
+    /// A storage call, or the wait for a turn on a key, outlasted `timeoutMs`.
+    Timeout = "TIMEOUT",
+    /// The manager was disposed.
+    Disposed = "DISPOSED",
+    /// The wasm module is not loaded yet: the one code JS makes itself (no Rust runs
+    /// before the module is loaded), in pkg/engines.js.
+    NotInitialized = "NOT_INITIALIZED",
+    /// No randomness for a fresh salt ([`Error::EntropyUnavailable`]).
+    Entropy = "ENTROPY",
+    /// Anything else: a bug, never the app's input.
+    Internal = "INTERNAL",
+    /// TOTP `enroll` on an active enrollment without `{ replace: true }`.
+    AlreadyEnrolled = "ALREADY_ENROLLED",
+    /// TOTP `newRecoveryCodes` for a user who is not enrolled.
+    NotEnrolled = "NOT_ENROLLED",
 }
 
 impl DecodeError {

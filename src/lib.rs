@@ -79,7 +79,7 @@ pub use engine::{
     check_scope, Answer, Engine, Event, Issue, IssueOptions, Limited, Op, OtpView, Outcome, Status,
     Step, Subject, Verdict, MAX_SCOPE_BYTES, MAX_USER_BYTES,
 };
-pub use error::{DecodeError, Error};
+pub use error::{DecodeError, Error, ErrorCode};
 pub use policy::{Config, Limit, Policy, MAX_RETENTION_SECONDS, MIN_RETENTION_SECONDS};
 pub use record::{CodeState, Record, VERSION};
 pub use time::{Millis, MAX_TIME, MS_PER_S};
@@ -91,6 +91,53 @@ pub use native::{ManagerError, MemoryStore, OtpManager, Store};
 /// conflict, before giving up with a conflict error (the native [`OtpManager`] and the
 /// npm package's storage driver).
 pub const MAX_TRIES: usize = 16;
+
+/// The drivers' settings besides the policy (the JS managers' `scope`, `keyPrefix` and
+/// `timeoutMs` options; the native [`OtpManager`] uses the key prefix), defined here so
+/// that the TypeScript docs and the messages are checked against them natively.
+pub mod driver {
+    /// Default `scope` of one-time-code managers.
+    pub const DEFAULT_SCOPE: &str = "default";
+    /// Default `scope` of TOTP managers (with the default key prefix, keys are
+    /// `otp:totp:<user>`).
+    pub const DEFAULT_TOTP_SCOPE: &str = "totp";
+    /// Default `keyPrefix`: a user's key is `keyPrefix + scope + ":" + user`.
+    pub const DEFAULT_KEY_PREFIX: &str = "otp:";
+    /// Longest `keyPrefix`, in UTF-16 units.
+    pub const MAX_KEY_PREFIX: u32 = 64;
+    /// `INVALID_CONFIG` reason for a `keyPrefix` that is not a string or too long.
+    pub const KEY_PREFIX_PROBLEM: &str = "must be a string of at most 64 characters";
+    /// `INVALID_CONFIG` reason for a `secret` that is neither a well-formed string nor a
+    /// `Uint8Array`, or of the wrong length.
+    pub const SECRET_PROBLEM: &str =
+        "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
+    /// Default `timeoutMs`: how long one storage call may take before the operation fails.
+    pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+    /// Longest `timeoutMs`: one less than the largest delay `setTimeout` takes (2^31 - 1
+    /// ms; a longer one fires at once), because a waiting operation's timer runs
+    /// `timeoutMs + 1`.
+    pub const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
+    const _: () = assert!(MAX_TIMEOUT_MS + 1 == (1 << 31) - 1);
+    /// `INVALID_CONFIG` reason for a `timeoutMs` out of range.
+    pub const TIMEOUT_PROBLEM: &str =
+        "must be a whole number between 1 and 2147483646, or null for none";
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_messages_state_the_limits() {
+            use crate::policy::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
+            let secret = std::format!("{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes");
+            assert!(SECRET_PROBLEM.contains(&secret));
+            let scope = std::format!("1 to {} characters", crate::MAX_SCOPE_BYTES);
+            assert!(crate::engine::SCOPE_PROBLEM.contains(&scope));
+            assert!(KEY_PREFIX_PROBLEM.contains(&std::format!("at most {MAX_KEY_PREFIX} ")));
+            assert!(TIMEOUT_PROBLEM.contains(&std::format!("between 1 and {MAX_TIMEOUT_MS},")));
+        }
+    }
+}
 
 #[cfg(test)]
 mod typescript_tests {
@@ -141,11 +188,7 @@ mod typescript_tests {
                 ),
             ),
         ] {
-            let line = TS
-                .lines()
-                .take_while(|l| !l.contains(&format!("  {option}?:")))
-                .last()
-                .unwrap_or_default();
+            let line = doc(TS, option);
             assert!(
                 line.contains(&format!("Default {default}.")),
                 "{option}: {line}"
@@ -153,19 +196,47 @@ mod typescript_tests {
         }
     }
 
+    /// The doc comment line above `option`'s declaration (`  option?:` or `  option:`).
+    pub(crate) fn doc<'a>(ts: &'a str, option: &str) -> &'a str {
+        ts.lines()
+            .take_while(|l| {
+                !l.contains(&format!("  {option}?:")) && !l.contains(&format!("  {option}:"))
+            })
+            .last()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_typescript_docs_state_the_limits_and_the_drivers_defaults() {
+        use crate::driver::*;
+        use crate::policy::*;
+        for (option, says) in [
+            (
+                "secret",
+                format!("{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes"),
+            ),
+            ("ttlSeconds", format!("1..{MAX_WINDOW_SECONDS}.")),
+            ("maxAttempts", format!("1..{MAX_ATTEMPTS}.")),
+            ("length", format!("1..{MAX_LENGTH}.")),
+            ("alphabet", format!("2..{MAX_ALPHABET} ")),
+            ("scope", format!("{{1,{}}}", crate::MAX_SCOPE_BYTES)),
+            ("scope", format!("Default \"{DEFAULT_SCOPE}\".")),
+            ("keyPrefix", format!("At most {MAX_KEY_PREFIX} characters")),
+            ("keyPrefix", format!("Default \"{DEFAULT_KEY_PREFIX}\".")),
+            ("retentionSeconds", format!(">= {MIN_RETENTION_SECONDS} ")),
+            ("timeoutMs", format!("1 to {MAX_TIMEOUT_MS}, null")),
+            ("timeoutMs", format!("Default {DEFAULT_TIMEOUT_MS}.")),
+        ] {
+            let line = doc(TS, option);
+            assert!(line.contains(&says), "{option}: {line:?} lacks {says:?}");
+        }
+    }
+
     #[test]
     fn the_typescript_event_union_is_exactly_the_kinds_the_core_names() {
         use crate::{Answer, Engine, Event, Issue, Limited, Op, Policy, Subject};
         use std::collections::BTreeSet;
-        let union: BTreeSet<&str> = TS
-            .split("export type OtpEventType =")
-            .nth(1)
-            .and_then(|rest| rest.split(';').next())
-            .expect("OtpEventType in types.d.ts")
-            .split('|')
-            .map(|k| k.trim().trim_matches('"'))
-            .filter(|k| !k.is_empty())
-            .collect();
+        let union = union(TS, "OtpEventType");
         let engine = Engine::new(Policy::new(Config::new(b"0123456789abcdef".to_vec())).unwrap());
         let subject = Subject::new("login", "ada").unwrap();
         let issued = engine
@@ -201,35 +272,88 @@ mod typescript_tests {
     }
 
     #[test]
-    fn the_typescript_unions_list_every_reason_and_status() {
-        use crate::Status;
-        for v in VERDICTS {
-            assert!(
-                TS.contains(&format!("\"{}\"", v.reason())),
-                "{}",
-                v.reason()
-            );
-        }
-        for s in [
+    fn the_typescript_unions_are_exactly_the_cores_reasons_and_statuses() {
+        use crate::{Limited, Status};
+        // Each list names every variant: the matches below stop compiling when one is
+        // added, until it is listed.
+        let reasons = VERDICTS.map(|v| {
+            match v {
+                Verdict::Verified
+                | Verdict::Invalid { .. }
+                | Verdict::Expired
+                | Verdict::Exhausted
+                | Verdict::Used
+                | Verdict::NoOtp
+                | Verdict::LockedOut { .. } => {}
+            }
+            v.reason()
+        });
+        assert_eq!(union(TS, "VerdictReason"), reasons.into());
+        let statuses = [
             Status::Active,
             Status::Expired,
             Status::Exhausted,
             Status::Used,
             Status::Superseded,
-        ] {
-            assert!(
-                TS.contains(&format!("\"{}\"", s.as_str())),
-                "{}",
-                s.as_str()
-            );
-        }
+        ]
+        .map(|s| {
+            match s {
+                Status::Active
+                | Status::Expired
+                | Status::Exhausted
+                | Status::Used
+                | Status::Superseded => {}
+            }
+            s.as_str()
+        });
+        assert_eq!(union(TS, "OtpStatus"), statuses.into());
+        let limited = [Limited::Cooldown, Limited::IssueLimit, Limited::LockedOut].map(|l| {
+            match l {
+                Limited::Cooldown | Limited::IssueLimit | Limited::LockedOut => {}
+            }
+            l.as_str()
+        });
+        assert_eq!(union(TS, "RateLimitReason"), limited.into());
+    }
+
+    /// The members of the string-literal union `name` in `ts` (`export type X = | "a" | "b";`,
+    /// over several lines, with `//` comments).
+    pub(crate) fn union<'a>(ts: &'a str, name: &str) -> std::collections::BTreeSet<&'a str> {
+        let rest = ts
+            .split(&format!("export type {name} ="))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{name} in the .d.ts"));
+        rest.lines()
+            // comments left out, up to the `;` that ends the type
+            .map(|l| l.split("//").next().unwrap_or_default())
+            .scan(false, |ended, l| {
+                let was = *ended;
+                *ended |= l.contains(';');
+                (!was).then(|| l.split(';').next().unwrap_or_default())
+            })
+            .flat_map(|l| l.split('|'))
+            .map(|k| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn the_typescript_error_codes_are_exactly_the_codes_rust_defines() {
+        use crate::ErrorCode;
+        let codes: std::collections::BTreeSet<&str> =
+            ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(union(TS, "OtpErrorCode"), codes);
+        // edge-otp/totp's own codes: the TOTP ones of that list.
+        let totp = union(include_str!("wasm/types-totp.d.ts"), "TotpErrorCode");
+        let totp_codes =
+            [ErrorCode::AlreadyEnrolled, ErrorCode::NotEnrolled].map(ErrorCode::as_str);
+        assert_eq!(totp, totp_codes.into_iter().collect());
+        // The core's errors are among them.
         for e in [
-            "INVALID_CONFIG",
-            "INVALID_ARGUMENT",
-            "CORRUPT_RECORD",
-            "ENTROPY",
+            crate::Error::EntropyUnavailable,
+            crate::Error::CorruptRecord(crate::DecodeError::Syntax),
         ] {
-            assert!(TS.contains(&format!("\"{e}\"")), "{e}");
+            assert!(codes.contains(e.code()), "{}", e.code());
         }
     }
 }

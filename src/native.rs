@@ -130,7 +130,7 @@ pub struct OtpManager<S> {
 
 impl<S: Store> OtpManager<S> {
     /// A manager for `scope` (`[A-Za-z0-9_-]{1,32}`) with the system clock and the
-    /// key prefix `"otp:"` (so the key of a user is `otp:<scope>:<user>`, as in the JS
+    /// key prefix [`"otp:"`](crate::driver::DEFAULT_KEY_PREFIX) (so the key of a user is `otp:<scope>:<user>`, as in the JS
     /// package).
     pub fn new(store: S, policy: Policy, scope: &str) -> Result<OtpManager<S>, Error> {
         crate::engine::check_scope(scope)?;
@@ -138,7 +138,7 @@ impl<S: Store> OtpManager<S> {
             engine: Engine::new(policy),
             store,
             scope: scope.to_owned(),
-            key_prefix: "otp:".to_owned(),
+            key_prefix: crate::driver::DEFAULT_KEY_PREFIX.to_owned(),
             clock: Box::new(system_now),
         })
     }

@@ -321,6 +321,78 @@ mod tests {
         Config::new(b"0123456789abcdef".to_vec())
     }
 
+    fn problem_of(c: Config) -> &'static str {
+        match Policy::new(c) {
+            Err(Error::InvalidConfig { problem, .. }) => problem,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    /// Each message that states a limit states the constant's value.
+    #[test]
+    fn the_messages_state_the_limits() {
+        let with = |f: fn(&mut Config)| {
+            let mut c = config();
+            f(&mut c);
+            c
+        };
+        let limit = |l: Limit| match limit(Some(l), "issueLimit") {
+            Err(Error::InvalidConfig { problem, .. }) => problem,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        };
+        let window = MAX_WINDOW_SECONDS.to_string();
+        for (problem, says) in [
+            (
+                problem_of(with(|c| c.secret = Zeroizing::new(std::vec![1; 15]))),
+                MIN_SECRET_BYTES.to_string(),
+            ),
+            (
+                problem_of(with(|c| c.secret = Zeroizing::new(std::vec![1; 1025]))),
+                MAX_SECRET_BYTES.to_string(),
+            ),
+            (problem_of(with(|c| c.ttl_seconds = 0)), window.clone()),
+            (
+                problem_of(with(|c| c.max_attempts = 0)),
+                MAX_ATTEMPTS.to_string(),
+            ),
+            (problem_of(with(|c| c.length = 0)), MAX_LENGTH.to_string()),
+            (
+                problem_of(with(|c| c.alphabet = "0".into())),
+                MAX_ALPHABET.to_string(),
+            ),
+            (
+                problem_of(with(|c| c.resend_cooldown_seconds = MAX_WINDOW_SECONDS + 1)),
+                window.clone(),
+            ),
+            (
+                limit(Limit {
+                    count: 0,
+                    window_seconds: 1,
+                }),
+                MAX_LIMIT_COUNT.to_string(),
+            ),
+            (
+                limit(Limit {
+                    count: 1,
+                    window_seconds: 0,
+                }),
+                window,
+            ),
+        ] {
+            assert!(problem.contains(&says), "{problem:?} lacks {says}");
+        }
+        let retention = match Policy::new(config()).unwrap().check_retention(0) {
+            Err(Error::InvalidConfig { problem, .. }) => problem,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        };
+        for says in [MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS] {
+            assert!(
+                retention.contains(&says.to_string()),
+                "{retention:?} lacks {says}"
+            );
+        }
+    }
+
     fn field_of(c: Config) -> &'static str {
         match Policy::new(c) {
             Err(Error::InvalidConfig { field, .. }) => field,

@@ -424,18 +424,13 @@ impl core::fmt::Debug for Enrolled {
 ///
 /// Refusing to enroll over an active enrollment is an answer, not an [`Error`]: it is
 /// caused by the stored state, not by a bad argument. The JS layer turns it into
-/// `OtpError` with code [`Enrollment::ALREADY_ENROLLED`].
+/// `OtpError` with code [`ErrorCode::AlreadyEnrolled`](crate::ErrorCode::AlreadyEnrolled).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Enrollment {
     /// Enrolled (replacing a pending enrollment, or an active one with `replace`).
     Enrolled(Enrolled),
     /// The user has an active enrollment and `replace` was not given; nothing written.
     AlreadyEnrolled,
-}
-
-impl Enrollment {
-    /// The JS error code for [`Enrollment::AlreadyEnrolled`].
-    pub const ALREADY_ENROLLED: &'static str = "ALREADY_ENROLLED";
 }
 
 /// The answer of [`TotpEngine::check`]. JS `verify` is [`TotpVerdict::is_ok`].

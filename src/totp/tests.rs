@@ -1484,40 +1484,77 @@ fn the_typescript_docs_state_the_totp_defaults() {
             ),
         ),
     ] {
-        let doc = TS
-            .lines()
-            .take_while(|l| !l.contains(&format!("  {option}?:")))
-            .last()
-            .unwrap_or("");
+        let doc = crate::typescript_tests::doc(TS, option);
         assert!(
             doc.contains(&default),
             "{option}: {doc:?} lacks {default:?}"
         );
     }
+    use crate::driver::*;
+    for (option, says) in [
+        ("scope", format!("Default \"{DEFAULT_TOTP_SCOPE}\".")),
+        ("keyPrefix", format!("Default \"{DEFAULT_KEY_PREFIX}\".")),
+        ("timeoutMs", format!("1 to {MAX_TIMEOUT_MS}, null")),
+        ("timeoutMs", format!("Default {DEFAULT_TIMEOUT_MS}.")),
+    ] {
+        let doc = crate::typescript_tests::doc(TS, option);
+        assert!(doc.contains(&says), "{option}: {doc:?} lacks {says:?}");
+    }
 }
 
-/// Every reason word of the recovery verdict is in the TypeScript union JS users branch on.
+/// The TypeScript unions JS users branch on are exactly the core's words. Each list names
+/// every variant: the matches stop compiling when one is added, until it is listed.
 #[test]
-fn the_typescript_recovery_reasons_are_the_cores() {
+fn the_typescript_unions_are_exactly_the_cores_words() {
+    use crate::typescript_tests::union;
     const TS: &str = include_str!("../wasm/types-totp.d.ts");
-    let union = TS
-        .lines()
-        .find(|l| l.starts_with("export type RecoveryReason"))
-        .unwrap_or("");
-    for v in [
+    let recovery = [
         RecoveryVerdict::Accepted,
         RecoveryVerdict::Invalid,
         RecoveryVerdict::Used,
         RecoveryVerdict::NoEnrollment,
         RecoveryVerdict::Locked { retry_after_ms: 1 },
-    ] {
-        assert!(
-            union.contains(&format!("\"{}\"", v.reason())),
-            "{}",
-            v.reason()
-        );
-    }
-    assert_eq!(union.matches('"').count(), 10, "{union}");
+    ]
+    .map(|v| {
+        match v {
+            RecoveryVerdict::Accepted
+            | RecoveryVerdict::Invalid
+            | RecoveryVerdict::Used
+            | RecoveryVerdict::NoEnrollment
+            | RecoveryVerdict::Locked { .. } => {}
+        }
+        v.reason()
+    });
+    assert_eq!(union(TS, "RecoveryReason"), recovery.into());
+    let verdicts = [
+        TotpVerdict::Verified,
+        TotpVerdict::Replaced,
+        TotpVerdict::Invalid,
+        TotpVerdict::Replayed,
+        TotpVerdict::NoEnrollment,
+        TotpVerdict::Locked { retry_after_ms: 1 },
+    ]
+    .map(|v| {
+        match v {
+            TotpVerdict::Verified
+            | TotpVerdict::Replaced
+            | TotpVerdict::Invalid
+            | TotpVerdict::Replayed
+            | TotpVerdict::NoEnrollment
+            | TotpVerdict::Locked { .. } => {}
+        }
+        v.reason()
+    });
+    assert_eq!(union(TS, "TotpReason"), verdicts.into());
+    let statuses = [TotpStatus::None, TotpStatus::Pending, TotpStatus::Active].map(|s| {
+        match s {
+            TotpStatus::None | TotpStatus::Pending | TotpStatus::Active => {}
+        }
+        s.as_str()
+    });
+    assert_eq!(union(TS, "TotpStatus"), statuses.into());
+    let algorithms = Algorithm::ALL.map(|a| a.as_str());
+    assert_eq!(union(TS, "TotpAlgorithm"), algorithms.into());
 }
 
 #[test]

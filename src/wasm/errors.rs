@@ -3,7 +3,7 @@
 //! and every message is written here or in the core, never in JS.
 
 use crate::engine::Limited;
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use js_sys::JsString;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -124,9 +124,9 @@ pub(crate) fn unknown_key(
     ]
     .concat();
     let (code, field, argument) = if config {
-        ("INVALID_CONFIG", Some(name), None)
+        (ErrorCode::InvalidConfig.as_str(), Some(name), None)
     } else {
-        ("INVALID_ARGUMENT", None, Some(name))
+        (ErrorCode::InvalidArgument.as_str(), None, Some(name))
     };
     otp_error(
         code,
@@ -164,7 +164,7 @@ pub(crate) fn rate_limited(retry_after_ms: u64, reason: Limited) -> JsValue {
         Limited::LockedOut => "too many failed attempts: locked out",
     };
     otp_error(
-        "RATE_LIMITED",
+        ErrorCode::RateLimited.as_str(),
         message,
         Fields {
             reason: Some(reason.as_str()),
@@ -179,7 +179,7 @@ pub(crate) fn rate_limited(retry_after_ms: u64, reason: Limited) -> JsValue {
 #[inline(never)]
 pub(crate) fn active_exists(expires_at: u64) -> JsValue {
     otp_error(
-        "ACTIVE_OTP_EXISTS",
+        ErrorCode::ActiveOtpExists.as_str(),
         "an active code exists; it has not expired, been used or run out of attempts",
         Fields {
             expires_at: Some(expires_at as f64),
@@ -219,12 +219,12 @@ pub enum Fault {
 pub fn fault(kind: Fault, detail: f64) -> JsValue {
     match kind {
         Fault::Conflict => otp_error(
-            "CONFLICT",
+            ErrorCode::Conflict.as_str(),
             "the record changed under every compare-and-swap attempt; try again",
             Fields::default(),
         ),
         Fault::Timeout | Fault::TurnTimeout => otp_error(
-            "TIMEOUT",
+            ErrorCode::Timeout.as_str(),
             if matches!(kind, Fault::Timeout) {
                 "a storage call did not settle within timeoutMs; the record is as before or as after the operation"
             } else {
@@ -252,7 +252,7 @@ pub fn fault(kind: Fault, detail: f64) -> JsValue {
             "needs a delete(key) function for this operation",
         ),
         Fault::Disposed => otp_error(
-            "DISPOSED",
+            ErrorCode::Disposed.as_str(),
             "this manager was disposed; create another",
             Fields::default(),
         ),

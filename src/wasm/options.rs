@@ -14,6 +14,10 @@
 //! are `#[inline(always)]`: as calls, the Worker bundle measured 60 to 130 B gzip bigger.
 
 use super::errors::config;
+use crate::driver::{
+    DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_MS, KEY_PREFIX_PROBLEM, MAX_KEY_PREFIX, MAX_TIMEOUT_MS,
+    TIMEOUT_PROBLEM,
+};
 use crate::policy::{Config, Limit, Policy, MAX_ALPHABET, MAX_SECRET_BYTES};
 use crate::{MAX_SCOPE_BYTES, MAX_TIME};
 use js_sys::{Array, Function, JsString, Object, Reflect, Uint8Array};
@@ -21,20 +25,6 @@ use std::string::String;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use zeroize::Zeroizing;
-
-/// Longest `keyPrefix`, in UTF-16 units.
-const MAX_KEY_PREFIX: u32 = 64;
-/// Default `timeoutMs`: how long one storage call may take before the operation fails.
-const DEFAULT_TIMEOUT_MS: u64 = 10_000;
-/// Longest `timeoutMs`: one less than the largest delay `setTimeout` takes (2^31 - 1 ms;
-/// a longer one fires at once), because a waiting operation's timer runs `timeoutMs + 1`.
-const MAX_TIMEOUT_MS: u64 = 2_147_483_646;
-/// `INVALID_CONFIG` reason for a `timeoutMs` out of range.
-const TIMEOUT_PROBLEM: &str = "must be a whole number between 1 and 2147483646, or null for none";
-/// Default `scope`.
-pub(super) const DEFAULT_SCOPE: &str = "default";
-/// Default `keyPrefix`.
-const DEFAULT_KEY_PREFIX: &str = "otp:";
 
 /// Declares the names of an options object's keys, as JS spells them, once: `$keys`, their
 /// array (what [`own_values`] reads), and `$key`, an enum whose variant `as usize` is a
@@ -49,6 +39,13 @@ macro_rules! option_names {
             $($variant),*
         }
         $vis const $keys: [&str; [$($name),*].len()] = [$($name),*];
+        impl $key {
+            /// The key as JS spells it (what an error's `field` names).
+            #[inline(always)]
+            $vis const fn key(self) -> &'static str {
+                $keys[self as usize]
+            }
+        }
     };
 }
 #[cfg(feature = "totp-binding")]
@@ -303,32 +300,28 @@ pub(super) fn short_text(
 #[inline(never)]
 pub(super) fn secret(
     v: Option<JsValue>,
+    field: &'static str,
     missing: &'static str,
 ) -> Result<Zeroizing<std::vec::Vec<u8>>> {
-    let problem = "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
-    let v = v.ok_or_else(|| config("secret", missing))?;
+    let problem = crate::driver::SECRET_PROBLEM;
+    let v = v.ok_or_else(|| config(field, missing))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
         // `instanceof` also holds for a Proxy of one, whose traps would run (and throw,
         // or answer a length of 10^9): only a real view is read, and only its copy.
         if !js_sys::ArrayBuffer::is_view(&v) {
-            return Err(config("secret", problem));
+            return Err(config(field, problem));
         }
         // A detached buffer (or one shrunk under the view) cannot be copied: no secret.
         let copy: Uint8Array = SecretCopy::of(bytes)
-            .map_err(|_| config("secret", problem))?
+            .map_err(|_| config(field, problem))?
             .unchecked_into();
         if copy.length() as usize > MAX_SECRET_BYTES {
-            return Err(config("secret", problem));
+            return Err(config(field, problem));
         }
         return Ok(Zeroizing::new(copy.to_vec()));
     }
     // Units <= bytes, so a string over the limit in units is over it in bytes.
-    let text = Zeroizing::new(short_string(
-        &v,
-        MAX_SECRET_BYTES as u32,
-        "secret",
-        problem,
-    )?);
+    let text = Zeroizing::new(short_string(&v, MAX_SECRET_BYTES as u32, field, problem)?);
     Ok(Zeroizing::new(text.as_bytes().to_vec()))
 }
 
@@ -363,52 +356,47 @@ pub(super) fn limit(
 /// The `scope` option (both managers'): 1 to 32 characters of `A-Z a-z 0-9 _ -`;
 /// `default` when absent.
 #[inline(always)]
-pub(super) fn read_scope(v: Option<JsValue>, default: &str) -> Result<String> {
-    let problem = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";
+pub(super) fn read_scope(v: Option<JsValue>, field: &'static str, default: &str) -> Result<String> {
+    let problem = crate::engine::SCOPE_PROBLEM;
     let scope = match v {
         None => default.into(),
-        Some(v) => short_string(&v, MAX_SCOPE_BYTES as u32, "scope", problem)?,
+        Some(v) => short_string(&v, MAX_SCOPE_BYTES as u32, field, problem)?,
     };
-    crate::check_scope(&scope).map_err(|_| config("scope", problem))?;
+    crate::check_scope(&scope).map_err(|_| config(field, problem))?;
     Ok(scope)
 }
 
 /// The `keyPrefix` option (both managers'): at most 64 characters; `"otp:"` when absent.
 #[inline(always)]
-pub(super) fn read_key_prefix(v: Option<JsValue>) -> Result<String> {
+pub(super) fn read_key_prefix(v: Option<JsValue>, field: &'static str) -> Result<String> {
     match v {
         None => Ok(DEFAULT_KEY_PREFIX.into()),
-        Some(v) => short_string(
-            &v,
-            MAX_KEY_PREFIX,
-            "keyPrefix",
-            "must be a string of at most 64 characters",
-        ),
+        Some(v) => short_string(&v, MAX_KEY_PREFIX, field, KEY_PREFIX_PROBLEM),
     }
 }
 
 /// The `timeoutMs` option (both managers'): `1..=MAX_TIMEOUT_MS`, [`DEFAULT_TIMEOUT_MS`]
 /// when absent, `null` for none.
 #[inline(always)]
-pub(super) fn read_timeout_ms(v: Option<JsValue>) -> Result<Option<u64>> {
+pub(super) fn read_timeout_ms(v: Option<JsValue>, field: &'static str) -> Result<Option<u64>> {
     match v {
         None => Ok(Some(DEFAULT_TIMEOUT_MS)),
         Some(v) if v.is_null() => Ok(None),
-        Some(v) => match whole(&v, "timeoutMs")? {
+        Some(v) => match whole(&v, field)? {
             t @ 1..=MAX_TIMEOUT_MS => Ok(Some(t)),
-            _ => Err(config("timeoutMs", TIMEOUT_PROBLEM)),
+            _ => Err(config(field, TIMEOUT_PROBLEM)),
         },
     }
 }
 
 /// The `now` option (both managers'): a function answering milliseconds since the epoch.
 #[inline(always)]
-pub(super) fn read_clock(v: Option<JsValue>) -> Result<Option<Function>> {
+pub(super) fn read_clock(v: Option<JsValue>, field: &'static str) -> Result<Option<Function>> {
     match v {
         None => Ok(None),
         Some(v) => Ok(Some(v.dyn_into::<Function>().map_err(|_| {
             config(
-                "now",
+                field,
                 "must be a function returning milliseconds since the epoch",
             )
         })?)),
@@ -434,52 +422,65 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
     let mut c = Config::new(std::vec::Vec::new());
     c.secret = secret(
         take(Name::Secret),
+        Name::Secret.key(),
         "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)",
     )?;
     if let Some(v) = take(Name::TtlSeconds) {
-        c.ttl_seconds = whole(&v, "ttlSeconds")?;
+        c.ttl_seconds = whole(&v, Name::TtlSeconds.key())?;
     }
     if let Some(v) = take(Name::MaxAttempts) {
-        c.max_attempts = u32::try_from(whole(&v, "maxAttempts")?).unwrap_or(u32::MAX);
+        c.max_attempts = u32::try_from(whole(&v, Name::MaxAttempts.key())?).unwrap_or(u32::MAX);
     }
     if let Some(v) = take(Name::Length) {
-        c.length = usize::try_from(whole(&v, "length")?).unwrap_or(usize::MAX);
+        c.length = usize::try_from(whole(&v, Name::Length.key())?).unwrap_or(usize::MAX);
     }
     if let Some(v) = take(Name::Alphabet) {
         c.alphabet = short_string(
             &v,
             MAX_ALPHABET as u32,
-            "alphabet",
+            Name::Alphabet.key(),
             "must be a string of 2 to 64 characters",
         )?;
     }
     if let Some(v) = take(Name::ResendCooldownSeconds) {
-        c.resend_cooldown_seconds = whole(&v, "resendCooldownSeconds")?;
+        c.resend_cooldown_seconds = whole(&v, Name::ResendCooldownSeconds.key())?;
     }
-    c.issue_limit = limit(take(Name::IssueLimit), c.issue_limit, "issueLimit")?;
-    c.failure_limit = limit(take(Name::FailureLimit), c.failure_limit, "failureLimit")?;
+    c.issue_limit = limit(
+        take(Name::IssueLimit),
+        c.issue_limit,
+        Name::IssueLimit.key(),
+    )?;
+    c.failure_limit = limit(
+        take(Name::FailureLimit),
+        c.failure_limit,
+        Name::FailureLimit.key(),
+    )?;
     let policy = Policy::new(c).map_err(|e| super::errors::from_core(&e))?;
 
-    let scope = read_scope(take(Name::Scope), DEFAULT_SCOPE)?;
-    let key_prefix = read_key_prefix(take(Name::KeyPrefix))?;
+    let scope = read_scope(
+        take(Name::Scope),
+        Name::Scope.key(),
+        crate::driver::DEFAULT_SCOPE,
+    )?;
+    let key_prefix = read_key_prefix(take(Name::KeyPrefix), Name::KeyPrefix.key())?;
     let retention_seconds = match take(Name::RetentionSeconds) {
         Some(v) if !v.is_null() => Some(
             policy
-                .check_retention(whole(&v, "retentionSeconds")?)
+                .check_retention(whole(&v, Name::RetentionSeconds.key())?)
                 .map_err(|e| super::errors::from_core(&e))?,
         ),
         _ => None,
     };
-    let timeout_ms = read_timeout_ms(take(Name::TimeoutMs))?;
-    let clock = read_clock(take(Name::Now))?;
+    let timeout_ms = read_timeout_ms(take(Name::TimeoutMs), Name::TimeoutMs.key())?;
+    let clock = read_clock(take(Name::Now), Name::Now.key())?;
     let on_event = function(
         take(Name::OnEvent),
-        "onEvent",
+        Name::OnEvent.key(),
         "must be a function taking the event",
     )?;
     let on_event_error = function(
         take(Name::OnEventError),
-        "onEventError",
+        Name::OnEventError.key(),
         "must be a function taking (error, event)",
     )?;
     let normalize_user = match take(Name::NormalizeUser) {
@@ -493,7 +494,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
                 .is_some_and(|s| normalizer(&s).is_some());
             if !known {
                 return Err(config(
-                    "normalizeUser",
+                    Name::NormalizeUser.key(),
                     "must be a function (user) => string, or \"email\"",
                 ));
             }

@@ -3,6 +3,7 @@
 //! (`limits`, and the checks the Durable Object client makes before its RPC).
 
 use super::answers::{to_js, word, Otp, VerdictJs};
+use super::options::Name;
 use super::{answer, check_user, errors, now, options, Limits, Reads};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Event, Issue, IssueOptions, Op, Subject, Verdict};
@@ -493,7 +494,7 @@ fn verdict_js(v: Verdict, boolean: bool) -> Result<JsValue, JsValue> {
 /// maps each operation to its answer), reported rather than panicking.
 fn unexpected() -> JsValue {
     errors::otp_error(
-        "INTERNAL",
+        crate::ErrorCode::Internal.as_str(),
         "unexpected answer kind",
         errors::Fields::default(),
     )
@@ -623,13 +624,13 @@ pub fn check_client_options(
         ));
     }
     let probe = js_sys::Object::new();
-    js_sys::Reflect::set(&probe, &"secret".into(), &PROBE_SECRET.into())?;
+    js_sys::Reflect::set(&probe, &Name::Secret.key().into(), &PROBE_SECRET.into())?;
     let [scope, normalize_user] = if options.is_undefined() {
         [None, None]
     } else if options::is_record(options)? {
         options::own_values(
             options,
-            &["scope", "normalizeUser"],
+            &[Name::Scope.key(), Name::NormalizeUser.key()],
             "options",
             "durableOtp takes scope and normalizeUser only (the policy is the Durable Object's)",
         )?
@@ -637,11 +638,11 @@ pub fn check_client_options(
         return Err(errors::config("options", "must be an object"));
     };
     let [scope, normalize_user] = [scope, normalize_user].map(Option::unwrap_or_default);
-    js_sys::Reflect::set(&probe, &"scope".into(), &scope)?;
-    js_sys::Reflect::set(&probe, &"normalizeUser".into(), &normalize_user)?;
+    js_sys::Reflect::set(&probe, &Name::Scope.key().into(), &scope)?;
+    js_sys::Reflect::set(&probe, &Name::NormalizeUser.key().into(), &normalize_user)?;
     // The default scope spelled out is no scope: one object per user, whichever way the
     // app writes it.
-    if options::read(&probe)?.scope == options::DEFAULT_SCOPE {
+    if options::read(&probe)?.scope == crate::driver::DEFAULT_SCOPE {
         return Ok(js_sys::Array::of2(&JsValue::UNDEFINED, &normalize_user));
     }
     Ok(js_sys::Array::of2(&scope, &normalize_user))

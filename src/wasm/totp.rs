@@ -31,14 +31,6 @@ use std::vec::Vec;
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
 
-/// `OtpError` code: `enroll` on an active enrollment without `{ replace: true }`.
-pub(crate) const ALREADY_ENROLLED: &str = Enrollment::ALREADY_ENROLLED;
-/// `OtpError` code: `newRecoveryCodes` for a user who is not enrolled.
-pub(crate) const NOT_ENROLLED: &str = "NOT_ENROLLED";
-
-/// Default `scope` of TOTP managers (with the one-time codes' default `keyPrefix`, keys
-/// are `otp:totp:<user>`).
-const DEFAULT_SCOPE: &str = "totp";
 /// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
 const MAX_SEED_TEXT_UNITS: u32 = 256;
 
@@ -129,46 +121,56 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     let mut c = TotpConfig::new(Vec::new(), "");
     c.secret = secret(
         take(Name::Secret),
+        Name::Secret.key(),
         "is required: a string or a Uint8Array of 16 to 1024 bytes",
     )?;
     let issuer_problem = "must be a string of 1 to 64 characters";
     c.issuer = match take(Name::Issuer) {
-        None => return Err(errors::config("issuer", issuer_problem)),
-        Some(v) => short_string(&v, 2 * MAX_ISSUER_CHARS as u32, "issuer", issuer_problem)?,
+        None => return Err(errors::config(Name::Issuer.key(), issuer_problem)),
+        Some(v) => short_string(
+            &v,
+            2 * MAX_ISSUER_CHARS as u32,
+            Name::Issuer.key(),
+            issuer_problem,
+        )?,
     };
     if let Some(v) = take(Name::Algorithm) {
         let problem = "must be \"SHA1\", \"SHA256\" or \"SHA512\"";
-        let name = short_string(&v, 8, "algorithm", problem)?;
-        c.algorithm =
-            Algorithm::from_name(&name).ok_or_else(|| errors::config("algorithm", problem))?;
+        let name = short_string(&v, 8, Name::Algorithm.key(), problem)?;
+        c.algorithm = Algorithm::from_name(&name)
+            .ok_or_else(|| errors::config(Name::Algorithm.key(), problem))?;
     }
     if let Some(v) = take(Name::Digits) {
-        c.digits = whole_u32(&v, "digits")?;
+        c.digits = whole_u32(&v, Name::Digits.key())?;
     }
     if let Some(v) = take(Name::PeriodSeconds) {
-        c.period_seconds = whole(&v, "periodSeconds")?;
+        c.period_seconds = whole(&v, Name::PeriodSeconds.key())?;
     }
     if let Some(v) = take(Name::Window) {
-        c.window = whole_u32(&v, "window")?;
+        c.window = whole_u32(&v, Name::Window.key())?;
     }
-    c.failure_limit = limit(take(Name::FailureLimit), c.failure_limit, "failureLimit")?;
+    c.failure_limit = limit(
+        take(Name::FailureLimit),
+        c.failure_limit,
+        Name::FailureLimit.key(),
+    )?;
     if let Some(v) = take(Name::RecoveryCodes) {
         let problem = "must be { count, length }";
         if !is_record(&v)? {
-            return Err(errors::config("recoveryCodes", problem));
+            return Err(errors::config(Name::RecoveryCodes.key(), problem));
         }
         let [count, length] = own_values(
             &v,
             &["count", "length"],
-            "recoveryCodes",
+            Name::RecoveryCodes.key(),
             "unknown key (only count and length)",
         )?;
         let mut r = c.recovery_codes;
         if let Some(n) = count {
-            r.count = whole_u32(&n, "recoveryCodes")?;
+            r.count = whole_u32(&n, Name::RecoveryCodes.key())?;
         }
         if let Some(n) = length {
-            r.length = whole_u32(&n, "recoveryCodes")?;
+            r.length = whole_u32(&n, Name::RecoveryCodes.key())?;
         }
         c.recovery_codes = r;
     }
@@ -177,19 +179,24 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     let (failure_limit, recovery_codes) = (c.failure_limit, c.recovery_codes);
     let policy = TotpPolicy::new(c).map_err(|e| errors::from_core(&e))?;
 
-    let scope = read_scope(take(Name::Scope), DEFAULT_SCOPE)?;
-    let key_prefix = read_key_prefix(take(Name::KeyPrefix))?;
+    let scope = read_scope(
+        take(Name::Scope),
+        Name::Scope.key(),
+        crate::driver::DEFAULT_TOTP_SCOPE,
+    )?;
+    let key_prefix = read_key_prefix(take(Name::KeyPrefix), Name::KeyPrefix.key())?;
     // Enrollments never expire: a record written with a TTL would silently unenroll a
     // user who does not sign in for that long (a replayed or locked check writes nothing,
     // so the TTL would not even be refreshed). Only "no expiry" is accepted.
     if take(Name::RetentionSeconds).is_some_and(|v| !v.is_null()) {
         return Err(errors::config(
-            "retentionSeconds",
+            Name::RetentionSeconds.key(),
             "must be null: TOTP enrollments are kept until disable()",
         ));
     }
-    let timeout_ms = read_timeout_ms(take(Name::TimeoutMs))?;
-    let clock = read_clock(take(Name::Now))?.map_or(JsValue::UNDEFINED, JsValue::from);
+    let timeout_ms = read_timeout_ms(take(Name::TimeoutMs), Name::TimeoutMs.key())?;
+    let clock =
+        read_clock(take(Name::Now), Name::Now.key())?.map_or(JsValue::UNDEFINED, JsValue::from);
 
     let full_prefix = format!("{key_prefix}{scope}:");
     let policy_js = to_js(&TotpPolicyJs {
@@ -507,7 +514,7 @@ impl WasmTotpEngine {
                 status: e.status.as_str(),
             }),
             Enrollment::AlreadyEnrolled => Err(errors::otp_error(
-                ALREADY_ENROLLED,
+                crate::ErrorCode::AlreadyEnrolled.as_str(),
                 "the user has an active enrollment; pass { replace: true } to replace it",
                 errors::Fields::default(),
             )),
@@ -683,7 +690,7 @@ impl WasmTotpEngine {
                 .collect::<js_sys::Array>()
                 .into()),
             RecoveryCodes::NoEnrollment => Err(errors::otp_error(
-                NOT_ENROLLED,
+                crate::ErrorCode::NotEnrolled.as_str(),
                 "the user is not enrolled; enroll first",
                 errors::Fields::default(),
             )),
