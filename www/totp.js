@@ -11,9 +11,13 @@ const bytes = crypto.getRandomValues(new Uint8Array(32));
 const totp = new TotpManager(memoryStorage(), { secret: bytes, issuer: "edge-otp demo" });
 const user = () => $("user").value.trim() || "ada@example.com";
 
+// The failure budget as the manager's policy has it ("5 per 15 minutes").
+const { failureLimit } = totp.policy;
+const budget = failureLimit ? ` (${failureLimit.count} per ${humanDuration(failureLimit.windowSeconds * 1000)})` : "";
+
 const MESSAGES = {
   verified: ["Verified: the code was right for a new time step.", "good"],
-  invalid: ["Wrong code: one failure spent (5 per 15 minutes).", "bad"],
+  invalid: [`Wrong code: one failure spent${budget}.`, "bad"],
   replayed: ["Replayed: this code (or an earlier one) was already accepted. Not a failure.", "warn"],
   none: ["Not enrolled.", "warn"],
   locked: ["Locked: too many failures. Nothing is compared until the window ends.", "bad"],
@@ -40,7 +44,7 @@ async function refresh() {
 const ERRORS = {
   NOT_ENROLLED: () => "Not enrolled: enroll first.",
   ALREADY_ENROLLED: () => "Already enrolled.",
-  INVALID_ARGUMENT: (e) => `Please check your input: ${e.message.replace(/^edge-otp: /, "")}.`,
+  INVALID_ARGUMENT: (e) => `Please check your input: the ${e.argument} ${e.reason}.`,
   RATE_LIMITED: (e) => `Too many attempts: try again in ${humanDuration(e.retryAfterMs ?? 0)}.`,
 };
 

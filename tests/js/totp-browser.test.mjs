@@ -103,6 +103,12 @@ describe("authenticator-app demo (Chromium + local Worker)", { skip }, () => {
 
     // 1 wrong recovery code so far; 4 wrong TOTP codes spend the rest of the budget (5).
     for (let i = 0; i < 4; i++) assert.equal(await check(i % 2 ? "abcdef" : "abcdeg"), "invalid");
+    // The page states the failure budget its manager's policy has (the default's count).
+    const { failureLimit } = await page.evaluate(async () => {
+      const { TotpManager, memoryStorage } = await import("./vendor/edge-otp-totp.js");
+      return new TotpManager(memoryStorage(), { secret: "0123456789abcdef", issuer: "x" }).policy;
+    });
+    assert.match(await page.textContent("#message"), new RegExp(`one failure spent \\(${failureLimit.count} per \\d+ minutes\\)`));
     assert.equal(await check(await totpAt(seed, Date.now() + 30_000)), "locked");
     assert.match(await page.textContent("#message"), /Try again in \d+ (minutes?|seconds?|hours?)\./, "the wait in words");
 
