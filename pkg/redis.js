@@ -69,8 +69,11 @@ function toStringOrNull(v) {
 
 const invalidConfig = (message) => configError("edge-otp/redis", message);
 
-function ttlSeconds(options) {
-  const ttl = expirationTtl(options);
+const ENTRY = "edge-otp/redis: redisStorage";
+
+/** Whole seconds of `options.expirationTtl` (rounded up), or null; `method` for a refusal. */
+function ttlSeconds(options, method) {
+  const ttl = expirationTtl(options, `${ENTRY}: ${method}`);
   return ttl === null ? null : Math.ceil(ttl);
 }
 
@@ -200,7 +203,7 @@ export function redisStorage(client, options) {
 
   // Keys and values are strings (else INVALID_ARGUMENT, before any command): both client
   // libraries would convert anything else, `42` and `"42"` naming one key.
-  const text = (v, argument, method) => requireString(v, argument, "edge-otp/redis: redisStorage", method);
+  const text = (v, argument, method) => requireString(v, argument, ENTRY, method);
   const store = {
     async get(key) {
       return toStringOrNull(await client.get(text(key, "key", "get")));
@@ -209,7 +212,7 @@ export function redisStorage(client, options) {
     async put(key, value, options) {
       text(key, "key", "put");
       text(value, "value", "put");
-      await set(key, value, ttlSeconds(options));
+      await set(key, value, ttlSeconds(options, "put"));
     },
 
     async compareAndSwap(key, expected, value, options) {
@@ -217,7 +220,7 @@ export function redisStorage(client, options) {
       const hasExpected = expected !== null && expected !== undefined;
       if (hasExpected) text(expected, "expected", "compareAndSwap");
       text(value, "value", "compareAndSwap");
-      const ttl = ttlSeconds(options);
+      const ttl = ttlSeconds(options, "compareAndSwap");
       const reply = await evalCas(key, [
         hasExpected ? "1" : "0",
         hasExpected ? expected : "",

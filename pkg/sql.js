@@ -87,19 +87,22 @@ export function createTableStatements(table = DEFAULT_TABLE) {
   ];
 }
 
-/** `expires_at` for a write at `now` (ms), or null without `expirationTtl` (seconds). */
-function expiresAt(options, now) {
-  const ttl = expirationTtl(options);
+/**
+ * `expires_at` for a write at `now` (ms), or null without `expirationTtl` (seconds);
+ * `where` names the adapter and method in a refusal.
+ */
+function expiresAt(options, now, where) {
+  const ttl = expirationTtl(options, where);
   return ttl === null ? null : now + Math.ceil(ttl * 1000);
 }
 
-function purgeLimit(options) {
+function purgeLimit(options, where) {
   // A mistyped key is refused, not ignored (the default limit would be used).
   const problem = optionsProblem(options, ["limit"]);
-  if (problem !== undefined) throw invalidArgument("options", `purgeExpired: ${problem}`);
+  if (problem !== undefined) throw invalidArgument("options", `${where}: ${problem}`);
   const limit = (options && own(options, "limit")) ?? DEFAULT_PURGE_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw invalidArgument("limit", `purgeExpired: limit must be a positive safe integer, got ${shown(limit)}`);
+    throw invalidArgument("limit", `${where}: limit must be a positive safe integer, got ${shown(limit)}`);
   }
   return limit;
 }
@@ -169,7 +172,8 @@ const NOTHING = "nothing"; // nothing (the driver's result is not read)
 function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
   // The arguments every method but purgeExpired takes: strings (else INVALID_ARGUMENT,
   // before any statement), and a key the database can hold.
-  const text = (v, argument, method) => requireString(v, argument, `edge-otp/sql: ${name}`, method);
+  const entry = `edge-otp/sql: ${name}`;
+  const text = (v, argument, method) => requireString(v, argument, entry, method);
   const key = (k, method) => {
     checkKey(text(k, "key", method));
     return k;
@@ -184,7 +188,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       text(value, "value", "put");
       // The TTL is checked before the statement runs (or is prepared: a missing table is
       // then not what a bad TTL reports).
-      const exp = expiresAt(options, now());
+      const exp = expiresAt(options, now(), `${entry}: put`);
       yield ["put", [k, value, exp], NOTHING];
     },
     *compareAndSwap(k, expected, value, options) {
@@ -193,7 +197,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       if (!inserting) text(expected, "expected", "compareAndSwap");
       text(value, "value", "compareAndSwap");
       const t = now();
-      const exp = expiresAt(options, t);
+      const exp = expiresAt(options, t, `${entry}: compareAndSwap`);
       const changed = inserting
         ? yield ["casInsert", [k, value, exp, t], CHANGES]
         : yield ["casUpdate", [value, exp, k, expected, t], CHANGES];
@@ -206,7 +210,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       return row !== null && row !== undefined && live(row.expires_at, t);
     },
     *purgeExpired(options) {
-      const limit = purgeLimit(options);
+      const limit = purgeLimit(options, `${entry}: purgeExpired`);
       let total = 0;
       for (;;) {
         const t = now();

@@ -392,6 +392,17 @@ describe("packaging: the npm tarball", { skip }, () => {
   });
 });
 
+test("pkg/README.md's table of conditions lists them in the order package.json matches them", () => {
+  const readme = readFileSync(path.join(PKG, "README.md"), "utf8");
+  const table = readme.split("Conditions of `edge-otp`, in the order they are matched:")[1];
+  assert.ok(table, "the conditions table");
+  const rows = table.split("\n\n")[1].split("\n").slice(2); // after the header and |---|
+  const listed = rows.flatMap((row) => [...row.split("|")[1].matchAll(/`([a-z-]+)`/g)].map((m) => m[1]));
+  // `import` / `require` are the node row's sub-conditions; `module` is not an exports condition
+  const conditions = listed.filter((c) => !["import", "require", "module"].includes(c));
+  assert.deepEqual(conditions, Object.keys(pkgJson.exports["."]));
+});
+
 describe("packaging: TypeScript consumer against pkg/ (tests/js/types)", () => {
   test(`tsc -p tests/js/types${hasRedis ? "" : " (without edge-otp/redis: " + noRedis + ")"}`, async () => {
     const project = hasRedis ? "tests/js/types/tsconfig.json" : "tests/js/types/tsconfig.core.json";

@@ -140,6 +140,8 @@ export const sqlChecks = [
           assert.ok(e instanceof RangeError, String(e?.message));
           assert.equal(e.code, "INVALID_ARGUMENT");
           assert.equal(e.argument, "expirationTtl");
+          // named as every adapter refusal is: the adapter, the store, the method
+          assert.match(e.message, /^edge-otp\/sql: \w+Storage: (put|compareAndSwap): expirationTtl must be /);
         };
         await throwsLike(() => s.put("k", "x", { expirationTtl: bad }), ttlRefused, `ttl ${typeof bad}`);
         await throwsLike(() => s.compareAndSwap("k", null, "x", { expirationTtl: bad }), ttlRefused, `cas ttl ${typeof bad}`);
@@ -171,6 +173,7 @@ export const sqlChecks = [
           assert.ok(e instanceof RangeError, String(e));
           assert.equal(e.code, "INVALID_ARGUMENT");
           assert.equal(e.argument, "limit");
+          assert.match(e.message, /^edge-otp\/sql: \w+Storage: purgeExpired: limit must be /);
         }, `limit ${bad}`);
       }
       // A mistyped option is refused (not the default limit), and named; not an object too.
