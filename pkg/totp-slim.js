@@ -66,7 +66,8 @@ export class TotpManager {
     this.#driver = driver;
     this.#prefix = c.keyPrefix;
     this.#clock = c.now;
-    for (const k of ["failureLimit", "recoveryCodes"]) if (c.policy[k]) Object.freeze(c.policy[k]);
+    // Every object in it frozen too (failureLimit, recoveryCodes: whichever Rust answers).
+    for (const v of Object.values(c.policy)) if (v !== null && typeof v === "object") Object.freeze(v);
     this.#policy = Object.freeze(c.policy);
   }
 

@@ -206,6 +206,45 @@ mod typescript_tests {
             .unwrap_or_default()
     }
 
+    /// The README's "Defaults, and why" table states the same defaults.
+    #[test]
+    fn the_readme_defaults_table_states_the_cores_defaults() {
+        const README: &str = include_str!("../README.md");
+        let c = Config::new(b"0123456789abcdef".to_vec());
+        let default_of = |option: &str| {
+            README
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{option}` |")))
+                .and_then(|l| l.split('|').nth(2))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("no README row for {option}"))
+        };
+        let per_hour = |l: Option<crate::Limit>| {
+            let l = l.unwrap();
+            assert_eq!(l.window_seconds, 3600, "the table says per hour");
+            format!("{} per hour", l.count)
+        };
+        assert_eq!(default_of("ttlSeconds"), c.ttl_seconds.to_string());
+        assert_eq!(default_of("maxAttempts"), c.max_attempts.to_string());
+        assert_eq!(
+            default_of("length` / `alphabet"),
+            format!("{} / digits", c.length)
+        );
+        assert_eq!(c.alphabet, "0123456789");
+        assert_eq!(
+            default_of("resendCooldownSeconds"),
+            c.resend_cooldown_seconds.to_string()
+        );
+        assert_eq!(default_of("issueLimit"), per_hour(c.issue_limit));
+        assert_eq!(default_of("failureLimit"), per_hour(c.failure_limit));
+        let scope = format!("`\"{}\"`", crate::driver::DEFAULT_SCOPE);
+        assert_eq!(default_of("scope"), scope);
+        assert_eq!(
+            default_of("timeoutMs"),
+            crate::driver::DEFAULT_TIMEOUT_MS.to_string()
+        );
+    }
+
     #[test]
     fn the_typescript_docs_state_the_limits_and_the_drivers_defaults() {
         use crate::driver::*;

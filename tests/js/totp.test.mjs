@@ -150,7 +150,7 @@ describe("edge-otp/totp entries", () => {
       window: 1, failureLimit: { count: 5, windowSeconds: 900 }, recoveryCodes: { count: 10, length: 10 },
       retentionSeconds: null, timeoutMs: 10000,
     });
-    assert.ok(Object.isFrozen(totp.policy) && Object.isFrozen(totp.policy.failureLimit));
+    assert.ok(Object.isFrozen(totp.policy) && Object.values(totp.policy).every((v) => v === null || typeof v !== "object" || Object.isFrozen(v)));
     assert.equal(totp.keyFor("ada"), "otp:totp:ada");
   });
   test("a polluted Object.prototype changes nothing", async () => {
