@@ -111,6 +111,11 @@ pub mod driver {
     /// `Uint8Array`, or of the wrong length.
     pub const SECRET_PROBLEM: &str =
         "must be a well-formed string or a Uint8Array of 16 to 1024 bytes";
+    /// Longest submitted code a driver reads (copies into wasm), in UTF-16 units. A
+    /// longer string is still a guess, answered as a wrong one without being read (a
+    /// right code buried in more than 240 separators included: no one types or pastes
+    /// that).
+    pub const MAX_SUBMITTED_UNITS: u32 = 256;
     /// Default `timeoutMs`: how long one storage call may take before the operation fails.
     pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
     /// Longest `timeoutMs`: one less than the largest delay `setTimeout` takes (2^31 - 1
@@ -206,6 +211,33 @@ mod typescript_tests {
             .unwrap_or_default()
     }
 
+    /// The READMEs state the drivers' numbers as they are.
+    #[test]
+    fn the_readmes_state_the_drivers_limits() {
+        let security = include_str!("../SECURITY.md").replace('\n', " ");
+        let conflict = format!("`CONFLICT` after {} lost swaps", crate::MAX_TRIES);
+        assert!(security.contains(&conflict), "{conflict:?}");
+        for readme in [
+            include_str!("../README.md"),
+            include_str!("../pkg/README.md"),
+        ] {
+            for says in [
+                format!(
+                    "A submitted code is read up to {} characters",
+                    crate::driver::MAX_SUBMITTED_UNITS
+                ),
+                format!(
+                    "retried (up to {}\ntimes, then `CONFLICT`)",
+                    crate::MAX_TRIES
+                ),
+                format!("{} URL-safe", crate::TOKEN_LEN),
+            ] {
+                let flat = readme.replace('\n', " ");
+                assert!(flat.contains(&says.replace('\n', " ")), "{says:?}");
+            }
+        }
+    }
+
     /// The README's "Defaults, and why" table states the same defaults.
     #[test]
     fn the_readme_defaults_table_states_the_cores_defaults() {
@@ -265,6 +297,7 @@ mod typescript_tests {
             ("retentionSeconds", format!(">= {MIN_RETENTION_SECONDS} ")),
             ("timeoutMs", format!("1 to {MAX_TIMEOUT_MS}, null")),
             ("timeoutMs", format!("Default {DEFAULT_TIMEOUT_MS}.")),
+            ("token", format!("({} URL-safe", crate::TOKEN_LEN)),
         ] {
             let line = doc(TS, option);
             assert!(line.contains(&says), "{option}: {line:?} lacks {says:?}");

@@ -95,10 +95,7 @@ pub(crate) fn well_formed(s: &JsString) -> bool {
     }
 }
 
-/// Longest submitted code copied into wasm, in UTF-16 units. A longer string is still a
-/// guess, answered as a wrong one without being read (a right code buried in more than
-/// 240 separators included: no one types or pastes that).
-const MAX_SUBMITTED_UNITS: u32 = 256;
+use crate::driver::MAX_SUBMITTED_UNITS;
 /// Up to this many UTF-16 units a user id cannot exceed [`crate::MAX_USER_BYTES`] of UTF-8.
 const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 
