@@ -51,6 +51,29 @@ macro_rules! option_names {
 #[cfg(feature = "totp-binding")]
 pub(super) use option_names;
 
+/// Declares the keys a call's options object may have, once: `$keys`, their array, and
+/// `$unknown`, the problem for any other key ("unknown key (only a, b and c)"); with
+/// `$not_object`, also the problem for options that are not an object ("must be an
+/// object { a, b, c } or undefined").
+macro_rules! call_keys {
+    ($vis:vis $keys:ident, $unknown:ident = [$($name:literal),+ $(,)?]) => {
+        $vis const $keys: [&str; [$($name),+].len()] = [$($name),+];
+        $vis const $unknown: &str =
+            concat!("unknown key (only ", call_keys!(@words $($name),+), ")");
+    };
+    ($vis:vis $keys:ident, $unknown:ident, $not_object:ident = [$($name:literal),+ $(,)?]) => {
+        call_keys!($vis $keys, $unknown = [$($name),+]);
+        $vis const $not_object: &str =
+            concat!("must be an object { ", call_keys!(@commas $($name),+), " } or undefined");
+    };
+    (@words $a:literal) => { $a };
+    (@words $a:literal, $b:literal) => { concat!($a, " and ", $b) };
+    (@words $a:literal, $($rest:literal),+) => { concat!($a, ", ", call_keys!(@words $($rest),+)) };
+    (@commas $a:literal) => { $a };
+    (@commas $a:literal, $($rest:literal),+) => { concat!($a, ", ", call_keys!(@commas $($rest),+)) };
+}
+pub(super) use call_keys;
+
 option_names!(pub(super) KEYS, Name {
     Secret = "secret",
     TtlSeconds = "ttlSeconds",
@@ -337,12 +360,8 @@ pub(super) fn limit(
     if !is_record(&v)? {
         return Err(config(field, "must be { count, windowSeconds } or null"));
     }
-    let [count, window] = own_values(
-        &v,
-        &["count", "windowSeconds"],
-        field,
-        "unknown key (only count and windowSeconds)",
-    )?;
+    call_keys!(LIMIT_KEYS, LIMIT_UNKNOWN = ["count", "windowSeconds"]);
+    let [count, window] = own_values(&v, &LIMIT_KEYS, field, LIMIT_UNKNOWN)?;
     let need = |v: Option<JsValue>| {
         v.ok_or_else(|| config(field, "needs both count and windowSeconds"))
             .and_then(|v| whole(&v, field))

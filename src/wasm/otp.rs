@@ -3,7 +3,7 @@
 //! (`limits`, and the checks the Durable Object client makes before its RPC).
 
 use super::answers::{to_js, word, Otp, VerdictJs};
-use super::options::Name;
+use super::options::{call_keys, Name};
 use super::{answer, check_user, errors, now, options, Limits, Reads};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Event, Issue, IssueOptions, Op, Subject, Verdict};
@@ -84,12 +84,10 @@ fn boolean(v: Option<JsValue>, argument: &'static str, default: bool) -> Result<
     }
 }
 
-/// The per-call option names of `create` / `generate`, and the problem for another key.
-const ISSUE_KEYS: [&str; 2] = ["ttlSeconds", "link"];
-const ISSUE_UNKNOWN: &str = "unknown key (only ttlSeconds and link)";
-/// The per-call option names of `check` / `verify`, and the problem for another key.
-const CHECK_KEYS: [&str; 1] = ["consume"];
-const CHECK_UNKNOWN: &str = "unknown key (only consume)";
+// The per-call option names of `create` / `generate`, and the problem for another key.
+call_keys!(ISSUE_KEYS, ISSUE_UNKNOWN = ["ttlSeconds", "link"]);
+// The per-call option names of `check` / `verify`, and the problem for another key.
+call_keys!(CHECK_KEYS, CHECK_UNKNOWN = ["consume"]);
 /// The problem for per-call options that are not an object (nor `undefined`).
 const NOT_OBJECT: &str = "must be an object";
 

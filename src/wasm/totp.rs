@@ -11,8 +11,8 @@
 
 use super::answers::{to_js, word};
 use super::options::{
-    call_options, copy, is_record, limit, option_names, own_values, read_clock, read_key_prefix,
-    read_scope, read_timeout_ms, secret, short_string, short_text, whole,
+    call_keys, call_options, copy, is_record, limit, option_names, own_values, read_clock,
+    read_key_prefix, read_scope, read_timeout_ms, secret, short_string, short_text, whole,
 };
 use super::{answer, check_user, errors, now, Reads};
 use crate::engine::Subject;
@@ -159,11 +159,12 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         if !is_record(&v)? {
             return Err(errors::config(Name::RecoveryCodes.key(), problem));
         }
+        call_keys!(RECOVERY_KEYS, RECOVERY_UNKNOWN = ["count", "length"]);
         let [count, length] = own_values(
             &v,
-            &["count", "length"],
+            &RECOVERY_KEYS,
             Name::RecoveryCodes.key(),
-            "unknown key (only count and length)",
+            RECOVERY_UNKNOWN,
         )?;
         let mut r = c.recovery_codes;
         if let Some(n) = count {
@@ -304,17 +305,20 @@ struct EnrollArgs {
     keep_current: bool,
 }
 
-/// `enroll`'s option names, and the problems for another key and for a non-object.
-const ENROLL_KEYS: [&str; 4] = ["label", "secret", "replace", "keepCurrent"];
-const ENROLL_UNKNOWN: &str = "unknown key (only label, secret, replace and keepCurrent)";
-const ENROLL_NOT_OBJECT: &str =
-    "must be an object { label, secret, replace, keepCurrent } or undefined";
+// `enroll`'s option names, and the problems for another key and for a non-object.
+call_keys!(
+    ENROLL_KEYS,
+    ENROLL_UNKNOWN,
+    ENROLL_NOT_OBJECT = ["label", "secret", "replace", "keepCurrent"]
+);
 
-/// `cancelReplacement`'s option names, and the problems for another key and for a
-/// non-object.
-const CANCEL_KEYS: [&str; 1] = ["enrolledAt"];
-const CANCEL_UNKNOWN: &str = "unknown key (only enrolledAt)";
-const CANCEL_NOT_OBJECT: &str = "must be an object { enrolledAt } or undefined";
+// `cancelReplacement`'s option names, and the problems for another key and for a
+// non-object.
+call_keys!(
+    CANCEL_KEYS,
+    CANCEL_UNKNOWN,
+    CANCEL_NOT_OBJECT = ["enrolledAt"]
+);
 
 /// The `enrolledAt` of the copy of `cancelReplacement`'s options that
 /// `checkCancelOptions` made (`null`: none): a time as `pendingReplacement` answers it.
