@@ -321,11 +321,16 @@ mod tests {
         Config::new(b"0123456789abcdef".to_vec())
     }
 
-    fn problem_of(c: Config) -> &'static str {
-        match Policy::new(c) {
-            Err(Error::InvalidConfig { problem, .. }) => problem,
+    /// The `INVALID_CONFIG` that `r` must be: `(field, problem)`.
+    fn refusal(r: Result<impl core::fmt::Debug, Error>) -> (&'static str, &'static str) {
+        match r {
+            Err(Error::InvalidConfig { field, problem }) => (field, problem),
             other => panic!("expected InvalidConfig, got {other:?}"),
         }
+    }
+
+    fn problem_of(c: Config) -> &'static str {
+        refusal(Policy::new(c)).1
     }
 
     /// Each message that states a limit states the constant's value.
@@ -336,10 +341,7 @@ mod tests {
             f(&mut c);
             c
         };
-        let limit = |l: Limit| match limit(Some(l), "issueLimit") {
-            Err(Error::InvalidConfig { problem, .. }) => problem,
-            other => panic!("expected InvalidConfig, got {other:?}"),
-        };
+        let limit = |l: Limit| refusal(limit(Some(l), "issueLimit")).1;
         let window = MAX_WINDOW_SECONDS.to_string();
         for (problem, says) in [
             (
@@ -381,10 +383,7 @@ mod tests {
         ] {
             assert!(problem.contains(&says), "{problem:?} lacks {says}");
         }
-        let retention = match Policy::new(config()).unwrap().check_retention(0) {
-            Err(Error::InvalidConfig { problem, .. }) => problem,
-            other => panic!("expected InvalidConfig, got {other:?}"),
-        };
+        let retention = refusal(Policy::new(config()).unwrap().check_retention(0)).1;
         for says in [MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS] {
             assert!(
                 retention.contains(&says.to_string()),
@@ -394,10 +393,7 @@ mod tests {
     }
 
     fn field_of(c: Config) -> &'static str {
-        match Policy::new(c) {
-            Err(Error::InvalidConfig { field, .. }) => field,
-            other => panic!("expected InvalidConfig, got {other:?}"),
-        }
+        refusal(Policy::new(c)).0
     }
 
     #[test]
