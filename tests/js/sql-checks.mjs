@@ -141,7 +141,7 @@ export const sqlChecks = [
           assert.equal(e.code, "INVALID_ARGUMENT");
           assert.equal(e.argument, "expirationTtl");
           // named as every adapter refusal is: the adapter, the store, the method
-          assert.match(e.message, /^edge-otp\/sql: \w+Storage: (put|compareAndSwap): expirationTtl must be /);
+          assert.ok(/^edge-otp\/sql: \w+Storage: (put|compareAndSwap): expirationTtl must be /.test(e.message), e.message);
         };
         await throwsLike(() => s.put("k", "x", { expirationTtl: bad }), ttlRefused, `ttl ${typeof bad}`);
         await throwsLike(() => s.compareAndSwap("k", null, "x", { expirationTtl: bad }), ttlRefused, `cas ttl ${typeof bad}`);
@@ -173,7 +173,7 @@ export const sqlChecks = [
           assert.ok(e instanceof RangeError, String(e));
           assert.equal(e.code, "INVALID_ARGUMENT");
           assert.equal(e.argument, "limit");
-          assert.match(e.message, /^edge-otp\/sql: \w+Storage: purgeExpired: limit must be /);
+          assert.ok(/^edge-otp\/sql: \w+Storage: purgeExpired: limit must be /.test(e.message), e.message);
         }, `limit ${bad}`);
       }
       // A mistyped option is refused (not the default limit), and named; not an object too.
