@@ -89,12 +89,47 @@ fn new_codes(e: &TotpEngine, stored: &str, fill: u8) -> (String, Vec<String>) {
     (written(step.write), codes)
 }
 
-fn field_of(tune: impl FnOnce(&mut TotpConfig)) -> &'static str {
+/// The `INVALID_CONFIG` of the default config as `tune` changes it: `(field, problem)`.
+fn refusal(tune: impl FnOnce(&mut TotpConfig)) -> (&'static str, &'static str) {
     let mut c = TotpConfig::new(SECRET.to_vec(), "Acme");
     tune(&mut c);
     match TotpPolicy::new(c) {
-        Err(Error::InvalidConfig { field, .. }) => field,
+        Err(Error::InvalidConfig { field, problem }) => (field, problem),
         other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+fn field_of(tune: impl FnOnce(&mut TotpConfig)) -> &'static str {
+    refusal(tune).0
+}
+
+/// Each message that states a limit states the constant's value.
+#[test]
+fn the_messages_state_the_limits() {
+    let problem_of = |tune: fn(&mut TotpConfig)| refusal(tune).1;
+    for (problem, says) in [
+        (
+            problem_of(|c| c.issuer = "x".repeat(MAX_ISSUER_CHARS + 1)),
+            format!("1 to {MAX_ISSUER_CHARS} "),
+        ),
+        (
+            problem_of(|c| c.period_seconds = 0),
+            format!("1 and {MAX_PERIOD_SECONDS}"),
+        ),
+        (
+            problem_of(|c| c.window = MAX_WINDOW + 1),
+            format!("0 and {MAX_WINDOW}"),
+        ),
+        (
+            problem_of(|c| c.recovery_codes.count = 0),
+            format!("1 and {MAX_RECOVERY_CODES}"),
+        ),
+        (
+            problem_of(|c| c.recovery_codes.length = 0),
+            format!("{MIN_RECOVERY_LENGTH} and {MAX_RECOVERY_LENGTH}"),
+        ),
+    ] {
+        assert!(problem.contains(&says), "{problem:?} lacks {says:?}");
     }
 }
 
