@@ -38,7 +38,7 @@ impl<'a> Subject<'a> {
         if user.len() > MAX_USER_BYTES {
             return Err(Error::InvalidArgument {
                 argument: "user",
-                problem: "must be at most 256 bytes of utf-8",
+                problem: USER_TOO_LONG,
             });
         }
         Ok(Subject { scope, user })
@@ -54,6 +54,9 @@ impl<'a> Subject<'a> {
         self.user
     }
 }
+
+/// `INVALID_ARGUMENT` reason for a user id longer than [`MAX_USER_BYTES`].
+pub const USER_TOO_LONG: &str = "must be at most 256 bytes of utf-8";
 
 /// `INVALID_ARGUMENT` / `INVALID_CONFIG` reason for a scope [`check_scope`] refuses.
 pub const SCOPE_PROBLEM: &str = "must be 1 to 32 characters of A-Z a-z 0-9 _ -";

@@ -90,6 +90,10 @@ pub const MAX_ISSUER_CHARS: usize = 64;
 pub const REPLACEMENT_MS: Millis = 3_600_000;
 /// Longest label, in UTF-8 bytes.
 pub const MAX_LABEL_BYTES: usize = 256;
+/// `INVALID_ARGUMENT` reason for a label that is empty, too long or has control characters.
+pub const LABEL_PROBLEM: &str = "must be 1 to 256 bytes of utf-8 without control characters";
+/// `INVALID_ARGUMENT` reason for an imported seed that is not base32 of a seed's length.
+pub const SEED_PROBLEM: &str = "must be base32 (rfc 4648) of 10 to 64 bytes";
 /// Longest time step, in seconds.
 pub const MAX_PERIOD_SECONDS: u64 = 300;
 /// Most steps accepted either side of now.
@@ -799,7 +803,7 @@ impl TotpEngine {
             return Err(bad_argument(
                 "label",
                 if options.label.is_some() {
-                    "must be 1 to 256 bytes of utf-8 without control characters"
+                    LABEL_PROBLEM
                 } else {
                     // The caller passed no label: the user id is the default one.
                     "the user id is the default label and has control characters: pass options.label"
@@ -811,10 +815,7 @@ impl TotpEngine {
                 let mut buf = Zeroizing::new([0u8; MAX_SEED_BYTES]);
                 base32::decode(text, &mut *buf)
                     .and_then(|n| Seed::new(&buf[..n]))
-                    .ok_or(bad_argument(
-                        "secret",
-                        "must be base32 (rfc 4648) of 10 to 64 bytes",
-                    ))?
+                    .ok_or(bad_argument("secret", SEED_PROBLEM))?
             }
             None => Seed::new(&entropy[..SEED_BYTES]).ok_or(Error::EntropyUnavailable)?,
         };

@@ -128,6 +128,19 @@ fn the_messages_state_the_limits() {
             problem_of(|c| c.recovery_codes.length = 0),
             format!("{MIN_RECOVERY_LENGTH} and {MAX_RECOVERY_LENGTH}"),
         ),
+        (LABEL_PROBLEM, format!("1 to {MAX_LABEL_BYTES} bytes")),
+        (
+            SEED_PROBLEM,
+            format!(
+                "of {} to {} bytes",
+                keys::MIN_SEED_BYTES,
+                keys::MAX_SEED_BYTES
+            ),
+        ),
+        (
+            crate::engine::USER_TOO_LONG,
+            format!("at most {} bytes", crate::MAX_USER_BYTES),
+        ),
     ] {
         assert!(problem.contains(&says), "{problem:?} lacks {says:?}");
     }

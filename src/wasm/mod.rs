@@ -235,7 +235,7 @@ pub(crate) fn check_user(user: &JsValue, not_a_string: &'static str) -> Result<(
         || (units > SHORT_USER_UNITS
             && s.as_string().map_or(0, |u| u.len()) > crate::MAX_USER_BYTES)
     {
-        return bad("must be at most 256 bytes of utf-8");
+        return bad(crate::engine::USER_TOO_LONG);
     }
     if !well_formed(s) {
         return bad(NOT_WELL_FORMED);

@@ -349,7 +349,7 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
             &v,
             MAX_LABEL_BYTES as u32,
             "label",
-            "must be 1 to 256 bytes of utf-8 without control characters",
+            crate::totp::LABEL_PROBLEM,
             errors::argument,
         )?),
     };
@@ -359,7 +359,7 @@ fn enroll_args(options: &JsValue) -> Result<EnrollArgs, JsValue> {
             &v,
             MAX_SEED_TEXT_UNITS,
             "secret",
-            "must be base32 (rfc 4648) of 10 to 64 bytes",
+            crate::totp::SEED_PROBLEM,
             errors::argument,
         )?)),
     };
