@@ -84,6 +84,9 @@ pub const ENROLL_ENTROPY_BYTES: usize = SEED_BYTES + NONCE_LEN;
 pub const RECOVERY_ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";
 /// Longest issuer, in characters.
 pub const MAX_ISSUER_CHARS: usize = 64;
+/// `INVALID_CONFIG` reason for an `issuer` option that is absent, not a string or longer
+/// than [`MAX_ISSUER_CHARS`] (what the JS options reader says before the policy checks).
+pub const ISSUER_PROBLEM: &str = "must be a string of 1 to 64 characters";
 /// How long a seed enrolled with `keepCurrent` waits for its first code (one hour, in
 /// ms): after that `check` ignores it (and drops it when it next writes the record), as
 /// if it had never been enrolled.

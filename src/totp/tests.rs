@@ -130,6 +130,10 @@ fn the_messages_state_the_limits() {
         ),
         (LABEL_PROBLEM, format!("1 to {MAX_LABEL_BYTES} bytes")),
         (
+            ISSUER_PROBLEM,
+            format!("1 to {MAX_ISSUER_CHARS} characters"),
+        ),
+        (
             SEED_PROBLEM,
             format!(
                 "of {} to {} bytes",

@@ -124,7 +124,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         Name::Secret.key(),
         "is required: a string or a Uint8Array of 16 to 1024 bytes",
     )?;
-    let issuer_problem = "must be a string of 1 to 64 characters";
+    let issuer_problem = crate::totp::ISSUER_PROBLEM;
     c.issuer = match take(Name::Issuer) {
         None => return Err(errors::config(Name::Issuer.key(), issuer_problem)),
         Some(v) => short_string(
