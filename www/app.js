@@ -1,9 +1,9 @@
 // edge-otp browser demo. Plain ES module, no build step.
 //
 // Two backends share one small interface:
-//   create(user, scope, link?) -> { code?, link?, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt }
+//   create(user, scope, link?) -> { code?, link?, createdAt, expiresAt, attempts, maxAttempts, attemptsLeft, resendAvailableAt }
 //   check(user, scope, code)   -> { ok, reason, attemptsLeft, retryAfterMs? }
-//   status(user, scope)        -> { status, createdAt?, expiresAt?, attempts?, maxAttempts?, resendAvailableAt?, lockedUntil? }
+//   status(user, scope)        -> { status, createdAt?, expiresAt?, attempts?, maxAttempts?, attemptsLeft?, resendAvailableAt?, lockedUntil? }
 // and both throw DemoError { code, message, retryAfterMs? } on failure.
 //
 //  * "worker": fetch() against the HTTP API (/api/otp, /api/otp/verify).
@@ -201,6 +201,7 @@ function loadLocalBackend() {
             expiresAt: r.expiresAt,
             attempts: r.attempts,
             maxAttempts: r.maxAttempts,
+            attemptsLeft: r.attemptsLeft,
             resendAvailableAt: r.resendAvailableAt,
             lockedUntil: r.lockedUntil,
           };
@@ -223,7 +224,7 @@ const state = {
   busy: false, // a request is in flight
   epoch: 0, // bumped whenever mode/user/scope changes; stale responses are dropped
   rev: 0, // bumped whenever send/verify updates the record; status answers older than that are dropped
-  record: null, // { status, createdAt, expiresAt, attempts, maxAttempts, lockedUntil? }
+  record: null, // { status, createdAt, expiresAt, attempts, maxAttempts, attemptsLeft, lockedUntil? }
   resendAvailableAt: 0,
 };
 
@@ -403,7 +404,8 @@ function render() {
 
   // Attempts only mean something while the code can still be tried (or once they ran out).
   if (r && Number.isFinite(r.maxAttempts) && (status === "active" || status === "exhausted")) {
-    const left = status === "exhausted" ? 0 : Math.max(0, r.maxAttempts - (r.attempts || 0));
+    // The library's count: within the failure budget too, which a new code does not reset.
+    const left = status === "exhausted" ? 0 : r.attemptsLeft;
     setText(el.attemptsLeft, String(left));
     setText(el.attemptsMax, ` / ${r.maxAttempts}`);
   } else {
@@ -435,6 +437,7 @@ function applyRecord(data, k) {
       expiresAt: data.expiresAt,
       attempts: data.attempts,
       maxAttempts: data.maxAttempts,
+      attemptsLeft: data.attemptsLeft,
       lockedUntil: data.lockedUntil,
     };
   }
@@ -547,9 +550,7 @@ async function verifyCode() {
     const [text, tone] = verdictMessage(verdict);
     setMessage(text, verdict.reason || (verdict.ok ? "verified" : "invalid"), tone);
     // Reflect the verdict right away, then ask the backend for the authoritative record.
-    if (state.record && Number.isFinite(verdict.attemptsLeft) && Number.isFinite(state.record.maxAttempts)) {
-      state.record.attempts = state.record.maxAttempts - verdict.attemptsLeft;
-    }
+    if (state.record && Number.isFinite(verdict.attemptsLeft)) state.record.attemptsLeft = verdict.attemptsLeft;
     state.rev++;
     if (state.record && verdict.reason === "verified") state.record.status = "used";
     if (state.record && (verdict.reason === "exhausted" || (verdict.reason === "invalid" && verdict.attemptsLeft === 0))) {

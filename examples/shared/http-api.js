@@ -391,11 +391,11 @@ export function statusOperation(searchParams) {
 /**
  * Runs one validated operation against the OtpManager for its scope and returns the
  * JSON body of the 200 answer:
- *  - create → `{createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, code?}`
+ *  - create → `{createdAt, expiresAt, attempts, maxAttempts, attemptsLeft, resendAvailableAt, code?}`
  *    (`code` only with `demo`; a real app e-mails or texts it);
  *  - check → the verdict `{ok, reason, attemptsLeft, retryAfterMs?}`;
  *  - status → `{status: "none"}` or `{status, createdAt, expiresAt, attempts, maxAttempts,
- *    resendAvailableAt}`, never the code.
+ *    attemptsLeft, resendAvailableAt, lockedUntil?}`, never the code.
  * `resendAvailableAt` is the library's (no rule is re-derived here).
  * Errors (OtpError, storage failures) propagate; map them with errorResult().
  *
@@ -414,6 +414,7 @@ export async function runOperation(manager, operation, { demo }) {
         expiresAt: r.expiresAt,
         attempts: r.attempts,
         maxAttempts: r.maxAttempts,
+        attemptsLeft: r.attemptsLeft,
         resendAvailableAt: r.resendAvailableAt,
       };
       if (demo) {
@@ -441,8 +442,8 @@ export async function runOperation(manager, operation, { demo }) {
     case "status": {
       const r = await manager.getLatestOtp(operation.user);
       if (!r) return { status: "none" };
-      const { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, lockedUntil } = r; // never r.code
-      return { status, createdAt, expiresAt, attempts, maxAttempts, resendAvailableAt, lockedUntil };
+      const { status, createdAt, expiresAt, attempts, maxAttempts, attemptsLeft, resendAvailableAt, lockedUntil } = r; // never r.code
+      return { status, createdAt, expiresAt, attempts, maxAttempts, attemptsLeft, resendAvailableAt, lockedUntil };
     }
     default:
       throw new Error(`unknown operation ${operation.op}`);

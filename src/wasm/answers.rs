@@ -16,6 +16,7 @@ pub(crate) struct Otp<'a> {
     expires_at: f64,
     attempts: u32,
     max_attempts: u32,
+    attempts_left: u32,
     resend_available_at: f64,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "some_word")]
     status: Option<&'static str>,
@@ -34,6 +35,7 @@ impl<'a> Otp<'a> {
             expires_at: v.expires_at as f64,
             attempts: v.attempts,
             max_attempts: v.max_attempts,
+            attempts_left: v.attempts_left,
             resend_available_at: v.resend_available_at as f64,
             status: with_status.then(|| v.status.as_str()),
             token: None,

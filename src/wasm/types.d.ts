@@ -80,6 +80,8 @@ export interface IssuedOtp {
   expiresAt: number;
   attempts: number;
   maxAttempts: number;
+  /** Wrong guesses a check could still spend on this code: `maxAttempts - attempts`, or fewer when the failure budget (`failureLimit`, which a new code does not reset) has fewer left, as a verdict's `attemptsLeft` counts; 0 when the code is not active or the budget is spent. */
+  attemptsLeft: number;
   /** The earliest time another code can be issued (cooldown, issue limit, lockout); no cooldown once the code is used. */
   resendAvailableAt: number;
   /** With `{ link: true }`: the link token (22 URL-safe base64 characters, 128 bits), never stored. */

@@ -309,6 +309,8 @@ describe("browser demo (Chromium + local Worker)", { skip }, () => {
       for (const wrong of [3, 3, 1]) {
         assert.equal(await ui.page.isDisabled("#send"), false, "no cooldown on this Worker");
         code = await ui.send();
+        // The fresh code allows 3 guesses; the page shows what the budget leaves (1 of 10).
+        if (failures === 9) assert.equal(await ui.text("#attempts-left"), "1", "the failure budget's last guess");
         for (let i = 0; i < wrong; i++) {
           msg = await ui.verify(wrongCode(code, failures++ % 10));
           if (failures < 10) assert.equal(msg.reason, "invalid", `failure ${failures}: ${msg.text}`);

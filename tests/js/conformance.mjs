@@ -431,13 +431,15 @@ export const cases = [
     },
   },
   {
-    name: "getLatestOtp: lockedUntil while the failure budget is spent, though the code has attempts left",
+    name: "getLatestOtp: lockedUntil while the failure budget is spent, though the code has attempts left; attemptsLeft within the budget",
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx, { failureLimit: { count: 2, windowSeconds: 600 } });
       const u = user();
-      const { code, createdAt } = await otp.create(u);
+      const { code, createdAt, attemptsLeft } = await otp.create(u);
       const bad = wrongCode(code);
+      assert.equal(attemptsLeft, 2, "3 attempts, but a budget of 2");
       assert.equal((await otp.getLatestOtp(u)).lockedUntil, undefined, "not locked");
+      assert.equal((await otp.getLatestOtp(u)).attemptsLeft, 2);
       assert.equal(await otp.verify(u, bad), false);
       const firstFailure = clock.now();
       clock.set(firstFailure + 1_000);
@@ -446,9 +448,12 @@ export const cases = [
       assert.equal(locked.lockedUntil, firstFailure + 600_000);
       assert.equal(locked.status, "active", "the code itself is not spent");
       assert.equal(locked.attempts, 2);
+      assert.equal(locked.attemptsLeft, 0, "none while locked");
       assert.equal((await otp.check(u, code)).reason, "locked", "checks are refused until then");
       clock.set(locked.lockedUntil);
-      assert.equal((await otp.getLatestOtp(u)).lockedUntil, undefined, "it lifts at lockedUntil");
+      const lifted = await otp.getLatestOtp(u);
+      assert.equal(lifted.lockedUntil, undefined, "it lifts at lockedUntil");
+      assert.equal(lifted.attemptsLeft, 1, "the code's own last attempt, the window closed");
       assert.ok(createdAt <= firstFailure);
     },
   },
@@ -457,7 +462,7 @@ export const cases = [
     async run(ctx) {
       const { assert, otp, user, clock } = await setup(ctx);
       const issued = await otp.create(user());
-      assert.deepEqual(Object.keys(issued).sort(), ["attempts", "code", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
+      assert.deepEqual(Object.keys(issued).sort(), ["attempts", "attemptsLeft", "code", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
       assert.equal(issued.resendAvailableAt, issued.createdAt + 30_000, "the default cooldown, reported by the core");
       assert.equal(typeof issued.code, "string");
       assert.ok(/^[0-9]{4}$/.test(issued.code), `code ${issued.code} is not 4 digits`);
@@ -608,7 +613,9 @@ export const cases = [
       // One wrong guess leaves it active: still refused.
       await otp.check(u, wrongCode(issued.code));
       await rejects(() => otp.generate(u), "ACTIVE_OTP_EXISTS", "after a wrong guess");
-      assert.deepEqual({ ...(await otp.getLatestOtp(u)), attempts: 0 }, before);
+      const after = await otp.getLatestOtp(u);
+      assert.deepEqual([after.attempts, after.attemptsLeft], [1, 2]);
+      assert.deepEqual({ ...after, attempts: 0, attemptsLeft: 3 }, before);
       assert.equal(await otp.verify(u, issued.code), true);
     },
   },
@@ -711,22 +718,22 @@ export const cases = [
       const ia = await otp.create(a);
       assert.deepEqual(await latest(a), { ...ia, status: "active" });
       await otp.check(a, wrongCode(ia.code));
-      assert.deepEqual(await latest(a), { ...ia, attempts: 1, status: "active" });
+      assert.deepEqual(await latest(a), { ...ia, attempts: 1, attemptsLeft: 2, status: "active" });
       clock.set(ia.expiresAt - 1);
       assert.equal((await latest(a)).status, "active");
       clock.set(ia.expiresAt);
-      assert.deepEqual(await latest(a), { ...ia, attempts: 1, status: "expired" });
+      assert.deepEqual(await latest(a), { ...ia, attempts: 1, attemptsLeft: 0, status: "expired" }, "none once expired");
 
       clock.set(T0);
       const b = user("exhausted");
       const ib = await otp.create(b);
       for (let i = 0; i < 3; i++) await otp.check(b, wrongCode(ib.code));
-      assert.deepEqual(await latest(b), { ...ib, attempts: 3, status: "exhausted" });
+      assert.deepEqual(await latest(b), { ...ib, attempts: 3, attemptsLeft: 0, status: "exhausted" });
 
       const c = user("used");
       const ic = await otp.create(c);
       assert.equal(await otp.verify(c, ic.code), true);
-      assert.deepEqual(await latest(c), { ...ic, status: "used", resendAvailableAt: ic.createdAt });
+      assert.deepEqual(await latest(c), { ...ic, status: "used", attemptsLeft: 0, resendAvailableAt: ic.createdAt });
       clock.set(ic.expiresAt + 1);
       assert.equal((await latest(c)).status, "used", "used wins over expired");
 
@@ -734,7 +741,7 @@ export const cases = [
       const d = user("superseded");
       const id = await otp.create(d);
       assert.equal(await otp.invalidate(d), true);
-      assert.deepEqual(await latest(d), { ...id, status: "superseded" });
+      assert.deepEqual(await latest(d), { ...id, status: "superseded", attemptsLeft: 0 });
     },
   },
   {
@@ -767,7 +774,7 @@ export const cases = [
       await otp.check(e, wrongCode(ie.code));
       clock.set(ie.expiresAt);
       assert.equal(await otp.resetAttempts(e), true);
-      assert.deepEqual(await otp.getLatestOtp(e), { ...ie, status: "expired" });
+      assert.deepEqual(await otp.getLatestOtp(e), { ...ie, status: "expired", attemptsLeft: 0 });
       assert.deepEqual(await otp.check(e, ie.code), verdict("expired"));
 
       // After invalidate there is no current code.

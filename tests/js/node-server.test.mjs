@@ -124,6 +124,7 @@ describe("node server: HTTP API", () => {
       expiresAt: T0 + 3_600_000,
       attempts: 0,
       maxAttempts: 3,
+      attemptsLeft: 3,
       resendAvailableAt: T0 + 30_000,
       code: c.json.code,
     });
@@ -131,7 +132,7 @@ describe("node server: HTTP API", () => {
     assert.equal(wrong.status, 200);
     assert.deepEqual(wrong.json, { ok: false, reason: "invalid", attemptsLeft: 2 });
     const s1 = await demo.request("GET", `/api/otp?user=${encodeURIComponent(user)}`);
-    assert.deepEqual(s1.json, { status: "active", createdAt: T0, expiresAt: T0 + 3_600_000, attempts: 1, maxAttempts: 3, resendAvailableAt: T0 + 30_000 });
+    assert.deepEqual(s1.json, { status: "active", createdAt: T0, expiresAt: T0 + 3_600_000, attempts: 1, maxAttempts: 3, attemptsLeft: 2, resendAvailableAt: T0 + 30_000 });
     const right = await demo.request("POST", "/api/otp/verify", { body: { user, code: c.json.code, scope: "login" } });
     assert.deepEqual(right.json, { ok: true, reason: "verified", attemptsLeft: 0 });
     const again = await demo.request("POST", "/api/otp/verify", { body: { user, code: c.json.code } });
@@ -183,7 +184,7 @@ describe("node server: HTTP API", () => {
     const { json: created } = await demo.request("POST", "/api/otp", { body: { user } });
     for (const scope of ["", "&scope=login"]) {
       const r = await demo.request("GET", `/api/otp?user=${user}${scope}`);
-      assert.deepEqual(Object.keys(r.json).sort(), ["attempts", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt", "status"]);
+      assert.deepEqual(Object.keys(r.json).sort(), ["attempts", "attemptsLeft", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt", "status"]);
       assert.ok(!("code" in r.json));
       assert.ok(!r.text.includes('"code"'));
     }
@@ -201,7 +202,7 @@ describe("node server: HTTP API", () => {
     const c = await quiet.request("POST", "/api/otp", { body: { user, scope: "reset" } });
     assert.equal(c.status, 200, c.text);
     assert.ok(!("code" in c.json), c.text);
-    assert.deepEqual(Object.keys(c.json).sort(), ["attempts", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
+    assert.deepEqual(Object.keys(c.json).sort(), ["attempts", "attemptsLeft", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
     // What the app would have e-mailed: read it with a manager on the same store and secret.
     const mailer = new OtpManager(storage, { secret: SECRET, scope: "reset", now: () => clock.t });
     const { code } = await mailer.getLatestOtp(user);

@@ -163,6 +163,7 @@ for (const mode of ["kv", "durable-object"]) {
         expiresAt: c.json.expiresAt,
         attempts: 0,
         maxAttempts: 3,
+        attemptsLeft: 3,
         resendAvailableAt: c.json.resendAvailableAt,
       });
       assert.ok(!("code" in s.json));
@@ -410,7 +411,7 @@ for (const mode of ["kv", "durable-object"]) {
       const c = await api.create(user);
       assert.equal(c.status, 200, c.text);
       assert.ok(!("code" in c.json));
-      assert.deepEqual(Object.keys(c.json).sort(), ["attempts", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
+      assert.deepEqual(Object.keys(c.json).sort(), ["attempts", "attemptsLeft", "createdAt", "expiresAt", "maxAttempts", "resendAvailableAt"]);
       assert.equal(c.json.expiresAt - c.json.createdAt, 120 * 1000);
       assert.equal(c.json.resendAvailableAt, c.json.createdAt);
       // cooldown 0: immediate re-issue allowed, supersedes the previous code
