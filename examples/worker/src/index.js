@@ -127,6 +127,30 @@ async function readBody(request, keep) {
   return { chunks, size };
 }
 
+/** How long an answer waits for the rest of a body no route read (discardUnread). */
+const DISCARD_MS = 1000;
+
+/**
+ * Drops a body no route read (a 404, 405 or 415, the link page) before the answer, which
+ * would otherwise cost the client its connection (readBody): only one of a declared
+ * length of at most MAX_DECLARED_BODY_BYTES (a chunked body, of no known end, is left
+ * unread), and for at most DISCARD_MS, so that a client that stalls mid-body still gets
+ * its answer; a client that hangs up is no error.
+ */
+async function discardUnread(request) {
+  const length = request.headers.get("content-length");
+  if (request.body === null || request.bodyUsed || length === null || !(Number(length) <= MAX_DECLARED_BODY_BYTES)) return;
+  const reader = request.body.getReader();
+  const timer = setTimeout(() => reader.cancel().catch(() => {}), DISCARD_MS);
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // the client went away: nothing to keep open
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object. */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
@@ -225,9 +249,7 @@ export default {
     } catch (e) {
       response = errorResponse(e);
     }
-    // A body no route read (a 404, 405 or 415, the link page): dropped before the answer,
-    // which would otherwise cost the client its connection (readBody).
-    if (!(Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES)) await readBody(request, 0);
+    await discardUnread(request);
     return response;
   },
 };
