@@ -107,6 +107,12 @@ pub mod driver {
     pub const MAX_KEY_PREFIX: u32 = 64;
     /// `INVALID_CONFIG` reason for a `keyPrefix` that is not a string or too long.
     pub const KEY_PREFIX_PROBLEM: &str = "must be a string of at most 64 characters";
+    /// `INVALID_CONFIG` reason for an absent `secret` (the Durable Object's env names it).
+    pub const SECRET_REQUIRED: &str =
+        "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)";
+    /// `INVALID_CONFIG` reason for an `alphabet` option that is not a string or too long
+    /// (what the JS options reader says before the policy checks).
+    pub const ALPHABET_TEXT_PROBLEM: &str = "must be a string of 2 to 64 characters";
     /// `INVALID_CONFIG` reason for a `secret` that is neither a well-formed string nor a
     /// `Uint8Array`, or of the wrong length.
     pub const SECRET_PROBLEM: &str =
@@ -136,6 +142,10 @@ pub mod driver {
             use crate::policy::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
             let secret = std::format!("{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes");
             assert!(SECRET_PROBLEM.contains(&secret));
+            assert!(SECRET_REQUIRED.contains(&secret));
+            assert!(crate::totp::SECRET_REQUIRED.contains(&secret));
+            let alphabet = std::format!("2 to {} characters", crate::policy::MAX_ALPHABET);
+            assert!(ALPHABET_TEXT_PROBLEM.contains(&alphabet));
             let scope = std::format!("1 to {} characters", crate::MAX_SCOPE_BYTES);
             assert!(crate::engine::SCOPE_PROBLEM.contains(&scope));
             assert!(KEY_PREFIX_PROBLEM.contains(&std::format!("at most {MAX_KEY_PREFIX} ")));
@@ -201,14 +211,17 @@ mod typescript_tests {
         }
     }
 
-    /// The doc comment line above `option`'s declaration (`  option?:` or `  option:`).
+    /// The doc comment line above `option`'s first declaration (`  option?:` or
+    /// `  option:`); panics when there is none.
     pub(crate) fn doc<'a>(ts: &'a str, option: &str) -> &'a str {
-        ts.lines()
-            .take_while(|l| {
-                !l.contains(&format!("  {option}?:")) && !l.contains(&format!("  {option}:"))
+        let lines: std::vec::Vec<&str> = ts.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| {
+                l.contains(&format!("  {option}?:")) || l.contains(&format!("  {option}:"))
             })
-            .last()
-            .unwrap_or_default()
+            .unwrap_or_else(|| panic!("no declaration of {option} in the .d.ts"));
+        lines[at.saturating_sub(1)]
     }
 
     /// The READMEs state the drivers' numbers as they are.
@@ -346,8 +359,7 @@ mod typescript_tests {
     #[test]
     fn the_typescript_unions_are_exactly_the_cores_reasons_and_statuses() {
         use crate::{Limited, Status};
-        // Each list names every variant: the matches below stop compiling when one is
-        // added, until it is listed.
+        // A new variant stops these matches compiling: a reminder to add it to the list.
         let reasons = VERDICTS.map(|v| {
             match v {
                 Verdict::Verified

@@ -342,25 +342,31 @@ mod tests {
             c
         };
         let limit = |l: Limit| refusal(limit(Some(l), "issueLimit")).1;
-        let window = MAX_WINDOW_SECONDS.to_string();
+        // Each with its context ("and 10", not "10"), as a whole number: a bare number
+        // could be part of another.
+        let between = |n: u64| std::format!("and {n}");
+        let window = between(MAX_WINDOW_SECONDS);
         for (problem, says) in [
             (
                 problem_of(with(|c| c.secret = Zeroizing::new(std::vec![1; 15]))),
-                MIN_SECRET_BYTES.to_string(),
+                std::format!("at least {MIN_SECRET_BYTES} bytes"),
             ),
             (
                 problem_of(with(|c| c.secret = Zeroizing::new(std::vec![1; 1025]))),
-                MAX_SECRET_BYTES.to_string(),
+                std::format!("at most {MAX_SECRET_BYTES} bytes"),
             ),
             (problem_of(with(|c| c.ttl_seconds = 0)), window.clone()),
             (
                 problem_of(with(|c| c.max_attempts = 0)),
-                MAX_ATTEMPTS.to_string(),
+                between(MAX_ATTEMPTS.into()),
             ),
-            (problem_of(with(|c| c.length = 0)), MAX_LENGTH.to_string()),
+            (
+                problem_of(with(|c| c.length = 0)),
+                between(MAX_LENGTH as u64),
+            ),
             (
                 problem_of(with(|c| c.alphabet = "0".into())),
-                MAX_ALPHABET.to_string(),
+                std::format!("and {MAX_ALPHABET} characters"),
             ),
             (
                 problem_of(with(|c| c.resend_cooldown_seconds = MAX_WINDOW_SECONDS + 1)),
@@ -371,7 +377,7 @@ mod tests {
                     count: 0,
                     window_seconds: 1,
                 }),
-                MAX_LIMIT_COUNT.to_string(),
+                between(MAX_LIMIT_COUNT.into()),
             ),
             (
                 limit(Limit {
@@ -381,14 +387,19 @@ mod tests {
                 window,
             ),
         ] {
-            assert!(problem.contains(&says), "{problem:?} lacks {says}");
+            // whole: "and 10" must not pass for "and 100"
+            let whole = problem.ends_with(&says)
+                || [" ", ","]
+                    .iter()
+                    .any(|end| problem.contains(&(says.clone() + end)));
+            assert!(whole, "{problem:?} lacks {says}");
         }
         let retention = refusal(Policy::new(config()).unwrap().check_retention(0)).1;
-        for says in [MIN_RETENTION_SECONDS, MAX_RETENTION_SECONDS] {
-            assert!(
-                retention.contains(&says.to_string()),
-                "{retention:?} lacks {says}"
-            );
+        for says in [
+            std::format!("at least {MIN_RETENTION_SECONDS},"),
+            std::format!("at most {MAX_RETENTION_SECONDS}"),
+        ] {
+            assert!(retention.contains(&says), "{retention:?} lacks {says}");
         }
     }
 

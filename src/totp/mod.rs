@@ -58,7 +58,7 @@ mod otp;
 mod record;
 
 pub use keys::{MAX_SEED_BYTES, MIN_SEED_BYTES, NONCE_LEN};
-pub use otp::{hotp, totp, Algorithm};
+pub use otp::{hotp, totp, Algorithm, ALGORITHM_PROBLEM};
 pub use record::{
     Replacement, TotpRecord, TotpState, MAX_RECORD_BYTES, MAX_RECOVERY_CODES, TOTP_VERSION,
     TOTP_VERSION_REPLACING,
@@ -84,6 +84,8 @@ pub const ENROLL_ENTROPY_BYTES: usize = SEED_BYTES + NONCE_LEN;
 pub const RECOVERY_ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";
 /// Longest issuer, in characters.
 pub const MAX_ISSUER_CHARS: usize = 64;
+/// `INVALID_CONFIG` reason for a `secret` option that is absent.
+pub const SECRET_REQUIRED: &str = "is required: a string or a Uint8Array of 16 to 1024 bytes";
 /// `INVALID_CONFIG` reason for an `issuer` option that is absent, not a string or longer
 /// than [`MAX_ISSUER_CHARS`] (what the JS options reader says before the policy checks).
 pub const ISSUER_PROBLEM: &str = "must be a string of 1 to 64 characters";
@@ -97,6 +99,10 @@ pub const MAX_LABEL_BYTES: usize = 256;
 pub const LABEL_PROBLEM: &str = "must be 1 to 256 bytes of utf-8 without control characters";
 /// `INVALID_ARGUMENT` reason for an imported seed that is not base32 of a seed's length.
 pub const SEED_PROBLEM: &str = "must be base32 (rfc 4648) of 10 to 64 bytes";
+/// Shortest code of an enrollment, in digits.
+pub const MIN_DIGITS: u32 = 6;
+/// Longest code of an enrollment, in digits.
+pub const MAX_DIGITS: u32 = 8;
 /// Longest time step, in seconds.
 pub const MAX_PERIOD_SECONDS: u64 = 300;
 /// Most steps accepted either side of now.
@@ -226,7 +232,7 @@ impl TotpPolicy {
         if issuer.chars().any(|c| c == ':' || c.is_control()) {
             return Err(bad("issuer", "must not contain ':' or control characters"));
         }
-        if !(6..=8).contains(&config.digits) {
+        if !(MIN_DIGITS..=MAX_DIGITS).contains(&config.digits) {
             return Err(bad("digits", "must be 6, 7 or 8"));
         }
         if !(1..=MAX_PERIOD_SECONDS).contains(&config.period_seconds) {

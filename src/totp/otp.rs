@@ -15,8 +15,12 @@ pub enum Algorithm {
     Sha512,
 }
 
+/// `INVALID_CONFIG` reason for an `algorithm` option that names none of [`Algorithm::ALL`].
+pub const ALGORITHM_PROBLEM: &str = "must be \"SHA1\", \"SHA256\" or \"SHA512\"";
+
 impl Algorithm {
-    /// Every algorithm (the matches below name each; a unit test round-trips them).
+    /// Every algorithm (the matches below name each; a unit test round-trips them, and
+    /// checks that this list has every variant).
     pub const ALL: [Algorithm; 3] = [Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha512];
 
     /// The name in key URIs and in the JS options: `"SHA1"`, `"SHA256"`, `"SHA512"`.
@@ -49,9 +53,12 @@ impl Algorithm {
     }
 
     pub(crate) fn from_tag(tag: u64) -> Option<Algorithm> {
-        Algorithm::ALL
-            .into_iter()
-            .find(|a| u64::from(a.tag()) == tag)
+        match tag {
+            1 => Some(Algorithm::Sha1),
+            2 => Some(Algorithm::Sha256),
+            3 => Some(Algorithm::Sha512),
+            _ => None,
+        }
     }
 }
 
@@ -147,6 +154,18 @@ mod tests {
 
     #[test]
     fn algorithm_names_round_trip_and_are_exact() {
+        // ALL lists every variant: a new one stops this match compiling, and a tag
+        // from_tag knows but ALL lacks fails the loop after it.
+        for a in Algorithm::ALL {
+            match a {
+                Algorithm::Sha1 | Algorithm::Sha256 | Algorithm::Sha512 => {}
+            }
+        }
+        for tag in 0..=255 {
+            if let Some(a) = Algorithm::from_tag(tag) {
+                assert!(Algorithm::ALL.contains(&a), "{a:?}");
+            }
+        }
         for a in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(a.as_str()), Some(a));
             assert_eq!(Algorithm::from_tag(u64::from(a.tag())), Some(a));

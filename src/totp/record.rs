@@ -386,7 +386,8 @@ fn parameters(
     period: u64,
 ) -> Result<(Algorithm, u8, u16), DecodeError> {
     let algorithm = Algorithm::from_tag(algorithm).ok_or(DecodeError::OutOfRange)?;
-    if !(6..=8).contains(&digits) || !(1..=300).contains(&period) {
+    let digits_ok = (u64::from(super::MIN_DIGITS)..=u64::from(super::MAX_DIGITS)).contains(&digits);
+    if !digits_ok || !(1..=super::MAX_PERIOD_SECONDS).contains(&period) {
         return Err(DecodeError::OutOfRange);
     }
     Ok((algorithm, digits as u8, period as u16))

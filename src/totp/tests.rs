@@ -134,6 +134,10 @@ fn the_messages_state_the_limits() {
             format!("1 to {MAX_ISSUER_CHARS} characters"),
         ),
         (
+            problem_of(|c| c.digits = 0),
+            format!("{MIN_DIGITS}, 7 or {MAX_DIGITS}"),
+        ),
+        (
             SEED_PROBLEM,
             format!(
                 "of {} to {} bytes",
@@ -1543,7 +1547,21 @@ fn the_typescript_docs_state_the_totp_defaults() {
         );
     }
     use crate::driver::*;
+    use crate::policy::{MAX_SECRET_BYTES, MIN_SECRET_BYTES};
     for (option, says) in [
+        (
+            "secret",
+            format!("{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes"),
+        ),
+        ("issuer", format!("1 to {MAX_ISSUER_CHARS} characters")),
+        ("digits", format!("{MIN_DIGITS}..{MAX_DIGITS}.")),
+        ("periodSeconds", format!("1..{MAX_PERIOD_SECONDS}.")),
+        ("window", format!("0..{MAX_WINDOW}.")),
+        (
+            "recoveryCodes",
+            format!("count 1..{MAX_RECOVERY_CODES}, length {MIN_RECOVERY_LENGTH}..{MAX_RECOVERY_LENGTH}."),
+        ),
+        ("keyPrefix", format!("At most {MAX_KEY_PREFIX} characters")),
         ("scope", format!("Default \"{DEFAULT_TOTP_SCOPE}\".")),
         ("keyPrefix", format!("Default \"{DEFAULT_KEY_PREFIX}\".")),
         ("timeoutMs", format!("1 to {MAX_TIMEOUT_MS}, null")),
@@ -1554,8 +1572,8 @@ fn the_typescript_docs_state_the_totp_defaults() {
     }
 }
 
-/// The TypeScript unions JS users branch on are exactly the core's words. Each list names
-/// every variant: the matches stop compiling when one is added, until it is listed.
+/// The TypeScript unions JS users branch on are exactly the core's words. A new variant
+/// stops the matches compiling: a reminder to add it to the list.
 #[test]
 fn the_typescript_unions_are_exactly_the_cores_words() {
     use crate::typescript_tests::union;
@@ -1605,6 +1623,10 @@ fn the_typescript_unions_are_exactly_the_cores_words() {
         s.as_str()
     });
     assert_eq!(union(TS, "TotpStatus"), statuses.into());
+    for a in Algorithm::ALL {
+        let name = format!("\"{}\"", a.as_str());
+        assert!(ALGORITHM_PROBLEM.contains(&name), "{name}");
+    }
     let algorithms = Algorithm::ALL.map(|a| a.as_str());
     assert_eq!(union(TS, "TotpAlgorithm"), algorithms.into());
 }

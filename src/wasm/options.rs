@@ -442,7 +442,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
     c.secret = secret(
         take(Name::Secret),
         Name::Secret.key(),
-        "is required: a string or a Uint8Array of 16 to 1024 bytes (a Durable Object reads OTP_SECRET)",
+        crate::driver::SECRET_REQUIRED,
     )?;
     if let Some(v) = take(Name::TtlSeconds) {
         c.ttl_seconds = whole(&v, Name::TtlSeconds.key())?;
@@ -458,7 +458,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
             &v,
             MAX_ALPHABET as u32,
             Name::Alphabet.key(),
-            "must be a string of 2 to 64 characters",
+            crate::driver::ALPHABET_TEXT_PROBLEM,
         )?;
     }
     if let Some(v) = take(Name::ResendCooldownSeconds) {

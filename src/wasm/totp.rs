@@ -122,7 +122,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     c.secret = secret(
         take(Name::Secret),
         Name::Secret.key(),
-        "is required: a string or a Uint8Array of 16 to 1024 bytes",
+        crate::totp::SECRET_REQUIRED,
     )?;
     let issuer_problem = crate::totp::ISSUER_PROBLEM;
     c.issuer = match take(Name::Issuer) {
@@ -135,7 +135,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
         )?,
     };
     if let Some(v) = take(Name::Algorithm) {
-        let problem = "must be \"SHA1\", \"SHA256\" or \"SHA512\"";
+        let problem = crate::totp::ALGORITHM_PROBLEM;
         let name = short_string(&v, 8, Name::Algorithm.key(), problem)?;
         c.algorithm = Algorithm::from_name(&name)
             .ok_or_else(|| errors::config(Name::Algorithm.key(), problem))?;

@@ -18,7 +18,7 @@ export interface TotpOptions {
   failureLimit?: Limit | null;
   /** The recovery code sets: count 1..20, length 8..16. Default { count: 10, length: 10 }. */
   recoveryCodes?: { count?: number; length?: number };
-  /** Storage key = keyPrefix + scope + ":" + user. Default "otp:". */
+  /** Storage key = keyPrefix + scope + ":" + user. At most 64 characters. Default "otp:". */
   keyPrefix?: string;
   /** Only null: TOTP enrollments never expire (they are kept until disable()). Default null. */
   retentionSeconds?: null;

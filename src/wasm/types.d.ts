@@ -70,7 +70,7 @@ export interface OtpEvent {
   retryAfterMs?: number;
   expiresAt?: number;
   /** With type "rate_limited": the rule that refused, as the error's `reason`. */
-  reason?: "cooldown" | "issue_limit" | "locked";
+  reason?: RateLimitReason;
 }
 
 /** A freshly issued code. */
