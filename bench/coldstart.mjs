@@ -54,6 +54,8 @@ const la = (l) => l.map((x) => x.toFixed(2)).join(" ");
 // a copy of the fixture; removed on exit.
 const PROJECT = mkdtempSync(join(tmpdir(), "edge-otp-coldstart-"));
 process.on("exit", () => rmSync(PROJECT, { recursive: true, force: true }));
+// ... also when interrupted (an exit handler alone does not run on a signal).
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
 writeFileSync(join(PROJECT, "package.json"), JSON.stringify({ name: "coldstart-app", private: true, type: "module" }));
 mkdirSync(join(PROJECT, "node_modules"));
 cpSync(fileURLToPath(new URL("../pkg", import.meta.url)), join(PROJECT, "node_modules/edge-otp"), { recursive: true });

@@ -39,7 +39,6 @@ async function refresh() {
   $("status").dataset.status = s;
 }
 
-// How long until `ms` from now, in words ("14 minutes", "40 seconds").
 // An OtpError as a sentence for the page, by its stable code (not its message alone).
 const ERRORS = {
   NOT_ENROLLED: () => "Not enrolled: enroll first.",
