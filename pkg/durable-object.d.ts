@@ -9,8 +9,10 @@ export { OtpError };
  * The OtpManager options read from a Worker's environment (OTP_SECRET and the OTP_*
  * overrides). When the object's policy refuses one of them (`INVALID_CONFIG`), the
  * message names the variable: "... (from OTP_TTL_SECONDS in the Durable Object's env)".
+ * `env` is any object (a Worker's `Env` interface, as `wrangler types` writes it); only
+ * its own `OTP_*` properties are read.
  */
-export function optionsFromEnv(env: Record<string, unknown> | null | undefined): Partial<OtpOptions>;
+export function optionsFromEnv(env: object | null | undefined): Partial<OtpOptions>;
 
 /** An error as it crosses RPC (returned, not thrown). */
 export interface OtpErrorValue {

@@ -108,11 +108,14 @@ pub(crate) struct Options {
 }
 
 /// The built-in user normaliser that `normalizeUser` names, if `name` is one: `"email"`
-/// trims, applies Unicode NFKC and lower-cases (with the JS engine's own Unicode tables,
+/// applies Unicode NFKC, trims and lower-cases (with the JS engine's own Unicode tables,
 /// so the wasm carries none).
 pub(crate) fn normalizer(name: &str) -> Option<fn(&JsString) -> JsString> {
     match name {
-        "email" => Some(|s| s.trim().normalize("NFKC").to_lower_case()),
+        // NFKC before the trim: NFKC can turn a character into a space and a combining
+        // mark ("\u{a8}" is " \u{308}"), and a trim after it keeps the normaliser
+        // idempotent (a client and its Durable Object both apply it).
+        "email" => Some(|s| s.normalize("NFKC").trim().to_lower_case()),
         _ => None,
     }
 }

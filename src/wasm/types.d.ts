@@ -37,7 +37,7 @@ export interface OtpOptions {
   onEvent?: (event: OtpEvent) => unknown;
   /** Gets what onEvent threw or rejected with. Default: console.error. */
   onEventError?: (error: unknown, event: OtpEvent) => unknown;
-  /** Applied to every user id before anything else: a function, or "email" (trim, Unicode NFKC, lower case). */
+  /** Applied to every user id before anything else: a function, or "email" (Unicode NFKC, trim, lower case). */
   normalizeUser?: "email" | ((user: string) => string);
 }
 

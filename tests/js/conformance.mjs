@@ -390,6 +390,12 @@ export const cases = [
         [...base].map((c) => (c >= "a" && c <= "z" ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join(""),
       ];
       assert.equal(otp.keyFor(variants[0]), otp.keyFor(base));
+      // Idempotent: a client and its Durable Object may both apply it (NFKC makes a space
+      // of U+00A8, so it trims after NFKC).
+      for (const v of ["\u00a8a@x.com", " \u3000ada@example.com\u00a0", "\uff21da@\u2160.com"]) {
+        const once = otp.keyFor(v);
+        assert.equal(otp.keyFor(once.slice(once.lastIndexOf(":") + 1)), once, JSON.stringify(v));
+      }
       let answered = 0;
       for (let round = 0; round < 5; round++) {
         for (const v of variants) {

@@ -48,5 +48,10 @@ export async function flow(ns: OtpNamespace, submitted: string): Promise<[Issued
   const gone: boolean = await email.forget("ada@example.com");
   void [viaLink, tokenVerdict, kept, gone];
   const options = optionsFromEnv({ OTP_SECRET: "x" });
+  // A Worker's Env interface (as `wrangler types` writes it: no index signature).
+  interface WorkerEnv { OTP: OtpNamespace; OTP_SECRET: string; OTP_TTL_SECONDS: "600" }
+  const workerEnv: WorkerEnv = { OTP: ns, OTP_SECRET: "x".repeat(16), OTP_TTL_SECONDS: "600" };
+  const fromEnv: OtpOptions = { ...optionsFromEnv(workerEnv), secret: workerEnv.OTP_SECRET };
+  void fromEnv;
   return [issued, verdict, latest, retry > 0 && name.length > 0 && options.secret !== undefined];
 }
