@@ -27,6 +27,13 @@ export interface OtpErrorValue {
  */
 export class OtpDurableObject<Env = Record<string, unknown>> {
   constructor(ctx: unknown, env: Env);
+  /**
+   * The Workers types' Durable Object brand (their `Rpc.__DURABLE_OBJECT_BRAND` is this
+   * string), which the class really has (it extends `DurableObject` from
+   * "cloudflare:workers"): so `DurableObjectNamespace<OtpDurableObject>`, what `wrangler
+   * types` writes for a re-exported class, type-checks without the Workers types here.
+   */
+  readonly __DURABLE_OBJECT_BRAND: never;
   protected readonly ctx: any;
   protected readonly env: Env;
   /**
