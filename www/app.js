@@ -404,9 +404,9 @@ function render() {
 
   // Attempts only mean something while the code can still be tried (or once they ran out).
   if (r && Number.isFinite(r.maxAttempts) && (status === "active" || status === "exhausted")) {
-    // The library's count: within the failure budget too, which a new code does not reset.
-    const left = status === "exhausted" ? 0 : r.attemptsLeft;
-    setText(el.attemptsLeft, String(left));
+    // The library's count (0 once exhausted): within the failure budget too, which a new
+    // code does not reset.
+    setText(el.attemptsLeft, String(r.attemptsLeft));
     setText(el.attemptsMax, ` / ${r.maxAttempts}`);
   } else {
     setText(el.attemptsLeft, "—");

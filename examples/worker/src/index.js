@@ -99,43 +99,16 @@ function mode(env) {
 
 // ------------------------------------------------------------ request parsing
 
-/**
- * Reads the request's body (if no one has), keeping its first `keep` bytes: answers the
- * chunks kept and the size read. Past `keep`, a body of a declared length (at most
- * MAX_DECLARED_BODY_BYTES) is read to its end and dropped, so that the answer reaches a
- * client still sending it and its connection stays open for the next request (workerd
- * resets a connection whose request body was left unread, or cancelled), as the Node
- * server does; a chunked body is cut off there, so one of any size is never read whole.
- */
-async function readBody(request, keep) {
-  const declared = request.headers.get("content-length") !== null;
-  const chunks = [];
-  let size = 0;
-  if (request.body !== null && !request.bodyUsed) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size <= keep) chunks.push(value);
-      else if (!declared || size > MAX_DECLARED_BODY_BYTES) {
-        await reader.cancel();
-        break;
-      }
-    }
-  }
-  return { chunks, size };
-}
-
 /** How long an answer waits for the rest of a body no route read (discardUnread). */
 const DISCARD_MS = 1000;
 
 /**
  * Drops a body no route read (a 404, 405 or 415, the link page) before the answer, which
- * would otherwise cost the client its connection (readBody): only one of a declared
- * length of at most MAX_DECLARED_BODY_BYTES (a chunked body, of no known end, is left
- * unread), and for at most DISCARD_MS, so that a client that stalls mid-body still gets
- * its answer; a client that hangs up is no error.
+ * would otherwise cost the client its connection (workerd resets one whose request body
+ * was left unread, or cancelled): only one of a declared length of at most
+ * MAX_DECLARED_BODY_BYTES (a chunked body, of no known end, is left unread), and for at
+ * most DISCARD_MS, so that a client that stalls mid-body still gets its answer; a client
+ * that hangs up is no error. A body readJsonObject read is already used: nothing to do.
  */
 async function discardUnread(request) {
   const length = request.headers.get("content-length");
@@ -151,11 +124,32 @@ async function discardUnread(request) {
   }
 }
 
-/** Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object. */
+/**
+ * Reads the body, keeping at most MAX_BODY_BYTES bytes, and parses it as a JSON object.
+ * Past the limit, a body of a declared length (at most MAX_DECLARED_BODY_BYTES) is read to
+ * its end and dropped, so that the 413 reaches a client still sending it (cancelling the
+ * stream reset the connection under it), as the Node server does; a chunked body is cut
+ * off there, so one of any size is never read whole.
+ */
 async function readJsonObject(request) {
   requireJsonContentType(request.headers.get("content-type"));
+  const declared = request.headers.get("content-length") !== null;
   if (Number(request.headers.get("content-length")) > MAX_DECLARED_BODY_BYTES) throw bodyTooLarge();
-  const { chunks, size } = await readBody(request, MAX_BODY_BYTES);
+  const chunks = [];
+  let size = 0;
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size <= MAX_BODY_BYTES) chunks.push(value);
+      else if (!declared || size > MAX_DECLARED_BODY_BYTES) {
+        await reader.cancel();
+        break;
+      }
+    }
+  }
   if (size > MAX_BODY_BYTES) throw bodyTooLarge();
   return parseJsonObject(bodyText(new Uint8Array(await new Blob(chunks).arrayBuffer())));
 }
