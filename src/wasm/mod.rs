@@ -44,6 +44,7 @@ mod otp;
 #[cfg(feature = "totp-binding")]
 mod totp;
 
+use crate::driver::MAX_SUBMITTED_UNITS;
 use crate::error::{DecodeError, Error};
 use crate::time::{Millis, MAX_TIME};
 use core::cell::Cell;
@@ -95,7 +96,6 @@ pub(crate) fn well_formed(s: &JsString) -> bool {
     }
 }
 
-use crate::driver::MAX_SUBMITTED_UNITS;
 /// Up to this many UTF-16 units a user id cannot exceed [`crate::MAX_USER_BYTES`] of UTF-8.
 const SHORT_USER_UNITS: u32 = (crate::MAX_USER_BYTES / 3) as u32;
 

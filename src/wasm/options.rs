@@ -15,7 +15,8 @@
 
 use super::errors::config;
 use crate::driver::{
-    DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT_MS, KEY_PREFIX_PROBLEM, MAX_KEY_PREFIX, MAX_TIMEOUT_MS,
+    ALPHABET_TEXT_PROBLEM, DEFAULT_KEY_PREFIX, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS,
+    KEY_PREFIX_PROBLEM, MAX_KEY_PREFIX, MAX_TIMEOUT_MS, SECRET_PROBLEM, SECRET_REQUIRED,
     TIMEOUT_PROBLEM,
 };
 use crate::policy::{Config, Limit, Policy, MAX_ALPHABET, MAX_SECRET_BYTES};
@@ -329,7 +330,7 @@ pub(super) fn secret(
     field: &'static str,
     missing: &'static str,
 ) -> Result<Zeroizing<std::vec::Vec<u8>>> {
-    let problem = crate::driver::SECRET_PROBLEM;
+    let problem = SECRET_PROBLEM;
     let v = v.ok_or_else(|| config(field, missing))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
         // `instanceof` also holds for a Proxy of one, whose traps would run (and throw,
@@ -442,11 +443,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
     let mut take = |name: Name| values[name as usize].take();
 
     let mut c = Config::new(std::vec::Vec::new());
-    c.secret = secret(
-        take(Name::Secret),
-        Name::Secret.key(),
-        crate::driver::SECRET_REQUIRED,
-    )?;
+    c.secret = secret(take(Name::Secret), Name::Secret.key(), SECRET_REQUIRED)?;
     if let Some(v) = take(Name::TtlSeconds) {
         c.ttl_seconds = whole(&v, Name::TtlSeconds.key())?;
     }
@@ -461,7 +458,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
             &v,
             MAX_ALPHABET as u32,
             Name::Alphabet.key(),
-            crate::driver::ALPHABET_TEXT_PROBLEM,
+            ALPHABET_TEXT_PROBLEM,
         )?;
     }
     if let Some(v) = take(Name::ResendCooldownSeconds) {
@@ -479,11 +476,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
     )?;
     let policy = Policy::new(c).map_err(|e| super::errors::from_core(&e))?;
 
-    let scope = read_scope(
-        take(Name::Scope),
-        Name::Scope.key(),
-        crate::driver::DEFAULT_SCOPE,
-    )?;
+    let scope = read_scope(take(Name::Scope), Name::Scope.key(), DEFAULT_SCOPE)?;
     let key_prefix = read_key_prefix(take(Name::KeyPrefix), Name::KeyPrefix.key())?;
     let retention_seconds = match take(Name::RetentionSeconds) {
         Some(v) if !v.is_null() => Some(
