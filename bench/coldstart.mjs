@@ -197,9 +197,10 @@ const st = [
   ["total, first line → first create", (s) => s.created - s.start],
 ];
 for (const [label, fn] of st) console.log(`| ${label} | ${f(med(S, fn))} | ${spread(S, fn)} |`);
-console.log("\nNode compiles wasm functions lazily on first call, and loads its WebCrypto module on the first " +
-  "`globalThis.crypto` access (the first create draws a salt), so part of the one-time cost lands in the " +
-  "first OtpManager and the first create rather than in the compile step.");
+console.log("\nNode compiles wasm functions lazily on first call, so part of the one-time cost lands in the " +
+  "first OtpManager and the first create rather than in the compile step. This mode goes through pkg/slim.js, " +
+  "whose glue draws the first salt from `globalThis.crypto`: Node loads its WebCrypto module then (about 3 ms " +
+  "of the first create), which dist/node.mjs avoids by reading /dev/urandom (pkg/src/node-random.js).");
 
 if (JSON_OUT) {
   const path = fileURLToPath(new URL("./coldstart.json", import.meta.url));

@@ -5,14 +5,17 @@
 //
 //   git worktree add /tmp/old <commit> && ln -s "$PWD/node_modules" /tmp/old/ && (cd /tmp/old && bash .ci/build)
 //   OLD_PKG=/tmp/old/pkg node bench/compare-builds.mjs
+//   ENTRY=dist/node.mjs OLD_PKG=/tmp/old/pkg node bench/compare-builds.mjs   # another entry of
+//                                        pkg/ in both builds (default node.js, unbundled)
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promiseCasMap } from "../tests/js/stores.mjs";
 
 if (!process.env.OLD_PKG) throw new Error("set OLD_PKG to the pkg/ directory of the other build");
-const here = fileURLToPath(new URL("../pkg/node.js", import.meta.url));
+const ENTRY = process.env.ENTRY ?? "node.js";
+const here = fileURLToPath(new URL(`../pkg/${ENTRY}`, import.meta.url));
 const builds = {
-  old: await import(pathToFileURL(path.join(process.env.OLD_PKG, "node.js")).href),
+  old: await import(pathToFileURL(path.join(process.env.OLD_PKG, ENTRY)).href),
   new: await import(pathToFileURL(here).href),
 };
 const OPTIONS = { secret: "bench stores secret 0123456789abcdef", issueLimit: null, failureLimit: null, resendCooldownSeconds: 0 };

@@ -1,7 +1,11 @@
 // Where salts come from: getrandom inside wasm (feature wasm_js), which calls
-// globalThis.crypto.getRandomValues. This file watches and breaks that source.
+// globalThis.crypto.getRandomValues. This file watches and breaks that source; the last
+// tests run dist/node.mjs (what `import "edge-otp"` is in Node), where that one call reads
+// /dev/urandom instead of loading Node's WebCrypto (pkg/src/node-random.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { OtpManager, OtpError, memoryStorage } from "../../pkg/node.js";
 
 const SECRET = "random-test-secret-0123456789";
@@ -61,4 +65,43 @@ test("a source that throws gives ENTROPY and writes nothing; the manager works a
   }
   const { code } = await otp.create("cy");
   assert.equal(await otp.verify("cy", code), true);
+});
+
+// A fresh Node process importing dist/node.mjs: 40 new users (three draws of salts), one
+// verify; prints which crypto modules Node loaded and the salts.
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const NODE_ENTRY = pathToFileURL(`${ROOT}/pkg/dist/node.mjs`).href;
+function nodeEntry(flags = []) {
+  const script = `
+    const { OtpManager, memoryStorage } = await import(${JSON.stringify(NODE_ENTRY)});
+    const store = memoryStorage();
+    const otp = new OtpManager(store, { secret: ${JSON.stringify(SECRET)} });
+    const salts = [];
+    let code;
+    for (let i = 0; i < 40; i++) {
+      ({ code } = await otp.create("u" + i));
+      salts.push(JSON.parse(store.get(otp.keyFor("u" + i)))[1]);
+    }
+    const verified = await otp.verify("u39", code);
+    const crypto = process.moduleLoadList.filter((m) => /crypto/.test(m));
+    console.log(JSON.stringify({ salts, verified, crypto }));`;
+  const r = spawnSync(process.execPath, [...flags, "--no-warnings", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test("dist/node.mjs: salts come from the OS without loading Node's crypto modules", () => {
+  const { salts, verified, crypto } = nodeEntry();
+  assert.equal(verified, true);
+  assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
+  assert.deepEqual(crypto, [], "neither WebCrypto nor node:crypto was loaded");
+});
+
+test("dist/node.mjs: where /dev/urandom cannot be read, salts come from WebCrypto", () => {
+  // Node's permission model with reads allowed only under the repository: /dev/urandom is refused.
+  const permission = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
+  const { salts, verified, crypto } = nodeEntry([permission, `--allow-fs-read=${ROOT}`]);
+  assert.equal(verified, true);
+  assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
+  assert.ok(crypto.some((m) => m.includes("internal/crypto/webcrypto")), `WebCrypto loaded: ${crypto.join(", ")}`);
 });
