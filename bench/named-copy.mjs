@@ -1,7 +1,8 @@
 // A copy of the package (pkg/) in a temporary directory whose one-time-code .wasm keeps
-// its function names: wasm-bindgen on the cargo output, without .ci/build's wasm-opt
-// pass (which strips them) and without its glue rewrites (short import names, import
-// arity), which change no function body. For the bench scripts that name wasm functions
+// its function names: wasm-bindgen on the cargo output and .ci/build's panic snipping
+// (.ci/snip-panics.mjs, which keeps names), without its wasm-opt pass (which strips them)
+// and without its glue rewrites (short import names, import arity), which change no
+// function body. For the bench scripts that name wasm functions
 // (profile.mjs, lazy-compile.mjs). Exits the process (status 2) when the package is not
 // built or wasm-bindgen fails.
 
@@ -29,6 +30,11 @@ export function namedCopy(prefix) {
   });
   if (wb.status !== 0) {
     console.error(`wasm-bindgen failed: ${wb.stderr || wb.error}`);
+    process.exit(2);
+  }
+  const snip = spawnSync(process.execPath, [join(ROOT, ".ci/snip-panics.mjs"), join(dir, "wasm/edge_otp_bg.wasm")], { encoding: "utf8" });
+  if (snip.status !== 0) {
+    console.error(`.ci/snip-panics.mjs failed: ${snip.stderr || snip.error}`);
     process.exit(2);
   }
   return dir;
