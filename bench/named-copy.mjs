@@ -4,7 +4,7 @@
 // and without its glue rewrites (short import names, import arity), which change no
 // function body. For the bench scripts that name wasm functions
 // (profile.mjs, lazy-compile.mjs). Exits the process (status 2) when the package is not
-// built or wasm-bindgen fails.
+// built or wasm-bindgen or the snipping fails.
 
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync } from "node:fs";

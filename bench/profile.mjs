@@ -7,7 +7,7 @@
 //   PROFILE_OP=latest node bench/profile.mjs            # or: verify-right, create, latest
 //
 // The shipped .wasm has no function names, so this script first makes a named copy of the
-// package (bench/named-copy.mjs: wasm-bindgen on the cargo output, without wasm-opt,
+// package (bench/named-copy.mjs: wasm-bindgen on the cargo output and the panic snipping, without wasm-opt,
 // whose inlining would also merge the functions this report separates). The sampling profiler slows everything a little; read
 // the shares, not the absolute figures.
 

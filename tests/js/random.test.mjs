@@ -71,9 +71,17 @@ test("a source that throws gives ENTROPY and writes nothing; the manager works a
 // verify; prints which crypto modules Node loaded and the salts.
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const NODE_ENTRY = pathToFileURL(`${ROOT}/pkg/dist/node.mjs`).href;
+function run(flags, script) {
+  const r = spawnSync(process.execPath, [...flags, "--no-warnings", "--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
 function nodeEntry(flags = []) {
-  const script = `
+  return run(flags, `
     const { OtpManager, memoryStorage } = await import(${JSON.stringify(NODE_ENTRY)});
+    // Open file descriptors (Linux; unreadable under the permission model: NaN).
+    const fds = () => { try { return process.getBuiltinModule("node:fs").readdirSync("/proc/self/fd").length; } catch { return NaN; } };
+    const fdsBefore = fds();
     const store = memoryStorage();
     const otp = new OtpManager(store, { secret: ${JSON.stringify(SECRET)} });
     const salts = [];
@@ -84,24 +92,37 @@ function nodeEntry(flags = []) {
     }
     const verified = await otp.verify("u39", code);
     const crypto = process.moduleLoadList.filter((m) => /crypto/.test(m));
-    console.log(JSON.stringify({ salts, verified, crypto }));`;
-  const r = spawnSync(process.execPath, [...flags, "--no-warnings", "--input-type=module", "-e", script], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout);
+    console.log(JSON.stringify({ salts, verified, crypto, fdsLeft: fds() - fdsBefore }));`);
 }
+// Node's permission model with reads allowed only under the repository: /dev/urandom is refused.
+const PERMISSION = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
+const NO_URANDOM = [PERMISSION, `--allow-fs-read=${ROOT}`];
 
 test("dist/node.mjs: salts come from the OS without loading Node's crypto modules", () => {
-  const { salts, verified, crypto } = nodeEntry();
+  const { salts, verified, crypto, fdsLeft } = nodeEntry();
   assert.equal(verified, true);
+  // Opened, read and closed per draw: a descriptor kept open could be closed elsewhere and
+  // its number reused by another file, which would then be read as randomness.
+  assert.equal(fdsLeft, 0, "no file descriptor left open");
   assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
   assert.deepEqual(crypto, [], "neither WebCrypto nor node:crypto was loaded");
 });
 
 test("dist/node.mjs: where /dev/urandom cannot be read, salts come from WebCrypto", () => {
-  // Node's permission model with reads allowed only under the repository: /dev/urandom is refused.
-  const permission = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
-  const { salts, verified, crypto } = nodeEntry([permission, `--allow-fs-read=${ROOT}`]);
+  const { salts, verified, crypto } = nodeEntry(NO_URANDOM);
   assert.equal(verified, true);
   assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
   assert.ok(crypto.some((m) => m.includes("internal/crypto/webcrypto")), `WebCrypto loaded: ${crypto.join(", ")}`);
+});
+
+test("dist/node.mjs: with neither /dev/urandom nor WebCrypto, create is ENTROPY and writes nothing", () => {
+  const r = run(NO_URANDOM, `
+    Object.defineProperty(globalThis, "crypto", { value: { getRandomValues() { throw new Error("no entropy today"); } } });
+    const { OtpManager, OtpError, memoryStorage } = await import(${JSON.stringify(NODE_ENTRY)});
+    const store = memoryStorage();
+    const otp = new OtpManager(store, { secret: ${JSON.stringify(SECRET)} });
+    const e = await otp.create("cy").then(() => null, (e) => e);
+    console.log(JSON.stringify({ otpError: e instanceof OtpError, code: e?.code, message: e?.message, written: store.size }));`);
+  assert.deepEqual({ ...r, message: undefined }, { otpError: true, code: "ENTROPY", message: undefined, written: 0 });
+  assert.doesNotMatch(r.message, /no entropy today/);
 });
