@@ -8,8 +8,9 @@
 //
 // The Worker is bench/fixtures/coldstart-worker.mjs: it imports pkg/workerd.js and its
 // fetch handler does one create on memoryStorage(). Miniflare gets the modules
-// explicitly, unbundled, with modulesRoot = the repository root:
-//   ESModule     bench/fixtures/coldstart-worker.mjs, pkg/workerd.js, pkg/slim.js, pkg/wasm/edge_otp.js
+// explicitly, unbundled, with modulesRoot = the repository root: every module the fixture
+// reaches through relative imports (modulesOf below), as
+//   ESModule     bench/fixtures/coldstart-worker.mjs, pkg/workerd.js, pkg/slim.js, pkg/error.js, …
 //   CompiledWasm pkg/wasm/edge_otp_bg.wasm   (the Worker receives a WebAssembly.Module, as on Cloudflare)
 // The same Worker bundled as a Worker build does it (esbuild --bundle --format=esm --minify
 // --conditions=workerd --loader:.wasm=copy: one ESModule + one CompiledWasm) runs as "edge-otp bundled".
@@ -23,7 +24,7 @@
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { loadavg, cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -43,16 +44,27 @@ process.once("exit", () => rmSync(BUNDLE_DIR, { recursive: true, force: true }))
 }
 const bundled = readdirSync(BUNDLE_DIR);
 
+// The modules `entry` (relative to ROOT) reaches through relative `import`s, itself first:
+// [type, path relative to ROOT]. (A fixed list went stale when pkg/slim.js gained modules.)
+function modulesOf(entry) {
+  const seen = new Set();
+  const visit = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    if (file.endsWith(".wasm")) return;
+    const source = readFileSync(join(ROOT, file), "utf8");
+    for (const [, spec] of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;"']*?["'](\.{1,2}\/[^"']+)["']/g)) {
+      visit(relative(ROOT, join(ROOT, dirname(file), spec)));
+    }
+  };
+  visit(entry);
+  return [...seen].map((file) => [file.endsWith(".wasm") ? "CompiledWasm" : "ESModule", file]);
+}
+
 const WORKERS = {
   "edge-otp": {
     root: ROOT,
-    modules: [
-      ["ESModule", "bench/fixtures/coldstart-worker.mjs"],
-      ["ESModule", "pkg/workerd.js"],
-      ["ESModule", "pkg/slim.js"],
-      ["ESModule", "pkg/wasm/edge_otp.js"],
-      ["CompiledWasm", "pkg/wasm/edge_otp_bg.wasm"],
-    ],
+    modules: modulesOf("bench/fixtures/coldstart-worker.mjs"),
   },
   "edge-otp bundled": {
     root: BUNDLE_DIR,
@@ -63,13 +75,7 @@ const WORKERS = {
   },
   "import only": {
     root: ROOT,
-    modules: [
-      ["ESModule", "bench/fixtures/coldstart-worker-import.mjs"],
-      ["ESModule", "pkg/workerd.js"],
-      ["ESModule", "pkg/slim.js"],
-      ["ESModule", "pkg/wasm/edge_otp.js"],
-      ["CompiledWasm", "pkg/wasm/edge_otp_bg.wasm"],
-    ],
+    modules: modulesOf("bench/fixtures/coldstart-worker-import.mjs"),
   },
   baseline: {
     root: ROOT,

@@ -42,6 +42,15 @@ test("bench/coldstart.mjs times edge-otp and its peers in fresh processes", asyn
   }
 });
 
+test("bench/coldstart-workerd.mjs runs its four Workers in workerd (Miniflare)", async () => {
+  const { stdout } = await node("bench/coldstart-workerd.mjs", { COLDSTART_RUNS: "1" });
+  // Every column timed: the unbundled Workers load every module they import (a fixed module
+  // list once went stale and workerd refused to start).
+  const line = stdout.split("\n").find((l) => l.startsWith("| first dispatchFetch"));
+  assert.ok(line, "no first-fetch row");
+  assert.match(line, /^\| first dispatchFetch [^|]*(\| [\d.]+ \([\d.]+–[\d.]+\) ){4}\| /);
+});
+
 test("bench/coldstart.mjs runs its children with its own Node flags", async () => {
   const { stdout } = await run(process.execPath, ["--no-wasm-lazy-compilation", "bench/coldstart.mjs"], {
     cwd: root, env: { ...process.env, COLDSTART_RUNS: "1" }, timeout: 120_000,
