@@ -86,16 +86,16 @@ const MAX_TTL_SECONDS = 3_153_600_000;
 /**
  * The `expirationTtl` (seconds) of a store write's `options`, or null without one: a
  * positive number of at most 100 years (a larger one would overflow the database's own
- * limits, a PostgreSQL BIGINT or Redis's expire time), else `INVALID_ARGUMENT`, its
- * message starting with `where` (the adapter and method, as requireString's do).
+ * limits, a PostgreSQL BIGINT or Redis's expire time), else `INVALID_ARGUMENT` from
+ * `method` of the adapter `entry` (as requireString's).
  */
-export function expirationTtl(options, where) {
+export function expirationTtl(options, entry, method) {
   const ttl = options?.expirationTtl;
   if (ttl === undefined || ttl === null) return null;
   if (typeof ttl !== "number" || !(ttl > 0 && ttl <= MAX_TTL_SECONDS)) {
     throw invalidArgument(
       "expirationTtl",
-      `${where}: expirationTtl must be a positive number of seconds, at most ${MAX_TTL_SECONDS} (100 years), got ${shown(ttl)}`,
+      `${entry}: ${method}: expirationTtl must be a positive number of seconds, at most ${MAX_TTL_SECONDS} (100 years), got ${shown(ttl)}`,
     );
   }
   return ttl;

@@ -73,7 +73,7 @@ const ENTRY = "edge-otp/redis: redisStorage";
 
 /** Whole seconds of `options.expirationTtl` (rounded up), or null; `method` for a refusal. */
 function ttlSeconds(options, method) {
-  const ttl = expirationTtl(options, `${ENTRY}: ${method}`);
+  const ttl = expirationTtl(options, ENTRY, method);
   return ttl === null ? null : Math.ceil(ttl);
 }
 

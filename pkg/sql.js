@@ -89,14 +89,16 @@ export function createTableStatements(table = DEFAULT_TABLE) {
 
 /**
  * `expires_at` for a write at `now` (ms), or null without `expirationTtl` (seconds);
- * `where` names the adapter and method in a refusal.
+ * `entry` and `method` name the adapter and method in a refusal.
  */
-function expiresAt(options, now, where) {
-  const ttl = expirationTtl(options, where);
+function expiresAt(options, now, entry, method) {
+  const ttl = expirationTtl(options, entry, method);
   return ttl === null ? null : now + Math.ceil(ttl * 1000);
 }
 
-function purgeLimit(options, where) {
+/** purgeExpired's `limit` option; `entry` names the adapter in a refusal. */
+function purgeLimit(options, entry) {
+  const where = `${entry}: purgeExpired`;
   // A mistyped key is refused, not ignored (the default limit would be used).
   const problem = optionsProblem(options, ["limit"]);
   if (problem !== undefined) throw invalidArgument("options", `${where}: ${problem}`);
@@ -188,7 +190,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       text(value, "value", "put");
       // The TTL is checked before the statement runs (or is prepared: a missing table is
       // then not what a bad TTL reports).
-      const exp = expiresAt(options, now(), `${entry}: put`);
+      const exp = expiresAt(options, now(), entry, "put");
       yield ["put", [k, value, exp], NOTHING];
     },
     *compareAndSwap(k, expected, value, options) {
@@ -197,7 +199,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       if (!inserting) text(expected, "expected", "compareAndSwap");
       text(value, "value", "compareAndSwap");
       const t = now();
-      const exp = expiresAt(options, t, `${entry}: compareAndSwap`);
+      const exp = expiresAt(options, t, entry, "compareAndSwap");
       const changed = inserting
         ? yield ["casInsert", [k, value, exp, t], CHANGES]
         : yield ["casUpdate", [value, exp, k, expected, t], CHANGES];
@@ -210,7 +212,7 @@ function storageMethods({ name, now, exec, run, checkKey = () => {} }) {
       return row !== null && row !== undefined && live(row.expires_at, t);
     },
     *purgeExpired(options) {
-      const limit = purgeLimit(options, `${entry}: purgeExpired`);
+      const limit = purgeLimit(options, entry);
       let total = 0;
       for (;;) {
         const t = now();
