@@ -88,7 +88,7 @@ function nodeEntry(flags = []) {
     let code;
     for (let i = 0; i < 40; i++) {
       ({ code } = await otp.create("u" + i));
-      salts.push(JSON.parse(store.get(otp.keyFor("u" + i)))[1]);
+      salts.push((${saltOf})(store.get(otp.keyFor("u" + i))));
     }
     const verified = await otp.verify("u39", code);
     const crypto = process.moduleLoadList.filter((m) => /crypto/.test(m));
