@@ -1,7 +1,7 @@
 // edge-otp for Node.js (ESM), unbundled: reads the .wasm next to this file and compiles it
-// once. dist/node.mjs is the same entry bundled (what `import "edge-otp"` resolves to),
-// what `require("edge-otp")` loads too, whose glue draws salts from /dev/urandom instead
-// of WebCrypto (pkg/src/node-random.js).
+// once. dist/node.mjs is the same entry bundled (what `import` and `require` of
+// "edge-otp" load in Node), except that its glue draws salts from /dev/urandom instead of
+// WebCrypto (pkg/src/node-random.js).
 import { initSync } from "./slim.js";
 
 const fs = process.getBuiltinModule("node:fs");
