@@ -84,8 +84,6 @@ pub const ENROLL_ENTROPY_BYTES: usize = SEED_BYTES + NONCE_LEN;
 pub const RECOVERY_ALPHABET: &str = "0123456789abcdefghjkmnpqrstvwxyz";
 /// Longest issuer, in characters.
 pub const MAX_ISSUER_CHARS: usize = 64;
-/// `INVALID_CONFIG` reason for a `secret` option that is absent.
-pub const SECRET_REQUIRED: &str = "is required: a string or a Uint8Array of 16 to 1024 bytes";
 /// `INVALID_CONFIG` reason for an `issuer` option that is absent, not a string or longer
 /// than [`MAX_ISSUER_CHARS`] (what the JS options reader says before the policy checks).
 pub const ISSUER_PROBLEM: &str = "must be a string of 1 to 64 characters";

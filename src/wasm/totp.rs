@@ -122,7 +122,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     c.secret = secret(
         take(Name::Secret),
         Name::Secret.key(),
-        crate::totp::SECRET_REQUIRED,
+        crate::driver::SECRET_REQUIRED,
     )?;
     let issuer_problem = crate::totp::ISSUER_PROBLEM;
     c.issuer = match take(Name::Issuer) {
