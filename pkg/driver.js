@@ -123,6 +123,8 @@ export class StoreDriver {
   #timeoutMs;
   #wasm;
   #turns;
+  #maxTries;
+  #maxRecordUnits;
 
   /**
    * `settings`: `{ putOptions, timeoutMs }` from the wasm module's configure; `wasm`:
@@ -149,6 +151,7 @@ export class StoreDriver {
     this.#timeoutMs = settings.timeoutMs;
     this.#wasm = wasm;
     this.#turns = turns;
+    ({ maxTries: this.#maxTries, maxRecordUnits: this.#maxRecordUnits } = wasm.limits);
   }
 
   /**
@@ -180,28 +183,22 @@ export class StoreDriver {
   // `turn`, `token`: the key's turn and this operation's token in it, once it has one (it
   // waited for it, or it waits on the store); each storage call it starts is progress.
   async #cycle(key, decide, takeWrite, anyValue, callsOut, turn, token) {
-    const hold = () => {
-      if (token === undefined) {
-        token = {};
-        turn = { holder: token, progress: 0, waiters: null, ms: this.#timeoutMs };
-        this.#turns.set(key, turn);
-      } else if (turn.holder === token) {
-        turn.progress++;
-      }
-    };
     try {
-      if (callsOut) hold();
+      if (callsOut) {
+        turn = this.#hold(key, turn, token);
+        token ??= turn.holder;
+      }
       const storage = this.#storage;
       const cas = this.#cas;
-      const { maxTries, maxRecordUnits } = this.#wasm.limits;
-      for (let tries = 0; tries < maxTries; tries++) {
+      for (let tries = 0; tries < this.#maxTries; tries++) {
         let stored = this.#get.call(storage, key);
         if (isThenable(stored)) {
-          hold();
+          turn = this.#hold(key, turn, token);
+          token ??= turn.holder;
           stored = await this.#settle(stored);
         }
         if (!anyValue && stored !== null && stored !== undefined &&
-            (typeof stored !== "string" || stored.length > maxRecordUnits)) {
+            (typeof stored !== "string" || stored.length > this.#maxRecordUnits)) {
           throw this.#wasm.corruptRecord();
         }
         const answer = decide(stored);
@@ -221,7 +218,8 @@ export class StoreDriver {
             : this.#put.call(storage, key, write, this.#putOptions);
         }
         if (isThenable(done)) {
-          hold();
+          turn = this.#hold(key, turn, token);
+          token ??= turn.holder;
           done = await this.#settle(done);
         }
         // Only a compare-and-swap answers whether it wrote: true or false, nothing else (a
@@ -233,6 +231,19 @@ export class StoreDriver {
     } finally {
       if (token !== undefined) handOn(this.#turns, key, turn, token);
     }
+  }
+
+  // `turn`, the key's turn of the operation holding `token` in it, once the operation is
+  // about to wait on the store or to run app code: a new turn, which a new token holds,
+  // when the operation has none yet; else one step of progress while it still holds it.
+  #hold(key, turn, token) {
+    if (turn === undefined) {
+      turn = { holder: {}, progress: 0, waiters: null, ms: this.#timeoutMs };
+      this.#turns.set(key, turn);
+    } else if (turn.holder === token) {
+      turn.progress++;
+    }
+    return turn;
   }
 
   // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs.

@@ -52,6 +52,18 @@ export function initSync(input) {
 
 const engines = enginePool();
 
+// Each operation's one engine call: `(engine, user, stored, time, read, submitted)`, with
+// the per-call options as the engine read them and the submitted code or token.
+const CREATE = (e, u, stored, now, o) => e.issue(u, stored, now, o, false);
+const GENERATE = (e, u, stored, now, o) => e.issue(u, stored, now, o, true);
+const LATEST = (e, u, stored, now) => e.latest(u, stored, now);
+const CHECK = (e, u, stored, now, o, code) => e.check(u, guess(code), stored, now, o, false);
+const VERIFY = (e, u, stored, now, o, code) => e.check(u, guess(code), stored, now, o, true);
+const CHECK_TOKEN = (e, u, stored, now, o, token) => e.checkToken(u, guess(token), stored, now, false);
+const VERIFY_TOKEN = (e, u, stored, now, o, token) => e.checkToken(u, guess(token), stored, now, true);
+const RESET_ATTEMPTS = (e, u, stored, now) => e.flag(u, stored, now, false);
+const INVALIDATE = (e, u, stored, now) => e.flag(u, stored, now, true);
+
 
 /**
  * Issues and checks one-time codes for one scope, over any key-value store with
@@ -117,7 +129,7 @@ export class OtpManager {
     return normalize === undefined ? user : normalize(user);
   }
 
-  // Runs `call(engine, user, stored, time, read)` (one synchronous wasm call) for `user`:
+  // Runs `call(engine, user, stored, time, read, submitted)` (one synchronous wasm call) for `user`:
   // after the operations already running or waiting on the same storage key (driver.js),
   // so that attempts are counted exactly on any store inside one instance. The arguments
   // (of `kind`) are checked before any storage call, and the per-call options read once
@@ -145,7 +157,7 @@ export class OtpManager {
       // still be waiting in a shared engine).
       const time = timeFrom(clock);
       try {
-        return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time, read));
+        return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time, read, submitted));
       } catch (e) {
         refused = e instanceof OtpError;
         throw e;
@@ -193,55 +205,47 @@ export class OtpManager {
 
   /** Issues a new code; the previous one can never verify again. `{ ttlSeconds, link }`. */
   create(user, options) {
-    return this.#run(user, (e, u, stored, now, o) => e.issue(u, stored, now, o, false), Arguments.Issue, undefined, options);
+    return this.#run(user, CREATE, Arguments.Issue, undefined, options);
   }
 
   /** Issues a new code only when there is no active one; else throws ACTIVE_OTP_EXISTS. */
   generate(user, options) {
-    return this.#run(user, (e, u, stored, now, o) => e.issue(u, stored, now, o, true), Arguments.Issue, undefined, options);
+    return this.#run(user, GENERATE, Arguments.Issue, undefined, options);
   }
 
   /** The latest code with its status, or null. Never writes. */
   getLatestOtp(user) {
-    return this.#run(user, (e, u, stored, now) => e.latest(u, stored, now));
+    return this.#run(user, LATEST);
   }
 
   /** The full verdict for a submitted code. `{ consume: false }` leaves a right code active. */
   check(user, code, options) {
-    return this.#run(
-      user,
-      (e, u, stored, now, o) => e.check(u, guess(code), stored, now, o, false),
-      Arguments.Code, code, options,
-    );
+    return this.#run(user, CHECK, Arguments.Code, code, options);
   }
 
   /** Whether the submitted code verifies (it is then used up, unless `{ consume: false }`). */
   verify(user, code, options) {
-    return this.#run(
-      user,
-      (e, u, stored, now, o) => e.check(u, guess(code), stored, now, o, true),
-      Arguments.Code, code, options,
-    );
+    return this.#run(user, VERIFY, Arguments.Code, code, options);
   }
 
   /** The full verdict for a link token (from `create(user, { link: true })`). */
   checkToken(user, token) {
-    return this.#run(user, (e, u, stored, now) => e.checkToken(u, guess(token), stored, now, false), Arguments.Token, token);
+    return this.#run(user, CHECK_TOKEN, Arguments.Token, token);
   }
 
   /** Whether the link token verifies (its issuance is then used: the code too). */
   verifyToken(user, token) {
-    return this.#run(user, (e, u, stored, now) => e.checkToken(u, guess(token), stored, now, true), Arguments.Token, token);
+    return this.#run(user, VERIFY_TOKEN, Arguments.Token, token);
   }
 
   /** Resets the current code's attempts and the failure budget; true if there was a current code. */
   resetAttempts(user) {
-    return this.#run(user, (e, u, stored, now) => e.flag(u, stored, now, false));
+    return this.#run(user, RESET_ATTEMPTS);
   }
 
   /** Revokes the active code without issuing another; true if there was one. */
   invalidate(user) {
-    return this.#run(user, (e, u, stored, now) => e.flag(u, stored, now, true));
+    return this.#run(user, INVALIDATE);
   }
 
   /**
