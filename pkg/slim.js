@@ -104,8 +104,9 @@ export class OtpManager {
 
   /** The storage key of `user`: keyPrefix + scope + ":" + user. */
   keyFor(user) {
-    const engine = this.#engine();
+    this.#engine();
     const u = this.#user(user);
+    const engine = this.#engine(); // normalizeUser may have disposed of this manager
     answered(engine, engine.checkArguments(u, Arguments.User));
     return this.#prefix + u;
   }
@@ -123,7 +124,9 @@ export class OtpManager {
     engines.close(shared, this.#token);
   }
 
-  // The user id as the app's normalizeUser option makes it (before anything else).
+  // The user id as the app's normalizeUser option makes it (before anything else). It is
+  // app code, which may dispose of this manager (and free its engine): the callers look
+  // the engine up again after it.
   #user(user) {
     const normalize = this.#normalize;
     return normalize === undefined ? user : normalize(user);
@@ -138,8 +141,9 @@ export class OtpManager {
   #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
     let key, engine, user, read;
     try {
-      engine = this.#engine();
+      this.#engine();
       user = this.#user(rawUser);
+      engine = this.#engine();
       read = answered(engine, engine.checkArguments(user, kind, submitted, options));
       key = this.#prefix + user;
     } catch (e) {
@@ -154,8 +158,10 @@ export class OtpManager {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       if (forget) present = stored !== null && stored !== undefined;
       // Read before the try: a clock that throws takes no event (another operation's may
-      // still be waiting in a shared engine).
+      // still be waiting in a shared engine). It is app code, which may dispose of this
+      // manager (and free its engine).
       const time = timeFrom(clock);
+      if (this.#shared === null) throw fault(Fault.Disposed, 0);
       try {
         return answered(engine, forget ? engine.forget(user, present, time) : call(engine, user, stored, time, read, submitted));
       } catch (e) {

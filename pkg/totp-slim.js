@@ -113,8 +113,13 @@ export class TotpManager {
     }
     const clock = this.#clock;
     // Read only by the operations that use the time (status, disable and
-    // newRecoveryCodes do not).
-    const now = () => timeFrom(clock);
+    // newRecoveryCodes do not). The clock is app code, which may dispose of this manager
+    // (and free its engine).
+    const now = () => {
+      const time = timeFrom(clock);
+      if (this.#shared === null) throw fault(Fault.Disposed, 0);
+      return time;
+    };
     return this.#driver.run(key, (stored) => {
       if (this.#shared === null) throw fault(Fault.Disposed, 0);
       return answered(engine, call(engine, stored, now, read));

@@ -81,7 +81,7 @@ fn check_now(now: Millis) -> Result<Millis, Error> {
     if now >= MAX_TIME {
         return Err(Error::InvalidArgument {
             argument: "now",
-            problem: "must be before 253402300799999 (the end of year 9999)",
+            problem: crate::time::NOW_PROBLEM,
         });
     }
     Ok(now)

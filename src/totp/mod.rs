@@ -573,10 +573,7 @@ impl core::fmt::Debug for TotpEngine {
 
 fn check_now(now: Millis) -> Result<Millis, Error> {
     if now >= MAX_TIME {
-        return Err(bad_argument(
-            "now",
-            "must be before 253402300799999 (the end of year 9999)",
-        ));
+        return Err(bad_argument("now", crate::time::NOW_PROBLEM));
     }
     Ok(now)
 }

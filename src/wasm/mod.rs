@@ -124,10 +124,7 @@ fn now(time: &JsValue) -> Result<Millis, JsValue> {
             .ok_or_else(|| errors::argument("now", "the now() option must return a number"))?
     };
     if !(t.is_finite() && t >= 0.0 && t < MAX_TIME as f64) {
-        return Err(errors::argument(
-            "now",
-            "clock must return milliseconds between 0 and the end of year 9999",
-        ));
+        return Err(errors::argument("now", crate::time::NOW_PROBLEM));
     }
     Ok(t as Millis)
 }

@@ -642,6 +642,7 @@ describe("clock (now option)", () => {
     try {
       const o = await outcome(() => otp.create(user));
       assert.equal(o.code, "INVALID_ARGUMENT", show(o));
+      assert.match(o.error.message, /before 253402300799999 \(the end of year 9999\)$/, "the message says the bound exactly");
     } finally {
       clock.fn = null;
     }

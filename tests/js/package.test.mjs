@@ -545,6 +545,25 @@ describe("arguments", { skip }, () => {
     }
   });
 
+  test("dispose() from the now clock or from normalizeUser: DISPOSED, and the freed engine is not called", async () => {
+    // Before, the manager's only engine was freed by the app code and then called: a plain
+    // "null pointer passed to rust" Error (not an OtpError).
+    let round = 0;
+    for (const [name, op] of [...Object.entries(OPS), ["keyFor", async (otp, u) => otp.keyFor(u)]]) {
+      for (const from of ["now", "normalizeUser"]) {
+        const options = { secret: `${SECRET} dispose from ${from} ${round++}` };
+        let otp;
+        options[from] = from === "now" ? () => { otp.dispose(); return T0; } : (u) => { otp.dispose(); return u; };
+        const storage = memoryStorage();
+        otp = new OtpManager(storage, options);
+        if (from === "now" && name === "keyFor") continue; // keyFor reads no clock
+        await rejectsOtp(op(otp, uid()), "DISPOSED", `${name}, ${from} disposes`);
+        assert.equal(storage.size, 0, "nothing written");
+        await stillWorks(new OtpManager(storage, { secret: options.secret, now: () => T0 }));
+      }
+    }
+  });
+
   test("now() that throws: the same error reaches the caller, nothing written", async () => {
     const boom = new Error("clock broke");
     let broken = true;
@@ -925,6 +944,23 @@ describe("edge-otp/slim initialisation (fresh module state in a child process)",
     "await init(WebAssembly.Module)": "await init(await WebAssembly.compile(bytes));",
     "await init(Response)": "await init(new Response(bytes, { headers: { 'content-type': 'application/wasm' } }));",
   };
+
+  test("init() still waiting for its input when initSync() loads the module: the module loaded stays", async () => {
+    // Before, the pending init put a second instance in place of the first: the manager
+    // made meanwhile failed with "memory access out of bounds", a new one looped forever.
+    const out = await child(`
+      const pending = init(new Promise((resolve) => setTimeout(() => resolve(bytes), 50)));
+      initSync(bytes);
+      const early = new OtpManager(memoryStorage(), { secret: "x".repeat(16) });
+      const issued = await early.create("early");
+      await pending;
+      out.earlyVerified = await early.verify("early", issued.code);
+    `);
+    assert.equal(out.before.code, "NOT_INITIALIZED");
+    assert.equal(out.earlyVerified, true, "the manager made before the pending init settled");
+    assert.equal(out.after, "ok");
+    assert.equal(out.verified, true, "a manager made after it");
+  });
 
   for (const [name, body] of Object.entries(variants)) {
     test(`NOT_INITIALIZED before ${name}, working after`, async () => {

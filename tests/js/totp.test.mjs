@@ -114,6 +114,32 @@ describe("edge-otp/totp entries", () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { refused: ["TypeError", "TypeError"], enrolled: "string" });
   });
+  test("slim: init() still waiting for its input when initSync() loads the module: the module loaded stays", () => {
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { TotpManager, memoryStorage, init, initSync } from "${new URL("../../pkg/totp-slim.js", import.meta.url)}";
+      const bytes = readFileSync(new URL("../../pkg/wasm-totp/edge_otp_totp_bg.wasm", "${import.meta.url}"));
+      const pending = init(new Promise((resolve) => setTimeout(() => resolve(bytes), 50)));
+      initSync(bytes);
+      const early = new TotpManager(memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+      await early.enroll("ada");
+      await pending;
+      const late = new TotpManager(memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+      await late.enroll("bob");
+      console.log(JSON.stringify({ early: await early.status("ada"), late: await late.status("bob") }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { early: "pending", late: "pending" });
+  });
+  test("dispose() from the now clock: DISPOSED, and the freed engine is not called", async () => {
+    const store = api.memoryStorage();
+    for (const [name, op] of [["enroll", (t) => t.enroll("ada")], ["check", (t) => t.check("ada", "123456")]]) {
+      let totp;
+      totp = new api.TotpManager(store, { secret: `s${name}`.repeat(10), issuer: "Acme", now: () => { totp.dispose(); return Date.now(); } });
+      await assert.rejects(op(totp), (e) => e instanceof RootOtpError && e.code === "DISPOSED", name);
+    }
+    assert.equal(store.size, 0, "nothing written");
+  });
   test("a store without delete: disable throws INVALID_CONFIG, nothing else needs it", async () => {
     const m = new Map();
     const store = { get: (k) => m.get(k) ?? null, put: (k, v) => void m.set(k, v) };
