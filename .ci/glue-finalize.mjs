@@ -12,7 +12,8 @@
 //   pending `init` then put its own instance in place of it: the engines made meanwhile
 //   were called with the other instance's memory (a "memory access out of bounds", or
 //   an endless loop in the allocator). Now the pending `init` finds the module loaded
-//   and leaves it (its own instance is dropped).
+//   and leaves it (its own instance is dropped; it resolves, the module being loaded,
+//   even when its own input would have failed to start).
 //
 //   node .ci/glue-finalize.mjs glue.js   (in place; .ci/build runs it after wasm-bindgen)
 import { readFileSync, writeFileSync } from "node:fs";

@@ -185,16 +185,14 @@ export class StoreDriver {
   async #cycle(key, decide, takeWrite, anyValue, callsOut, turn, token) {
     try {
       if (callsOut) {
-        turn = this.#hold(key, turn, token);
-        token ??= turn.holder;
+        [turn, token] = this.#hold(key, turn, token);
       }
       const storage = this.#storage;
       const cas = this.#cas;
       for (let tries = 0; tries < this.#maxTries; tries++) {
         let stored = this.#get.call(storage, key);
         if (isThenable(stored)) {
-          turn = this.#hold(key, turn, token);
-          token ??= turn.holder;
+          [turn, token] = this.#hold(key, turn, token);
           stored = await this.#settle(stored);
         }
         if (!anyValue && stored !== null && stored !== undefined &&
@@ -218,8 +216,7 @@ export class StoreDriver {
             : this.#put.call(storage, key, write, this.#putOptions);
         }
         if (isThenable(done)) {
-          turn = this.#hold(key, turn, token);
-          token ??= turn.holder;
+          [turn, token] = this.#hold(key, turn, token);
           done = await this.#settle(done);
         }
         // Only a compare-and-swap answers whether it wrote: true or false, nothing else (a
@@ -233,17 +230,19 @@ export class StoreDriver {
     }
   }
 
-  // `turn`, the key's turn of the operation holding `token` in it, once the operation is
-  // about to wait on the store or to run app code: a new turn, which a new token holds,
-  // when the operation has none yet; else one step of progress while it still holds it.
+  // `[turn, token]`: the key's turn and the operation's token in it, once the operation is
+  // about to wait on the store or to run app code: a new turn, held by a new token, when
+  // the operation has none yet; else the same, one step of progress further while the
+  // operation still holds it.
   #hold(key, turn, token) {
     if (turn === undefined) {
-      turn = { holder: {}, progress: 0, waiters: null, ms: this.#timeoutMs };
+      token = {};
+      turn = { holder: token, progress: 0, waiters: null, ms: this.#timeoutMs };
       this.#turns.set(key, turn);
     } else if (turn.holder === token) {
       turn.progress++;
     }
-    return turn;
+    return [turn, token];
   }
 
   // A storage Promise, rejected with TIMEOUT when it does not settle within timeoutMs.

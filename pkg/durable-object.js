@@ -102,15 +102,15 @@ function sameValue(a, b) {
 // INVALID_CONFIG message says which variable it came from, since the app never wrote the
 // option's name ("invalid ttlSeconds: must be a number (from OTP_TTL_SECONDS in the
 // Durable Object's env)"). A value that differs (a subclass's own policy) is not
-// attributed to the env. A missing one (the secret, the one option required) says which
-// variable the object reads.
+// attributed to the env. A missing one (the secret, the one option required; absent or
+// undefined) says which variable the object's default options() reads.
 function fromEnvVariable(e, env, options) {
   if (!(e instanceof OtpError) || e.code !== "INVALID_CONFIG") return e;
   const entry = fromEnvTable().find(([, option]) => option === e.field);
   if (entry === undefined) return e;
   const [name, option] = entry;
   const fromEnv = optionsFromEnv(env);
-  if (!Object.hasOwn(options, option)) {
+  if (options[option] === undefined) {
     e.message += ` (a Durable Object reads ${name})`;
   } else if (Object.hasOwn(fromEnv, option) && sameValue(fromEnv[option], options[option])) {
     e.message += ` (from ${name} in the Durable Object's env)`;

@@ -132,8 +132,8 @@ export class OtpManager {
     return normalize === undefined ? user : normalize(user);
   }
 
-  // Runs `call(engine, user, stored, time, read, submitted)` (one synchronous wasm call) for `user`:
-  // after the operations already running or waiting on the same storage key (driver.js),
+  // Runs `call(engine, user, stored, time, read, submitted)` (one synchronous wasm call)
+  // for `user`: after the operations already running or waiting on the same storage key (driver.js),
   // so that attempts are counted exactly on any store inside one instance. The arguments
   // (of `kind`) are checked before any storage call, and the per-call options read once
   // then: `read` is the engine's copy of them (their getters do not run again, on a

@@ -322,16 +322,14 @@ pub(super) fn short_text(
     }
 }
 
-/// The `secret` option; `missing`: the problem when it is absent (the one-time-code
-/// manager's names where a Durable Object reads it).
+/// The `secret` option of both managers.
 #[inline(never)]
 pub(super) fn secret(
     v: Option<JsValue>,
     field: &'static str,
-    missing: &'static str,
 ) -> Result<Zeroizing<std::vec::Vec<u8>>> {
     let problem = SECRET_PROBLEM;
-    let v = v.ok_or_else(|| config(field, missing))?;
+    let v = v.ok_or_else(|| config(field, SECRET_REQUIRED))?;
     if let Some(bytes) = v.dyn_ref::<Uint8Array>() {
         // `instanceof` also holds for a Proxy of one, whose traps would run (and throw,
         // or answer a length of 10^9): only a real view is read, and only its copy.
@@ -443,7 +441,7 @@ pub(crate) fn read(options: &JsValue) -> Result<Options> {
     let mut take = |name: Name| values[name as usize].take();
 
     let mut c = Config::new(std::vec::Vec::new());
-    c.secret = secret(take(Name::Secret), Name::Secret.key(), SECRET_REQUIRED)?;
+    c.secret = secret(take(Name::Secret), Name::Secret.key())?;
     if let Some(v) = take(Name::TtlSeconds) {
         c.ttl_seconds = whole(&v, Name::TtlSeconds.key())?;
     }

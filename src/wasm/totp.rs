@@ -119,11 +119,7 @@ pub fn configure_totp(options: &JsValue) -> Result<JsValue, JsValue> {
     )?;
     let mut take = |name: Name| values[name as usize].take();
     let mut c = TotpConfig::new(Vec::new(), "");
-    c.secret = secret(
-        take(Name::Secret),
-        Name::Secret.key(),
-        crate::driver::SECRET_REQUIRED,
-    )?;
+    c.secret = secret(take(Name::Secret), Name::Secret.key())?;
     let issuer_problem = crate::totp::ISSUER_PROBLEM;
     c.issuer = match take(Name::Issuer) {
         None => return Err(errors::config(Name::Issuer.key(), issuer_problem)),
