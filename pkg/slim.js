@@ -64,7 +64,6 @@ const VERIFY_TOKEN = (e, u, stored, now, o, token) => e.checkToken(u, guess(toke
 const RESET_ATTEMPTS = (e, u, stored, now) => e.flag(u, stored, now, false);
 const INVALIDATE = (e, u, stored, now) => e.flag(u, stored, now, true);
 
-
 /**
  * Issues and checks one-time codes for one scope, over any key-value store with
  * `get` / `put` (sync or Promise-returning) and an optional `compareAndSwap`.
@@ -133,11 +132,12 @@ export class OtpManager {
   }
 
   // Runs `call(engine, user, stored, time, read, submitted)` (one synchronous wasm call)
-  // for `user`: after the operations already running or waiting on the same storage key (driver.js),
-  // so that attempts are counted exactly on any store inside one instance. The arguments
-  // (of `kind`) are checked before any storage call, and the per-call options read once
-  // then: `read` is the engine's copy of them (their getters do not run again, on a
-  // compare-and-swap retry either). `forget`: the erasure flow.
+  // for `user`: after the operations already running or waiting on the same storage key
+  // (driver.js), so that attempts are counted exactly on any store inside one instance.
+  // The arguments (of `kind`: `submitted` is the code or token) are checked before any
+  // storage call, and the per-call options read once then: `read` is the engine's copy of
+  // them (their getters do not run again, on a compare-and-swap retry either). `forget`:
+  // the erasure flow.
   #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
     let key, engine, user, read;
     try {
