@@ -299,6 +299,18 @@ export class OtpDurableObject extends DurableObject {
   }
 }
 
+// Per-call options as the object's manager reads them: a plain object of their own
+// enumerable keys (each getter run once, here). An RPC clones only plain objects, so a
+// class instance or a null-prototype object failed with the runtime's DataCloneError,
+// and a Proxy arrived as something else. Any other value (none, a number, an array) goes
+// as it is, for the manager to take or refuse as OtpManager does.
+function callOptionsOf(options) {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) return options;
+  const plain = {};
+  for (const key of Object.keys(options)) plain[key] = options[key];
+  return plain;
+}
+
 /**
  * The client of `OtpDurableObject`: the OtpManager methods and answers for one scope,
  * each call exactly one RPC to the object of `scope` and the user. A bad user id, or a
@@ -333,7 +345,7 @@ export function durableOtp(namespace, options) {
       // A longer code or token is a wrong guess either way; no need to carry all of it.
       if (code.length > maxCodeUnits) code = code.slice(0, maxCodeUnits + 1);
     }
-    const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code, callOptions);
+    const r = await stubFor(objectName(scope, user)).otp(scope, operation, user, code, callOptionsOf(callOptions));
     if (r.error !== undefined) throw revive(r.error);
     return r.value;
   }

@@ -172,6 +172,10 @@ describe("edge-otp/durable-object in workerd, from the packed tarball", () => {
     assert.deepEqual([e.typoOption.code, e.typoOption.argument], ["INVALID_ARGUMENT", "options"], "an unknown per-call key");
     assert.match(e.typoOption.message, /: ttl$/);
     assert.equal(e.throwingGetter.same, true, "a throwing getter's own error");
+    const { none, ...sixty } = e.lifetimes;
+    assert.deepEqual(sixty, { plain: 60_000, classInstance: 60_000, nullPrototype: 60_000, proxy: 60_000, inherited: none },
+      "per-call options that are not plain objects: their own keys, as OtpManager reads them");
+    assert.notEqual(none, 60_000);
     assert.equal(e.generate.stackHead, `OtpError: ${e.generate.message}`, "the stack says why (what loggers print)");
     assert.deepEqual([e.stub.code, e.stub.field, e.stub.isOtpError], ["INVALID_CONFIG", "namespace", true], "a stub is not a namespace");
     assert.equal(e.defaultScope.names[1], e.defaultScope.names[0], "the default scope spelled out is the same object");
