@@ -137,11 +137,20 @@ const TOKEN_DOMAIN: &[u8] = b"edge-otp/2 link token";
 pub const TOKEN_LEN: usize = 22;
 
 /// A link token: 128 bits derived from the engine key and one issuance (scope, user,
-/// salt, index), never stored. Wiped when dropped.
-#[derive(Clone, PartialEq, Eq)]
+/// salt, index), never stored. Wiped when dropped; `Debug` does not show it, equality is
+/// constant-time.
+#[derive(Clone)]
 pub struct Token {
     buf: [u8; TOKEN_LEN],
 }
+
+impl PartialEq for Token {
+    fn eq(&self, other: &Token) -> bool {
+        bool::from(self.buf.ct_eq(&other.buf))
+    }
+}
+
+impl Eq for Token {}
 
 impl Token {
     /// The token as text (URL-safe base64 without padding).
@@ -458,6 +467,17 @@ mod tests {
                 true
             })
             .is_some());
+    }
+
+    #[test]
+    fn tokens_compare_in_constant_time_and_debug_shows_none() {
+        let p = policy("0123456789", 4);
+        let k = KeyDeriver::new(&p.secret);
+        let salt = [7u8; SALT_LEN];
+        let a = k.token("s", "ada", &salt, 1);
+        assert_eq!(a, k.token("s", "ada", &salt, 1));
+        assert_ne!(a, k.token("s", "ada", &salt, 2));
+        assert_eq!(format!("{a:?}"), "Token(<redacted>)");
     }
 
     #[test]

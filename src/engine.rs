@@ -903,8 +903,9 @@ fn split<T>(step: Step<T>, wrap: fn(T) -> Answer) -> (Answer, Option<Record>) {
     (wrap(step.answer), step.write)
 }
 
-/// An operation for [`Engine::apply`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An operation for [`Engine::apply`]. Its `Debug` form does not show a submitted code
+/// or token.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Op<'a> {
     /// [`Engine::create`].
     Create,
@@ -931,6 +932,28 @@ pub enum Op<'a> {
     ResetAttempts,
     /// [`Engine::invalidate`].
     Invalidate,
+}
+
+impl core::fmt::Debug for Op<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        const HIDDEN: &str = "<redacted>";
+        match self {
+            Op::Create => f.write_str("Create"),
+            Op::Generate => f.write_str("Generate"),
+            Op::Latest => f.write_str("Latest"),
+            Op::Verify(_) => f.debug_tuple("Verify").field(&HIDDEN).finish(),
+            Op::CreateWith(o) => f.debug_tuple("CreateWith").field(o).finish(),
+            Op::GenerateWith(o) => f.debug_tuple("GenerateWith").field(o).finish(),
+            Op::Check { consume, .. } => f
+                .debug_struct("Check")
+                .field("code", &HIDDEN)
+                .field("consume", consume)
+                .finish(),
+            Op::Token(_) => f.debug_tuple("Token").field(&HIDDEN).finish(),
+            Op::ResetAttempts => f.write_str("ResetAttempts"),
+            Op::Invalidate => f.write_str("Invalidate"),
+        }
+    }
 }
 
 /// The answer of any operation run through [`Engine::apply`].
@@ -1139,6 +1162,31 @@ mod tests {
     }
 
     // ---- verdicts ----
+
+    #[test]
+    fn op_debug_shows_no_submitted_code_or_token() {
+        for (op, secret) in [
+            (Op::Verify("482913"), "482913"),
+            (
+                Op::Check {
+                    code: "482913",
+                    consume: false,
+                },
+                "482913",
+            ),
+            (
+                Op::Token("S671m4Oyat6H5a67QN04Cg"),
+                "S671m4Oyat6H5a67QN04Cg",
+            ),
+        ] {
+            let shown = format!("{op:?}");
+            assert!(
+                !shown.contains(secret) && shown.contains("<redacted>"),
+                "{shown}"
+            );
+        }
+        assert_eq!(format!("{:?}", Op::Latest), "Latest");
+    }
 
     #[test]
     fn the_right_code_is_verified_and_only_its_state_changes_to_used() {

@@ -12,7 +12,8 @@
 // 0.25 ms the first time and 5 µs per draw after that (one draw per sixteen new codes).
 // Each draw opens, reads and closes the file: a descriptor kept open could be closed by
 // other code in the process and its number reused by another file, which would then be
-// read as randomness.
+// read as randomness. And what it opens must be a character device: a regular file at
+// that path (an odd container or chroot) would hand out its first bytes on every draw.
 //
 // Elsewhere (Windows, Bun, Deno naming this bundle by path, a permission model that
 // refuses the file, any failed open or read) the call goes to WebCrypto, as in every other
@@ -29,6 +30,7 @@ export function nodeGetRandomValues(view) {
     let fd;
     try {
       fd = fs.openSync("/dev/urandom", "r");
+      if (!fs.fstatSync(fd).isCharacterDevice()) throw new Error("/dev/urandom: not a device");
       for (let filled = 0; filled < view.length; ) {
         const n = fs.readSync(fd, view, filled, view.length - filled, null);
         if (n <= 0) throw new Error("/dev/urandom: short read");

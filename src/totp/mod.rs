@@ -393,8 +393,8 @@ pub struct PendingReplacement {
 }
 
 /// Options of [`TotpEngine::enroll`], as the JS `enroll(user, { label, secret, replace,
-/// keepCurrent })`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// keepCurrent })`. Its `Debug` form does not show an imported seed.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub struct EnrollOptions<'a> {
     /// The account name authenticator apps show; default the user id. 1 to 256 bytes, no
     /// control characters.
@@ -407,6 +407,17 @@ pub struct EnrollOptions<'a> {
     /// With `replace`, over an active enrollment: keep it working until a code of the new
     /// one verifies (which then takes its place), instead of revoking it at once.
     pub keep_current: bool,
+}
+
+impl core::fmt::Debug for EnrollOptions<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EnrollOptions")
+            .field("label", &self.label)
+            .field("secret", &self.secret.map(|_| "<redacted>"))
+            .field("replace", &self.replace)
+            .field("keep_current", &self.keep_current)
+            .finish()
+    }
 }
 
 /// A new enrollment, to show the user once (as a QR code of `uri`, and `secret` for
@@ -501,13 +512,23 @@ impl TotpVerdict {
     }
 }
 
-/// The answer of [`TotpEngine::new_recovery_codes`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The answer of [`TotpEngine::new_recovery_codes`]. Its `Debug` form shows how many
+/// codes, not the codes.
+#[derive(Clone, PartialEq, Eq)]
 pub enum RecoveryCodes {
     /// The new set, to show the user once; every earlier code is void.
     Issued(Vec<String>),
     /// The user is not enrolled; nothing written.
     NoEnrollment,
+}
+
+impl core::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RecoveryCodes::Issued(codes) => write!(f, "Issued(<{} codes redacted>)", codes.len()),
+            RecoveryCodes::NoEnrollment => f.write_str("NoEnrollment"),
+        }
+    }
 }
 
 /// The answer of [`TotpEngine::use_recovery_code`]. JS `useRecoveryCode` is

@@ -1644,3 +1644,34 @@ fn fingerprints_are_equal_exactly_for_equal_secrets_policies_and_contexts() {
         assert_ne!(a, engine_with(tune).fingerprint(b"login"), "setting {i}");
     }
 }
+
+#[test]
+fn debug_forms_show_no_recovery_code_and_no_imported_seed() {
+    let e = engine();
+    let (stored, _) = enrolled(&e);
+    let step = e
+        .new_recovery_codes(&ada(), Some(&stored), &recovery_entropy(&e, 3))
+        .unwrap();
+    let shown = format!("{step:?}");
+    let RecoveryCodes::Issued(codes) = step.answer else {
+        panic!("no codes")
+    };
+    assert!(!codes.is_empty());
+    for code in &codes {
+        assert!(!shown.contains(code.as_str()), "{shown}");
+    }
+    assert!(
+        shown.contains(&format!("<{} codes redacted>", codes.len())),
+        "{shown}"
+    );
+    let seed = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    let options = EnrollOptions {
+        secret: Some(seed),
+        ..EnrollOptions::default()
+    };
+    let shown = format!("{options:?}");
+    assert!(
+        !shown.contains(seed) && shown.contains("<redacted>"),
+        "{shown}"
+    );
+}

@@ -76,8 +76,9 @@ function run(flags, script) {
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout);
 }
-function nodeEntry(flags = []) {
+function nodeEntry(flags = [], prelude = "") {
   return run(flags, `
+    ${prelude}
     const { OtpManager, memoryStorage } = await import(${JSON.stringify(NODE_ENTRY)});
     // Open file descriptors (Linux; unreadable under the permission model: NaN).
     const fds = () => { try { return process.getBuiltinModule("node:fs").readdirSync("/proc/self/fd").length; } catch { return NaN; } };
@@ -110,6 +111,21 @@ test("dist/node.mjs: salts come from the OS without loading Node's crypto module
 
 test("dist/node.mjs: where /dev/urandom cannot be read, salts come from WebCrypto", () => {
   const { salts, verified, crypto } = nodeEntry(NO_URANDOM);
+  assert.equal(verified, true);
+  assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
+  assert.ok(crypto.some((m) => m.includes("internal/crypto/webcrypto")), `WebCrypto loaded: ${crypto.join(", ")}`);
+});
+
+test("dist/node.mjs: a regular file at /dev/urandom is not read as randomness (WebCrypto serves)", () => {
+  // Every open of /dev/urandom opens a file of random bytes instead: read from its start on
+  // each draw, it would hand out the same sixteen salts again and again.
+  const { salts, verified, crypto } = nodeEntry([], `
+    const fs = process.getBuiltinModule("node:fs");
+    const file = fs.mkdtempSync(process.getBuiltinModule("node:os").tmpdir() + "/not-urandom-") + "/bytes";
+    fs.writeFileSync(file, process.getBuiltinModule("node:crypto").randomBytes(4096));
+    const open = fs.openSync;
+    fs.openSync = (path, ...rest) => open(path === "/dev/urandom" ? file : path, ...rest);
+    process.on("exit", () => fs.rmSync(file.slice(0, file.lastIndexOf("/")), { recursive: true, force: true }));`);
   assert.equal(verified, true);
   assert.equal(new Set(salts).size, 40, "every cycle has its own salt");
   assert.ok(crypto.some((m) => m.includes("internal/crypto/webcrypto")), `WebCrypto loaded: ${crypto.join(", ")}`);
