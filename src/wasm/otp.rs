@@ -13,6 +13,7 @@ use core::cell::{Cell, RefCell};
 use serde::Serialize;
 use std::string::String;
 use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
 
 /// The core engine for one policy and scope, plus what the last operation left for JS to
 /// take: the record to write (`takeWrite`), its event (`takeEvent`) and its error
@@ -373,9 +374,10 @@ impl WasmEngine {
         let consume = self.reads.during(|| consume_option(options));
         self.operation(|e| {
             let consume = consume?;
-            let code = code.unwrap_or_default();
+            // Wiped when dropped: a right guess is the code.
+            let code = Zeroizing::new(code.unwrap_or_default());
             let op = Op::Check {
-                code: &code,
+                code: code.as_str(),
                 consume,
             };
             verdict_js(e.verdict(op, user, stored, time)?, boolean)
@@ -408,8 +410,11 @@ impl WasmEngine {
         boolean: bool,
     ) -> JsValue {
         self.operation(|e| {
-            let token = token.unwrap_or_default();
-            verdict_js(e.verdict(Op::Token(&token), user, stored, time)?, boolean)
+            let token = Zeroizing::new(token.unwrap_or_default());
+            verdict_js(
+                e.verdict(Op::Token(token.as_str()), user, stored, time)?,
+                boolean,
+            )
         })
     }
 

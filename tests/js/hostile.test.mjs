@@ -889,6 +889,18 @@ describe("JS built-ins the engine calls", () => {
 // ---------------------------------------------------------------------------------------
 describe("WebAssembly memory", () => {
   const memory = () => wasmExports().memory.buffer.byteLength;
+  test("a submitted code or link token is wiped from wasm memory once checked", async () => {
+    // Each a guess no code or token of this test can be (a right one would be the code).
+    const user = fresh("wipe");
+    await otp.create(user, { link: true });
+    const inMemory = (s) => Buffer.from(wasmExports().memory.buffer).includes(Buffer.from(s));
+    const code = "9".repeat(7) + "-" + "8".repeat(7); // 16 units: longer than any code here, so only the guess
+    const token = "wipe-me_" + "Q".repeat(14); // the length of a token
+    assert.equal((await otp.check(user, code)).reason, "invalid");
+    assert.equal((await otp.checkToken(user, token)).reason, "invalid");
+    assert.equal(inMemory(code), false, "the code's copy");
+    assert.equal(inMemory(token), false, "the token's copy");
+  });
   test("1 MiB user ids, codes, stored values, secrets, alphabets and key prefixes never reach wasm", async () => {
     await healthy();
     const before = memory();
