@@ -29,7 +29,7 @@ use serde::Serialize;
 use std::string::String;
 use std::vec::Vec;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Longest base32 seed text copied into wasm (64 bytes are 103 characters, plus spaces).
 const MAX_SEED_TEXT_UNITS: u32 = 256;
@@ -684,11 +684,12 @@ impl WasmTotpEngine {
             .new_recovery_codes(&subject, stored.as_deref(), &entropy)
             .map_err(core_err)?;
         match self.keep(step) {
-            RecoveryCodes::Issued(codes) => Ok(codes
-                .iter()
-                .map(|c| JsValue::from_str(c))
-                .collect::<js_sys::Array>()
-                .into()),
+            RecoveryCodes::Issued(mut codes) => {
+                let shown: js_sys::Array = codes.iter().map(|c| JsValue::from_str(c)).collect();
+                // JS has its copies: none is left behind in wasm memory.
+                codes.zeroize();
+                Ok(shown.into())
+            }
             RecoveryCodes::NoEnrollment => Err(errors::otp_error(
                 crate::ErrorCode::NotEnrolled.as_str(),
                 "the user is not enrolled; enroll first",

@@ -12,6 +12,7 @@ import { yieldingStorage } from "./reliability-lib.mjs";
 import { withDelete } from "./stores.mjs";
 import * as api from "../../pkg/totp-node.js";
 import { OtpError as RootOtpError } from "../../pkg/error.js";
+import { initSync as totpWasm } from "../../pkg/wasm-totp/edge_otp_totp.js";
 
 const STORES = {
   "memoryStorage (sync, compare-and-swap)": () => api.memoryStorage(),
@@ -139,6 +140,18 @@ describe("edge-otp/totp entries", () => {
       await assert.rejects(op(totp), (e) => e instanceof RootOtpError && e.code === "DISPOSED", name);
     }
     assert.equal(store.size, 0, "nothing written");
+  });
+  test("new recovery codes are not left in wasm memory once handed to JS", async () => {
+    // Before, the binding freed its copies without wiping them: half of a set was still in
+    // the module's memory. What is left is the last code's HMAC input block on the wasm
+    // stack (the hash's own buffer; SECURITY.md §6), at most that one code.
+    const totp = new api.TotpManager(api.memoryStorage(), { secret: "s".repeat(20), issuer: "Acme" });
+    await totp.enroll("ada");
+    const codes = await totp.newRecoveryCodes("ada");
+    const memory = Buffer.from(totpWasm().memory.buffer); // the loaded module's (initSync answers it)
+    const left = codes.flatMap((c, i) => (memory.includes(Buffer.from(c)) ? [i] : []));
+    assert.ok(left.every((i) => i === codes.length - 1), `codes left in wasm memory: ${left.join(", ")}`);
+    totp.dispose();
   });
   test("a store without delete: disable throws INVALID_CONFIG, nothing else needs it", async () => {
     const m = new Map();
