@@ -103,9 +103,8 @@ export class OtpManager {
 
   /** The storage key of `user`: keyPrefix + scope + ":" + user. */
   keyFor(user) {
-    this.#engine();
     const u = this.#user(user);
-    const engine = this.#engine(); // normalizeUser may have disposed of this manager
+    const engine = this.#engine();
     answered(engine, engine.checkArguments(u, Arguments.User));
     return this.#prefix + u;
   }
@@ -123,12 +122,14 @@ export class OtpManager {
     engines.close(shared, this.#token);
   }
 
-  // The user id as the app's normalizeUser option makes it (before anything else). It is
-  // app code, which may dispose of this manager (and free its engine): the callers look
-  // the engine up again after it.
+  // The user id as the app's normalizeUser option makes it (before anything else), or
+  // DISPOSED before that app code runs. It may dispose of this manager (and free its
+  // engine): the callers look the engine up after it.
   #user(user) {
     const normalize = this.#normalize;
-    return normalize === undefined ? user : normalize(user);
+    if (normalize === undefined) return user;
+    this.#engine();
+    return normalize(user);
   }
 
   // Runs `call(engine, user, stored, time, read, submitted)` (one synchronous wasm call)
@@ -141,7 +142,6 @@ export class OtpManager {
   #run(rawUser, call, kind = Arguments.User, submitted, options, forget = false) {
     let key, engine, user, read;
     try {
-      this.#engine();
       user = this.#user(rawUser);
       engine = this.#engine();
       read = answered(engine, engine.checkArguments(user, kind, submitted, options));

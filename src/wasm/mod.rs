@@ -213,6 +213,12 @@ pub(crate) fn pool_key(fingerprint: [u8; 16]) -> String {
     out
 }
 
+/// A submitted code or token as the engines hold it: wiped when dropped (a right guess is
+/// the code), and the empty, wrong guess when it was too long to be copied (`None`).
+pub(crate) fn submitted(guess: Option<String>) -> zeroize::Zeroizing<String> {
+    zeroize::Zeroizing::new(guess.unwrap_or_default())
+}
+
 /// The problem of a string argument or option with a lone surrogate.
 pub(crate) const NOT_WELL_FORMED: &str = "must be well-formed unicode (no lone surrogates)";
 

@@ -4,7 +4,7 @@
 
 use super::answers::{to_js, word, Otp, VerdictJs};
 use super::options::{call_keys, Name};
-use super::{answer, check_user, errors, now, options, Limits, Reads};
+use super::{answer, check_user, errors, now, options, submitted, Limits, Reads};
 use crate::code::SaltPool;
 use crate::engine::{Answer, Engine, Event, Issue, IssueOptions, Op, Subject, Verdict};
 use crate::error::Error;
@@ -13,7 +13,6 @@ use core::cell::{Cell, RefCell};
 use serde::Serialize;
 use std::string::String;
 use wasm_bindgen::prelude::*;
-use zeroize::Zeroizing;
 
 /// The core engine for one policy and scope, plus what the last operation left for JS to
 /// take: the record to write (`takeWrite`), its event (`takeEvent`) and its error
@@ -374,8 +373,7 @@ impl WasmEngine {
         let consume = self.reads.during(|| consume_option(options));
         self.operation(|e| {
             let consume = consume?;
-            // Wiped when dropped: a right guess is the code.
-            let code = Zeroizing::new(code.unwrap_or_default());
+            let code = submitted(code);
             let op = Op::Check {
                 code: code.as_str(),
                 consume,
@@ -410,7 +408,7 @@ impl WasmEngine {
         boolean: bool,
     ) -> JsValue {
         self.operation(|e| {
-            let token = Zeroizing::new(token.unwrap_or_default());
+            let token = submitted(token);
             verdict_js(
                 e.verdict(Op::Token(token.as_str()), user, stored, time)?,
                 boolean,

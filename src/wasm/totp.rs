@@ -14,7 +14,7 @@ use super::options::{
     call_keys, call_options, copy, is_record, limit, option_names, own_values, read_clock,
     read_key_prefix, read_scope, read_timeout_ms, secret, short_string, short_text, whole,
 };
-use super::{answer, check_user, errors, now, Reads};
+use super::{answer, check_user, errors, now, submitted, Reads};
 use crate::engine::Subject;
 use crate::error::Error;
 use crate::policy::Limit;
@@ -539,7 +539,7 @@ impl WasmTotpEngine {
     ) -> Result<T, JsValue> {
         let now = now(time)?;
         let subject = Subject::new(&self.scope, user).map_err(core_err)?;
-        let code = code.map(Zeroizing::new).unwrap_or_default();
+        let code = submitted(code);
         let step = op(&self.core, &subject, stored.as_deref(), &code, now).map_err(core_err)?;
         Ok(self.keep(step))
     }
